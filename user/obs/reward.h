@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Distribution-fairness rewards over the per-server load signal l_k
+ * (features_load_signal()). One code path for marllbd and the simulator.
+ */
+#ifndef MARLLB_REWARD_H
+#define MARLLB_REWARD_H
+
+#include <stdint.h>
+
+enum reward_kind {
+	REWARD_VBF,	/* -population variance of l */
+	REWARD_VBF_LOG,	/* -var - log(var + eps) */
+	REWARD_PBF,	/* prod_k l_k / max(l) */
+	REWARD_JAIN,	/* (sum l)^2 / (n sum l^2) */
+	REWARD_MAKESPAN,/* -max_k l_k */
+};
+
+/* "vbf", "vbf-log", "pbf", "jain", "makespan"; returns 0 or -EINVAL. */
+int reward_parse(const char *name, enum reward_kind *kind);
+const char *reward_name(enum reward_kind kind);
+
+/* Reward over the servers with mask[k] != 0 (mask may be NULL: all). Servers without a
+ * sample are left out by the caller through the mask. Returns 0 for fewer than 1 server. */
+double reward_compute(enum reward_kind kind, const double *l, const uint8_t *mask, int n);
+
+#endif /* MARLLB_REWARD_H */
