@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * User-space access to a marllb data plane (build/libmarllb_dp.a; link with -lxdp -lbpf -lelf
+ * -lz). All functions return 0 or a negative errno unless documented otherwise, and change
+ * nothing when they fail on bad input.
+ *
+ * A data plane is found in one of three ways:
+ *   mlb_dp_attach()      load the embedded marllb.o, attach it with libxdp, pin its maps
+ *   mlb_dp_open_pinned() maps pinned under a directory (default /sys/fs/bpf/marllb/<iface>)
+ *   mlb_dp_open_iface()  the program attached to an interface, e.g. by
+ *                        `ip link set dev eth0 xdp obj marllb.o`: its maps are found from the
+ *                        program (ifindex -> prog id -> map ids -> fds, matched by name)
+ *
+ * One process configures a data plane at a time (VIPs, backends, weights); readers (queues,
+ * stats, flows, samples) may be many.
+ */
+#ifndef MARLLB_DATAPLANE_H
+#define MARLLB_DATAPLANE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "marllb.h"
+
+struct mlb_dp;
+struct ring_buffer;
+
+#define MLB_PIN_ROOT "/sys/fs/bpf/marllb"
+
+enum mlb_dp_mode {
+	MLB_DP_NATIVE = 0,	/* driver XDP */
+	MLB_DP_GENERIC = 1,	/* skb XDP, works on any interface */
+};
+
+/* Loads the marllb.o built into the library, attaches it to ifname through libxdp and pins
+ * its maps (mode 0600) under pin_dir (NULL: MLB_PIN_ROOT/<ifname>). */
+int mlb_dp_attach(const char *ifname, enum mlb_dp_mode mode, const char *pin_dir,
+		  struct mlb_dp **out);
+/* Detaches marllb from ifname (whoever attached it) and removes pin_dir (NULL: default) if
+ * it exists. */
+int mlb_dp_detach(const char *ifname, const char *pin_dir);
+int mlb_dp_open_pinned(const char *pin_dir, struct mlb_dp **out);
+int mlb_dp_open_iface(const char *ifname, struct mlb_dp **out);
+/* Loads marllb.o without attaching it (tests, benchmarks): mlb_dp_prog_fd() runs it. A
+ * non-zero bench_new_flows makes every packet a new flow (benchmark only). */
+int mlb_dp_load(bool bench_new_flows, struct mlb_dp **out);
+void mlb_dp_close(struct mlb_dp *dp);
+/* The XDP program's fd, or -1 when the handle was opened from pinned maps. */
+int mlb_dp_prog_fd(const struct mlb_dp *dp);
+/* The fd of a map by name (MLB_MAP_*), or -ENOENT. */
+int mlb_dp_map_fd(const struct mlb_dp *dp, const char *name);
+
+/* Virtual services. addr is 4 (MLB_AF_INET) or 16 bytes, network order; port host order. */
+struct mlb_vip_cfg {
+	uint8_t family;
+	uint8_t addr[16];
+	uint16_t port;
+	uint32_t policy;	/* enum mlb_policy */
+};
+int mlb_vip_key_make(struct mlb_vip_key *key, const struct mlb_vip_cfg *cfg);
+/* Creates a VIP (next free id) or changes its policy (same id). *id may be NULL. */
+int mlb_dp_set_vip(struct mlb_dp *dp, const struct mlb_vip_cfg *cfg, uint32_t *id);
+/* Removes a VIP: new packets to it pass to the stack; its backends and counters are reset. */
+int mlb_dp_del_vip(struct mlb_dp *dp, const struct mlb_vip_cfg *cfg);
+int mlb_dp_get_vip(struct mlb_dp *dp, const struct mlb_vip_cfg *cfg, struct mlb_vip *vip);
+
+/* Backends: slot k of VIP id. The pool size n_backends grows to cover k. */
+struct mlb_backend_cfg {
+	uint8_t family;
+	uint8_t addr[16];
+	uint8_t mac[6];
+	uint8_t state;		/* enum mlb_backend_state */
+	uint32_t weight;	/* static weight (relative), used by sed and wcmp */
+};
+int mlb_dp_set_backend(struct mlb_dp *dp, uint32_t vip_id, uint32_t k,
+		       const struct mlb_backend_cfg *cfg);
+int mlb_dp_set_backend_state(struct mlb_dp *dp, uint32_t vip_id, uint32_t k, uint8_t state);
+int mlb_dp_get_backend(struct mlb_dp *dp, uint32_t vip_id, uint32_t k, struct mlb_backend *be);
+
+/*
+ * Publishes the agent's weights a[0..n-1] (a_k > 0; 1.0 is neutral; a_k <= 0 or NaN: no new
+ * flows) for a marl VIP. The data plane reads a whole vector, never a half-written one: the
+ * vector goes to the idle slot of a double buffer, then the live-slot index flips. A slot is
+ * rewritten only MLB_WEIGHT_GRACE_NS after it stopped being live (this call sleeps the rest
+ * if called faster). Backends k >= n get weight 1.0. Returns the new generation (> 0).
+ */
+int64_t mlb_dp_set_weights(struct mlb_dp *dp, uint32_t vip_id, const float *a, uint32_t n);
+/* The live agent weights (as floats) and their generation. */
+int mlb_dp_get_weights(struct mlb_dp *dp, uint32_t vip_id, float *a, uint32_t n, uint64_t *gen);
+
+/* Open flows q of backends 0..n-1 of VIP id, as this data plane counts them. */
+int mlb_dp_read_queues(struct mlb_dp *dp, uint32_t vip_id, uint32_t *q, uint32_t n);
+
+/* Per-CPU statistics summed over CPUs. */
+int mlb_dp_read_stats(struct mlb_dp *dp, struct mlb_stats *sum);
+int mlb_dp_read_vip_traffic(struct mlb_dp *dp, uint32_t vip_id, struct mlb_traffic *sum);
+int mlb_dp_read_backend_traffic(struct mlb_dp *dp, uint32_t vip_id, uint32_t k,
+				struct mlb_traffic *sum);
+
+/*
+ * Flow table. mlb_dp_for_each_flow() calls fn for each flow (a snapshot per entry); fn returns
+ * non-zero to stop. Returns the number of flows visited or a negative errno.
+ *
+ * mlb_dp_reclaim_flow() removes a flow that has been idle since before idle_before_ns
+ * (bpf_ktime_get_coarse_ns / CLOCK_MONOTONIC_COARSE clock) and gives back its q exactly once:
+ * the flow table delete is the arbiter. Whoever deletes a counted entry (the data plane on a
+ * client FIN/RST, or this function) decrements q; the data plane re-inserts closed flows as
+ * MLB_FLOW_CLOSED, which count for nothing. If the deleted entry turns out to have been used
+ * after idle_before_ns, it is put back unchanged and -EBUSY is returned. Returns 1 if q was
+ * decremented, 0 if the flow was closed already, -ENOENT if it is gone.
+ */
+typedef int (*mlb_flow_fn)(const struct mlb_flow_key *key, const struct mlb_flow *flow,
+			   void *ctx);
+long mlb_dp_for_each_flow(struct mlb_dp *dp, mlb_flow_fn fn, void *ctx);
+int mlb_dp_reclaim_flow(struct mlb_dp *dp, const struct mlb_flow_key *key,
+			uint64_t idle_before_ns);
+int mlb_dp_lookup_flow(struct mlb_dp *dp, const struct mlb_flow_key *key, struct mlb_flow *flow);
+
+/* Samples: a libbpf ring buffer on mlb_samples; fn gets one struct mlb_sample per call (data,
+ * size == sizeof(struct mlb_sample)). Poll it with ring_buffer__poll(), free it with
+ * ring_buffer__free(). NULL with errno set on failure. */
+typedef int (*mlb_sample_fn)(void *ctx, void *data, size_t size);
+struct ring_buffer *mlb_dp_samples_new(struct mlb_dp *dp, mlb_sample_fn fn, void *ctx);
+
+/* Helpers for callers. */
+const char *mlb_policy_name(uint32_t policy);
+int mlb_policy_parse(const char *name);		/* "marl", "sed", ...; -EINVAL if unknown */
+const char *mlb_drop_reason_name(uint32_t reason);
+
+#endif /* MARLLB_DATAPLANE_H */
