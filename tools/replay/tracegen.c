@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * marllb-tracegen: writes a Poisson trace in the replay's format (header "time<TAB>query",
+ * then "seconds<TAB>/path?n=<iterations>"), so the project makes its own default trace at
+ * run time instead of shipping big files. Same seed, same trace, on any machine: the random
+ * numbers come from xoshiro256** here, not from the C library.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "trace.h"
+
+enum work_dist { WORK_EXP, WORK_LOGNORMAL, WORK_CONST };
+
+struct options {
+	double rate, duration, mean_n, sigma;
+	uint64_t seed;
+	enum work_dist dist;
+	const char *path, *out;
+};
+
+static const struct options defaults = {
+	.rate = 150,
+	.duration = 60,
+	.mean_n = 3.67e6, /* the paper's traces: n ~ exponential, mean 3.67e6 */
+	.sigma = 1.0,
+	.seed = 1,
+	.dist = WORK_EXP,
+	.path = "/dummy.php/",
+	.out = "-",
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: marllb-tracegen [OPTIONS]\n"
+		"Writes a trace for marllb-replay: Poisson arrivals, random work per request.\n\n"
+		"  -r, --rate R          mean arrivals per second (default %g)\n"
+		"  -d, --duration S      seconds of trace (default %g)\n"
+		"  -W, --work DIST       distribution of n: exp, lognormal or const (default exp)\n"
+		"  -n, --mean-n N        mean of n, loop iterations per request (default %g)\n"
+		"  -g, --sigma S         lognormal shape: sd of log n (default %g)\n"
+		"  -S, --seed X          random seed, an integer (default %llu)\n"
+		"  -p, --path P          request path before '?n=' (default %s)\n"
+		"  -o, --output FILE     where to write, '-' for stdout (default -)\n"
+		"  -h, --help            this text\n",
+		defaults.rate, defaults.duration, defaults.mean_n, defaults.sigma,
+		(unsigned long long)defaults.seed, defaults.path);
+}
+
+struct rng {
+	uint64_t s[4];
+};
+
+static uint64_t splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static void rng_seed(struct rng *g, uint64_t seed)
+{
+	for (int i = 0; i < 4; i++)
+		g->s[i] = splitmix64(&seed);
+}
+
+static uint64_t rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t rng_next(struct rng *g)
+{
+	uint64_t *s = g->s, r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl(s[3], 45);
+	return r;
+}
+
+/* Uniform in (0, 1]: never 0, so log() is safe. */
+static double rng_uniform(struct rng *g)
+{
+	return ((double)(rng_next(g) >> 11) + 1.0) / 9007199254740992.0;
+}
+
+static double rng_exp(struct rng *g, double mean)
+{
+	return -mean * log(rng_uniform(g));
+}
+
+static double rng_normal(struct rng *g)
+{
+	return sqrt(-2 * log(rng_uniform(g))) * cos(2 * M_PI * rng_uniform(g));
+}
+
+static double draw_work(struct rng *g, const struct options *o)
+{
+	switch (o->dist) {
+	case WORK_EXP:
+		return rng_exp(g, o->mean_n);
+	case WORK_LOGNORMAL:
+		/* mean of exp(mu + sigma Z) is exp(mu + sigma^2 / 2) */
+		return exp(log(o->mean_n) - o->sigma * o->sigma / 2 + o->sigma * rng_normal(g));
+	case WORK_CONST:
+	default:
+		return o->mean_n;
+	}
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "rate", required_argument, NULL, 'r' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "work", required_argument, NULL, 'W' },
+		{ "mean-n", required_argument, NULL, 'n' },
+		{ "sigma", required_argument, NULL, 'g' },
+		{ "seed", required_argument, NULL, 'S' },
+		{ "path", required_argument, NULL, 'p' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	char *end;
+	int c;
+
+	*o = defaults;
+	while ((c = getopt_long(argc, argv, "r:d:W:n:g:S:p:o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			if (cli_number("tracegen", "--rate", optarg, 1e-3, 1e6, &o->rate))
+				return -1;
+			break;
+		case 'd':
+			if (cli_number("tracegen", "--duration", optarg, 1e-3, 1e7, &o->duration))
+				return -1;
+			break;
+		case 'n':
+			if (cli_number("tracegen", "--mean-n", optarg, 0, 1e12, &o->mean_n))
+				return -1;
+			break;
+		case 'g':
+			if (cli_number("tracegen", "--sigma", optarg, 0, 10, &o->sigma))
+				return -1;
+			break;
+		case 'W':
+			if (!strcmp(optarg, "exp")) {
+				o->dist = WORK_EXP;
+			} else if (!strcmp(optarg, "lognormal")) {
+				o->dist = WORK_LOGNORMAL;
+			} else if (!strcmp(optarg, "const")) {
+				o->dist = WORK_CONST;
+			} else {
+				fprintf(stderr, "tracegen: --work '%s': expected exp, lognormal or "
+						"const\n", optarg);
+				return -1;
+			}
+			break;
+		case 'S':
+			errno = 0;
+			o->seed = strtoull(optarg, &end, 0);
+			if (errno || end == optarg || *end || *optarg == '-') {
+				fprintf(stderr, "tracegen: --seed '%s': expected an integer\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case 'p':
+			o->path = optarg;
+			if (optarg[0] != '/' || strpbrk(optarg, " \t\r\n?") ||
+			    strlen(optarg) > TRACE_MAX_QUERY / 2) {
+				fprintf(stderr, "tracegen: --path '%s': expected '/...' without spaces "
+						"or '?'\n", optarg);
+				return -1;
+			}
+			break;
+		case 'o':
+			o->out = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "tracegen: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	struct rng g;
+	FILE *f;
+	double t = 0;
+
+	if (parse_options(argc, argv, &o))
+		return 2;
+	f = strcmp(o.out, "-") ? fopen(o.out, "w") : stdout;
+	if (!f) {
+		fprintf(stderr, "tracegen: %s: %s\n", o.out, strerror(errno));
+		return 1;
+	}
+	rng_seed(&g, o.seed);
+	fprintf(f, "%s\n", TRACE_HEADER);
+	for (;;) {
+		t += rng_exp(&g, 1.0 / o.rate);
+		if (t >= o.duration)
+			break;
+		fprintf(f, "%.6f\t%s?n=%.0f\n", t, o.path, round(draw_work(&g, &o)));
+	}
+	if (ferror(f) || (f != stdout ? fclose(f) : fflush(f))) {
+		fprintf(stderr, "tracegen: %s: write failed: %s\n", o.out, strerror(errno));
+		return 1;
+	}
+	return 0;
+}
