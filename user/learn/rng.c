@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: GPL-2.0
+/* xoshiro256** (Blackman and Vigna, public domain reference) with a splitmix64 seeder. */
+#include <math.h>
+
+#include "learn/rng.h"
+
+static uint64_t splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+void rng_seed(struct rng *r, uint64_t seed)
+{
+	for (int i = 0; i < 4; i++)
+		r->s[i] = splitmix64(&seed);
+}
+
+static inline uint64_t rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+uint64_t rng_next(struct rng *r)
+{
+	uint64_t *s = r->s;
+	uint64_t result = rotl(s[1] * 5, 7) * 9;
+	uint64_t t = s[1] << 17;
+
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl(s[3], 45);
+	return result;
+}
+
+float rng_uniform(struct rng *r)
+{
+	return (float)(rng_next(r) >> 40) * (1.0f / 16777216.0f);
+}
+
+uint64_t rng_below(struct rng *r, uint64_t n)
+{
+	/* Lemire's multiply-shift; the bias for n << 2^64 is far below anything we can see. */
+	return (uint64_t)(((unsigned __int128)rng_next(r) * n) >> 64);
+}
+
+float rng_normal(struct rng *r)
+{
+	/* u1 in (0, 1] so that log() stays finite. */
+	double u1 = ((rng_next(r) >> 11) + 1) * (1.0 / 9007199254740992.0);
+	double u2 = (rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
+
+	return (float)(sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2));
+}
