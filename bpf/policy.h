@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Backend choice for a new flow. Every policy returns a backend index of the VIP's pool that
+ * is active (bit set in pool->active) and has a non-zero weight where weights apply, or -1.
+ */
+#ifndef MARLLB_BPF_POLICY_H
+#define MARLLB_BPF_POLICY_H
+
+#include <stdbool.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "marllb.h"
+#include "maps.h"
+
+#define MLB_BE_MASK (MLB_MAX_BACKENDS - 1)
+
+/* murmur3's finaliser: a bijection on u32 that scrambles well */
+static __always_inline __u32 mlb_mix32(__u32 h)
+{
+	h ^= h >> 16;
+	h *= 0x85ebca6b;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35;
+	h ^= h >> 16;
+	return h;
+}
+
+static __always_inline bool mlb_active(const struct mlb_pool *pool, __u32 k)
+{
+	return (pool->active[(k / 64) & (MLB_MAX_BACKENDS / 64 - 1)] >> (k % 64)) & 1;
+}
+
+/*
+ * Running argmin of (q + 1) / a, compared exactly as (q_k + 1) * a_best < (q_best + 1) * a_k.
+ * The start (num 1, den 0) loses to any a > 0, and a == 0 never wins. Equal scores are broken
+ * by a random rank per candidate (mix32 of a per-flow seed and k): the minimum rank among all
+ * minima is uniform over them, without a random draw per tie.
+ */
+struct mlb_best {
+	__u64 num;
+	__u64 den;
+	__u32 rank;
+	__s32 k;
+};
+
+static __always_inline void mlb_best_offer(struct mlb_best *b, __u32 k, __u32 q, __u32 a,
+					   __u32 seed)
+{
+	__u64 num = (__u64)q + 1;
+	__u64 lhs = num * b->den, rhs = b->num * a;
+	__u32 rank;
+
+	if (lhs > rhs || !a)
+		return;
+	rank = mlb_mix32(seed + k);
+	if (lhs == rhs && rank >= b->rank)
+		return;
+	b->num = num;
+	b->den = a;
+	b->rank = rank;
+	b->k = k;
+}
+
+/* Exact argmin over a pool of at most MLB_EXACT_SCAN_MAX backends. a == NULL: all a = 1. */
+static __always_inline int mlb_argmin_exact(const struct mlb_pool *pool,
+					    const struct mlb_queues *qs, const __u32 *a, __u32 n,
+					    __u32 seed)
+{
+	struct mlb_best b = { .num = 1, .den = 0, .rank = 0, .k = -1 };
+	__u64 mask = pool->active[0];
+	__u32 k;
+
+	for (k = 0; k < MLB_EXACT_SCAN_MAX; k++) {
+		if (k >= n)
+			break;
+		if (!((mask >> k) & 1))
+			continue;
+		mlb_best_offer(&b, k, qs->q[k], a ? a[k] : 1, seed);
+	}
+	return b.k;
+}
+
+/*
+ * Loops over up to MLB_MAX_BACKENDS run through bpf_loop(): the verifier checks the callback
+ * once instead of once per iteration and per caller path.
+ */
+struct mlb_walk {
+	const struct mlb_pool *pool;
+	const __u32 *a;		/* NULL: every active backend qualifies */
+	__u32 n;
+	__u32 start;		/* first index visited; the walk wraps around at n */
+	__u64 total;		/* wcmp: sum of active weights, then the remaining draw */
+	__s32 found;
+};
+
+static __always_inline __u32 mlb_walk_index(const struct mlb_walk *w, __u32 i)
+{
+	__u32 k = w->start + i;
+
+	if (k >= w->n)
+		k -= w->n;
+	return k & MLB_BE_MASK;
+}
+
+/* First active backend (with a non-zero weight if weights apply) from w->start on. */
+static long mlb_walk_first_active(__u32 i, void *ctx)
+{
+	struct mlb_walk *w = ctx;
+	__u32 k = mlb_walk_index(w, i);
+
+	if (!mlb_active(w->pool, k) || (w->a && !w->a[k]))
+		return 0;
+	w->found = k;
+	return 1;
+}
+
+static long mlb_walk_sum(__u32 i, void *ctx)
+{
+	struct mlb_walk *w = ctx;
+	__u32 k = i & MLB_BE_MASK;
+
+	if (mlb_active(w->pool, k))
+		w->total += w->a[k];
+	return 0;
+}
+
+static long mlb_walk_draw(__u32 i, void *ctx)
+{
+	struct mlb_walk *w = ctx;
+	__u32 k = i & MLB_BE_MASK;
+
+	if (!mlb_active(w->pool, k) || !w->a[k])
+		return 0;
+	if (w->total < w->a[k]) {
+		w->found = k;
+		return 1;
+	}
+	w->total -= w->a[k];
+	return 0;
+}
+
+static __always_inline int mlb_first_active(const struct mlb_pool *pool, const __u32 *a, __u32 n,
+					    __u32 start)
+{
+	struct mlb_walk w = { .pool = pool, .a = a, .n = n, .start = start, .found = -1 };
+
+	bpf_loop(n, mlb_walk_first_active, &w, 0);
+	return w.found;
+}
+
+/*
+ * Weighted power-of-d for pools above MLB_EXACT_SCAN_MAX: MLB_POWER_D backends drawn uniformly
+ * (with replacement), the best (q + 1) / a among them wins, ties at random. Inactive draws are
+ * wasted; if none was active, the first active backend from a random start is taken.
+ */
+static __always_inline int mlb_argmin_power_d(const struct mlb_pool *pool,
+					      const struct mlb_queues *qs, const __u32 *a,
+					      __u32 n, __u32 seed)
+{
+	struct mlb_best b = { .num = 1, .den = 0, .rank = 0, .k = -1 };
+	__u32 i, k, r = seed;
+
+	for (i = 0; i < MLB_POWER_D; i++) {
+		r = mlb_mix32(r + 0x9e3779b9);
+		k = ((__u64)r * n) >> 32;
+		k &= MLB_BE_MASK;
+		if (!mlb_active(pool, k))
+			continue;
+		mlb_best_offer(&b, k, qs->q[k], a ? a[k] : 1, seed);
+	}
+	if (b.k >= 0)
+		return b.k;
+	return mlb_first_active(pool, a, n, ((__u64)mlb_mix32(r) * n) >> 32);
+}
+
+static __always_inline int mlb_argmin(const struct mlb_pool *pool, const struct mlb_queues *qs,
+				      const __u32 *a, __u32 n, __u32 seed)
+{
+	if (n <= MLB_EXACT_SCAN_MAX)
+		return mlb_argmin_exact(pool, qs, a, n, seed);
+	return mlb_argmin_power_d(pool, qs, a, n, seed);
+}
+
+/* WCMP: backend k with probability a_k / sum of active a. */
+static __always_inline int mlb_pick_wcmp(const struct mlb_pool *pool, const __u32 *a, __u32 n,
+					 __u32 seed)
+{
+	struct mlb_walk w = { .pool = pool, .a = a, .n = n, .found = -1 };
+
+	bpf_loop(n, mlb_walk_sum, &w, 0);
+	if (!w.total)
+		return -1;
+	w.total = ((__u64)seed << 32 | mlb_mix32(seed)) % w.total;
+	bpf_loop(n, mlb_walk_draw, &w, 0);
+	return w.found;
+}
+
+static __always_inline __u32 mlb_flow_hash(const struct mlb_flow_key *key)
+{
+	__u32 h = 0x2545f491;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		h = mlb_mix32(h ^ key->src[i]) + key->dst[i];
+	return mlb_mix32(h ^ ((__u32)key->sport << 16 | key->dport) ^ key->proto << 8 ^
+			 key->family);
+}
+
+/* ECMP: a hash of the 5-tuple picks the slot; an inactive slot defers to the next active. */
+static __always_inline int mlb_pick_ecmp(const struct mlb_pool *pool,
+					 const struct mlb_flow_key *key, __u32 n)
+{
+	return mlb_first_active(pool, NULL, n, ((__u64)mlb_flow_hash(key) * n) >> 32);
+}
+
+static __always_inline const struct mlb_weights *mlb_weights_of(__u32 vip_id, __u32 slot)
+{
+	__u32 idx = vip_id * MLB_WEIGHT_SLOTS + slot;
+
+	return bpf_map_lookup_elem(&mlb_weights, &idx);
+}
+
+/*
+ * A global function: the verifier checks it once, on its own, instead of once for every path
+ * that reaches a new flow (the scans would otherwise blow its complexity limit).
+ */
+__noinline int mlb_pick(const struct mlb_vip *vip, const struct mlb_flow_key *key)
+{
+	__u32 id, n, seed;
+	const struct mlb_weights *w;
+	const struct mlb_queues *qs;
+	const struct mlb_pool *pool;
+
+	if (!vip || !key)
+		return -1;
+	id = vip->id;
+	n = vip->n_backends;
+	if (n > MLB_MAX_BACKENDS)
+		n = MLB_MAX_BACKENDS;
+	pool = bpf_map_lookup_elem(&mlb_pools, &id);
+	if (!pool || !n)
+		return -1;
+	if (vip->policy == MLB_POLICY_ECMP)
+		return mlb_pick_ecmp(pool, key, n);
+	seed = bpf_get_prandom_u32();
+	if (vip->policy == MLB_POLICY_WCMP) {
+		w = mlb_weights_of(id, MLB_WSLOT_STATIC);
+		return w ? mlb_pick_wcmp(pool, w->a, n, seed) : -1;
+	}
+	qs = bpf_map_lookup_elem(&mlb_queues, &id);
+	if (!qs)
+		return -1;
+	if (vip->policy == MLB_POLICY_LSQ)
+		return mlb_argmin(pool, qs, NULL, n, seed);
+	/* marl reads the live half of the double buffer; user space never writes it */
+	w = mlb_weights_of(id, vip->policy == MLB_POLICY_SED ? MLB_WSLOT_STATIC :
+								 pool->weight_slot & 1);
+	return w ? mlb_argmin(pool, qs, w->a, n, seed) : -1;
+}
+
+#endif /* MARLLB_BPF_POLICY_H */

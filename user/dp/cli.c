@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * marllb-dp: configure and inspect a marllb data plane from the shell (tests, debugging).
+ * The daemon uses the same library (user/dp/dataplane.h).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dp/dataplane.h"
+
+static const char usage[] =
+	"Usage: marllb-dp [-i IFACE | -p PIN_DIR] COMMAND [ARGS]\n"
+	"Configure or inspect the marllb XDP data plane attached to IFACE (found from the\n"
+	"interface, e.g. after `ip link set dev IFACE xdp obj marllb.o`) or pinned under PIN_DIR.\n"
+	"\n"
+	"Commands:\n"
+	"  attach IFACE [native|generic]   load marllb, attach it with libxdp, pin its maps\n"
+	"                                  under " MLB_PIN_ROOT "/IFACE\n"
+	"  detach IFACE                    detach marllb from IFACE and remove its pins\n"
+	"  vip ADDR PORT POLICY            add a TCP service (or change its policy); prints its id\n"
+	"                                  POLICY: marl, sed, lsq, wcmp, ecmp\n"
+	"  delvip ADDR PORT                remove a service\n"
+	"  backend VIP_ID K ADDR MAC [STATE [WEIGHT]]\n"
+	"                                  set backend K (0..255) of a service;\n"
+	"                                  STATE: active (default), draining, down; WEIGHT: 1\n"
+	"  weights VIP_ID A0 A1 ...        publish agent weights (1.0 neutral) for a marl service\n"
+	"  queues VIP_ID N                 print q of backends 0..N-1, one per line\n"
+	"  stats                           print global counters\n"
+	"  flows                           print the flow table\n"
+	"\n"
+	"Options:\n"
+	"  -i, --iface IFACE    the data plane attached to IFACE\n"
+	"  -p, --pin DIR        the data plane whose maps are pinned under DIR\n"
+	"  -h, --help           this text\n";
+
+static int parse_addr(const char *s, uint8_t *family, uint8_t addr[16])
+{
+	memset(addr, 0, 16);
+	if (inet_pton(AF_INET, s, addr) == 1) {
+		*family = MLB_AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, addr) == 1) {
+		*family = MLB_AF_INET6;
+		return 0;
+	}
+	fprintf(stderr, "marllb-dp: '%s' is not an IPv4 or IPv6 address\n", s);
+	return -EINVAL;
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoul(s, &end, 0);
+	if (errno || end == s || *end || *v > max || s[0] == '-') {
+		fprintf(stderr, "marllb-dp: '%s' is not a number in 0..%lu\n", s, max);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char tail;
+
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6)
+		goto bad;
+	for (int i = 0; i < 6; i++) {
+		if (b[i] > 255)
+			goto bad;
+		mac[i] = b[i];
+	}
+	return 0;
+bad:
+	fprintf(stderr, "marllb-dp: '%s' is not a MAC address\n", s);
+	return -EINVAL;
+}
+
+static int parse_vip(char **argv, struct mlb_vip_cfg *cfg)
+{
+	unsigned long port;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (parse_addr(argv[0], &cfg->family, cfg->addr) || parse_uint(argv[1], 65535, &port))
+		return -EINVAL;
+	cfg->port = port;
+	return 0;
+}
+
+static int print_flow(const struct mlb_flow_key *k, const struct mlb_flow *f, void *ctx)
+{
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	int af = k->family == MLB_AF_INET ? AF_INET : AF_INET6;
+
+	inet_ntop(af, k->src, src, sizeof(src));
+	inet_ntop(af, k->dst, dst, sizeof(dst));
+	printf("%s:%u -> %s:%u vip %u backend %u state %u last_seen_ns %llu\n", src,
+	       ntohs(k->sport), dst, ntohs(k->dport), f->vip_id, f->backend, f->state,
+	       (unsigned long long)f->last_seen_ns);
+	return 0;
+}
+
+static int run(struct mlb_dp *dp, int argc, char **argv)
+{
+	const char *cmd = argv[0];
+	struct mlb_vip_cfg vcfg;
+	unsigned long id, k, v;
+	int err;
+
+	if (!strcmp(cmd, "vip") && argc == 4) {
+		uint32_t vid;
+
+		if (parse_vip(argv + 1, &vcfg))
+			return -EINVAL;
+		err = mlb_policy_parse(argv[3]);
+		if (err < 0) {
+			fprintf(stderr, "marllb-dp: unknown policy '%s'\n", argv[3]);
+			return err;
+		}
+		vcfg.policy = err;
+		err = mlb_dp_set_vip(dp, &vcfg, &vid);
+		if (!err)
+			printf("%u\n", vid);
+		return err;
+	}
+	if (!strcmp(cmd, "delvip") && argc == 3) {
+		if (parse_vip(argv + 1, &vcfg))
+			return -EINVAL;
+		return mlb_dp_del_vip(dp, &vcfg);
+	}
+	if (!strcmp(cmd, "backend") && argc >= 5 && argc <= 7) {
+		struct mlb_backend_cfg b = { .state = MLB_BACKEND_ACTIVE, .weight = 1 };
+
+		if (parse_uint(argv[1], MLB_MAX_VIPS - 1, &id) ||
+		    parse_uint(argv[2], MLB_MAX_BACKENDS - 1, &k) ||
+		    parse_addr(argv[3], &b.family, b.addr) || parse_mac(argv[4], b.mac))
+			return -EINVAL;
+		if (argc > 5) {
+			if (!strcmp(argv[5], "active"))
+				b.state = MLB_BACKEND_ACTIVE;
+			else if (!strcmp(argv[5], "draining"))
+				b.state = MLB_BACKEND_DRAINING;
+			else if (!strcmp(argv[5], "down"))
+				b.state = MLB_BACKEND_DOWN;
+			else {
+				fprintf(stderr, "marllb-dp: unknown state '%s'\n", argv[5]);
+				return -EINVAL;
+			}
+		}
+		if (argc > 6) {
+			if (parse_uint(argv[6], UINT32_MAX, &v))
+				return -EINVAL;
+			b.weight = v;
+		}
+		return mlb_dp_set_backend(dp, id, k, &b);
+	}
+	if (!strcmp(cmd, "weights") && argc >= 3 && argc - 2 <= MLB_MAX_BACKENDS) {
+		float a[MLB_MAX_BACKENDS];
+		int64_t gen;
+
+		if (parse_uint(argv[1], MLB_MAX_VIPS - 1, &id))
+			return -EINVAL;
+		for (int i = 2; i < argc; i++) {
+			char *end;
+
+			a[i - 2] = strtof(argv[i], &end);
+			if (end == argv[i] || *end) {
+				fprintf(stderr, "marllb-dp: '%s' is not a weight\n", argv[i]);
+				return -EINVAL;
+			}
+		}
+		gen = mlb_dp_set_weights(dp, id, a, argc - 2);
+		if (gen < 0)
+			return gen;
+		printf("generation %lld\n", (long long)gen);
+		return 0;
+	}
+	if (!strcmp(cmd, "queues") && argc == 3) {
+		uint32_t q[MLB_MAX_BACKENDS];
+
+		if (parse_uint(argv[1], MLB_MAX_VIPS - 1, &id) ||
+		    parse_uint(argv[2], MLB_MAX_BACKENDS, &k))
+			return -EINVAL;
+		err = mlb_dp_read_queues(dp, id, q, k);
+		for (unsigned long i = 0; !err && i < k; i++)
+			printf("%u\n", q[i]);
+		return err;
+	}
+	if (!strcmp(cmd, "stats") && argc == 1) {
+		struct mlb_stats s;
+
+		err = mlb_dp_read_stats(dp, &s);
+		if (err)
+			return err;
+		printf("new_flows %llu\nclosed_flows %llu\nsamples %llu\nring_lost %llu\n",
+		       (unsigned long long)s.new_flows, (unsigned long long)s.closed_flows,
+		       (unsigned long long)s.samples, (unsigned long long)s.ring_lost);
+		for (int r = 0; r < MLB_DROP_MAX; r++)
+			printf("drop_%s %llu\n", mlb_drop_reason_name(r),
+			       (unsigned long long)s.drops[r]);
+		return 0;
+	}
+	if (!strcmp(cmd, "flows") && argc == 1) {
+		long n = mlb_dp_for_each_flow(dp, print_flow, NULL);
+
+		return n < 0 ? n : 0;
+	}
+	fprintf(stderr, "marllb-dp: bad command or arguments: %s (see --help)\n", cmd);
+	return -EINVAL;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "iface", required_argument, NULL, 'i' },
+		{ "pin", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	const char *iface = NULL, *pin = NULL;
+	struct mlb_dp *dp = NULL;
+	int c, err;
+
+	while ((c = getopt_long(argc, argv, "+i:p:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			iface = optarg;
+			break;
+		case 'p':
+			pin = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (!strcmp(argv[0], "attach") && (argc == 2 || argc == 3)) {
+		enum mlb_dp_mode mode = MLB_DP_NATIVE;
+
+		if (argc == 3 && strcmp(argv[2], "native")) {
+			if (strcmp(argv[2], "generic")) {
+				fprintf(stderr, "marllb-dp: mode must be native or generic\n");
+				return 2;
+			}
+			mode = MLB_DP_GENERIC;
+		}
+		err = mlb_dp_attach(argv[1], mode, pin, &dp);
+		mlb_dp_close(dp);
+		goto out;
+	}
+	if (!strcmp(argv[0], "detach") && argc == 2) {
+		err = mlb_dp_detach(argv[1], pin);
+		goto out;
+	}
+	if (!!iface == !!pin) {
+		fprintf(stderr, "marllb-dp: give exactly one of --iface and --pin\n");
+		return 2;
+	}
+	err = iface ? mlb_dp_open_iface(iface, &dp) : mlb_dp_open_pinned(pin, &dp);
+	if (!err)
+		err = run(dp, argc, argv);
+	mlb_dp_close(dp);
+out:
+	if (err)
+		fprintf(stderr, "marllb-dp: %s failed: %s\n", argv[0], strerror(-err));
+	return err ? 1 : 0;
+}

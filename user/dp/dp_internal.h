@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Inside the data-plane handle: shared by the files of user/dp/ only. */
+#ifndef MARLLB_DP_INTERNAL_H
+#define MARLLB_DP_INTERNAL_H
+
+#include <stddef.h>
+#include "dp/dataplane.h"
+
+enum mlb_map_id {
+	MLB_M_VIPS,
+	MLB_M_VIP_ADDRS,
+	MLB_M_BACKENDS,
+	MLB_M_POOLS,
+	MLB_M_WEIGHTS,
+	MLB_M_QUEUES,
+	MLB_M_FLOWS,
+	MLB_M_SAMPLES,
+	MLB_M_STATS,
+	MLB_M_VIP_STATS,
+	MLB_M_BE_STATS,
+	MLB_M_COUNT,
+};
+
+extern const char *const mlb_map_names[MLB_M_COUNT];
+
+struct marllb;
+
+struct mlb_dp {
+	int prog_fd;			/* -1 when opened from pins */
+	int fds[MLB_M_COUNT];
+	struct marllb *skel;		/* set when this process loaded the program */
+	struct mlb_queues *queues;	/* mmap of mlb_queues, MLB_MAX_VIPS entries */
+	size_t queues_len;
+	int ncpus;
+};
+
+/* dataplane.c: after fds[] are filled, maps the queues and checks everything is there. */
+int mlb_dp_finish_open(struct mlb_dp *dp);
+struct mlb_dp *mlb_dp_alloc(void);
+
+/* config.c */
+int mlb_dp_find_vip_by_id(struct mlb_dp *dp, uint32_t id, struct mlb_vip_key *key,
+			  struct mlb_vip *vip);
+uint64_t mlb_now_ns(void);
+
+#endif /* MARLLB_DP_INTERNAL_H */
