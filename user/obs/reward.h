@@ -16,6 +16,9 @@ enum reward_kind {
 	REWARD_MAKESPAN,/* -max_k l_k */
 };
 
+/* eps of REWARD_VBF_LOG: keeps log finite at zero variance (l in seconds) */
+#define REWARD_VBF_LOG_EPS 1e-6
+
 /* "vbf", "vbf-log", "pbf", "jain", "makespan"; returns 0 or -EINVAL. */
 int reward_parse(const char *name, enum reward_kind *kind);
 const char *reward_name(enum reward_kind kind);

@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Unit tests of user/obs: the feature reducer and the rewards, against hand-computed values. */
+#include "../test.h"
+#include "obs/features.h"
+#include "obs/reward.h"
+
+#define N 3
+
+static struct features *make(int window, double gamma_d)
+{
+	struct features_config cfg;
+
+	features_config_default(&cfg, N);
+	cfg.window = window;
+	cfg.gamma_d = gamma_d;
+	return features_create(&cfg);
+}
+
+static void test_defaults(void)
+{
+	struct features_config cfg;
+
+	features_config_default(&cfg, 7);
+	ASSERT_EQ(cfg.n_servers, 7, "n");
+	ASSERT_EQ(cfg.window, 64, "window");
+	ASSERT_NEAR(cfg.gamma_d, 0.9, 1e-12, "gamma_d");
+	ASSERT_NEAR(cfg.max_age, 10, 1e-12, "max_age");
+	ASSERT_EQ(features_obs_dim(7), 54, "7N + 5");
+}
+
+static void test_bad_config(void)
+{
+	struct features_config cfg;
+
+	features_config_default(&cfg, 0);
+	ASSERT_NULL(features_create(&cfg), "no servers");
+	features_config_default(&cfg, 2);
+	cfg.gamma_d = 1.5;
+	ASSERT_NULL(features_create(&cfg), "gamma above 1");
+	cfg.gamma_d = 0.9;
+	cfg.window = 0;
+	ASSERT_NULL(features_create(&cfg), "empty window");
+}
+
+static void test_empty_windows(void)
+{
+	struct features *f = make(8, 0.5);
+	float prev[N] = { 0.5f, 1.0f, 2.0f }, obs[7 * N + 5];
+	double l[N];
+	uint8_t has[N];
+
+	if (!ASSERT_OK_PTR(f, "create"))
+		return;
+	memset(obs, 0xff, sizeof(obs));
+	features_observe(f, 100.0, prev, obs);
+	for (int i = 0; i < 6 * N + 5; i++)
+		ASSERT_EQ(obs[i], 0, "every reduction of nothing is 0");
+	for (int k = 0; k < N; k++)
+		ASSERT_NEAR(obs[6 * N + 5 + k], prev[k], 0, "previous action");
+	features_load_signal(f, 100.0, l, has);
+	for (int k = 0; k < N; k++) {
+		ASSERT_EQ(has[k], 0, "no sample");
+		ASSERT_EQ(l[k], 0, "load of nothing");
+	}
+	features_free(f);
+}
+
+/* Samples 1, 2, 3, 4 at t = 0, 1, 2, 3, reduced at t = 3 with gamma_d = 0.5:
+ * weights 1/8, 1/4, 1/2, 1; sum f = 1.875, sum f v = 6.125, sum f v^2 = 21.625. */
+static void test_reductions(void)
+{
+	struct features *f = make(8, 0.5);
+	float obs[7 * N + 5];
+	double l[N];
+	uint8_t has[N];
+
+	if (!ASSERT_OK_PTR(f, "create"))
+		return;
+	for (int i = 0; i < 4; i++)
+		features_add_task_duration(f, 1, i, i + 1.0);
+	features_set_open_flows(f, 1, 5);
+	features_observe(f, 3.0, NULL, obs);
+	ASSERT_NEAR(obs[6 + 0], 5, 0, "q");
+	ASSERT_NEAR(obs[6 + 1], 2.5, 1e-6, "mean");
+	ASSERT_NEAR(obs[6 + 2], 3.7, 1e-6, "p90: 3 + 0.7 (4 - 3)");
+	ASSERT_NEAR(obs[6 + 3], sqrt(1.25), 1e-6, "population std");
+	ASSERT_NEAR(obs[6 + 4], 6.125 / 1.875, 1e-6, "discounted mean");
+	ASSERT_NEAR(obs[6 + 5], 21.625 / 6.125, 1e-6, "weighted discounted mean");
+	for (int j = 0; j < 6; j++)
+		ASSERT_EQ(obs[j], 0, "server 0 untouched");
+	features_load_signal(f, 3.0, l, has);
+	ASSERT_NEAR(l[1], 6.125 / 1.875, 1e-9, "load signal = discounted mean");
+	ASSERT_EQ(has[1], 1, "has sample");
+	ASSERT_EQ(has[0], 0, "server 0 has none");
+	features_free(f);
+}
+
+/* One sample in a 64-slot window: the discounted mean is the sample, not sample / 64. */
+static void test_discount_over_existing_samples_only(void)
+{
+	struct features *f = make(64, 0.9);
+	float obs[7 * N + 5];
+	double l[N];
+
+	if (!ASSERT_OK_PTR(f, "create"))
+		return;
+	features_add_task_duration(f, 2, 0.0, 2.0);
+	features_observe(f, 5.0, NULL, obs);
+	ASSERT_NEAR(obs[12 + 4], 2.0, 1e-6, "discounted mean of one old sample");
+	ASSERT_NEAR(obs[12 + 1], 2.0, 1e-6, "mean");
+	ASSERT_NEAR(obs[12 + 2], 2.0, 1e-6, "p90 of one");
+	ASSERT_NEAR(obs[12 + 3], 0.0, 1e-6, "std of one");
+	features_load_signal(f, 5.0, l, NULL);
+	ASSERT_NEAR(l[2], 2.0, 1e-9, "load signal");
+	/* a fresh sample outweighs an old one by gamma^-age */
+	features_add_task_duration(f, 2, 5.0, 4.0);
+	features_load_signal(f, 5.0, l, NULL);
+	ASSERT_NEAR(l[2], (2.0 * pow(0.9, 5) + 4.0) / (pow(0.9, 5) + 1), 1e-9, "two samples");
+	features_free(f);
+}
+
+static void test_max_age_and_ring(void)
+{
+	struct features *f = make(4, 0.5);
+	float obs[7 * N + 5];
+	uint8_t has[N];
+	double l[N];
+
+	if (!ASSERT_OK_PTR(f, "create"))
+		return;
+	features_add_task_duration(f, 0, 0.0, 9.0);
+	features_load_signal(f, 10.5, l, has);
+	ASSERT_EQ(has[0], 0, "older than max_age is gone");
+	ASSERT_EQ(l[0], 0, "no load from expired samples");
+	/* window 4: six samples keep the last four (3, 4, 5, 6) */
+	for (int i = 1; i <= 6; i++)
+		features_add_task_duration(f, 0, 20.0, i);
+	features_observe(f, 20.0, NULL, obs);
+	ASSERT_NEAR(obs[1], 4.5, 1e-6, "mean of the last four");
+	features_free(f);
+}
+
+static void test_arrivals_and_layout(void)
+{
+	struct features *f = make(8, 0.5);
+	float prev[N] = { 3, 4, 5 }, obs[7 * N + 5];
+
+	if (!ASSERT_OK_PTR(f, "create"))
+		return;
+	features_add_arrival(f, 10.0);
+	features_add_arrival(f, 11.0);
+	features_add_arrival(f, 13.0);
+	features_observe(f, 13.0, prev, obs);
+	ASSERT_NEAR(obs[6 * N + 0], 1.5, 1e-6, "mean inter-arrival of 1 and 2");
+	ASSERT_NEAR(obs[6 * N + 2], 0.5, 1e-6, "std");
+	ASSERT_NEAR(obs[6 * N + 3], (1 * 0.25 + 2 * 1) / 1.25, 1e-6,
+		    "discounted: gap 1 at t 11, gap 2 at t 13");
+	ASSERT_NEAR(obs[6 * N + 5 + 2], 5, 0, "previous action last");
+	features_free(f);
+}
+
+static void test_bad_samples_change_nothing(void)
+{
+	struct features *f = make(8, 0.5);
+	float before[7 * N + 5], after[7 * N + 5];
+
+	if (!ASSERT_OK_PTR(f, "create"))
+		return;
+	features_add_task_duration(f, 0, 1.0, 1.0);
+	features_observe(f, 2.0, NULL, before);
+	features_add_task_duration(f, -1, 1.0, 1.0);
+	features_add_task_duration(f, N, 1.0, 1.0);
+	features_add_task_duration(f, 0, 1.0, NAN);
+	features_add_task_duration(f, 0, 1.0, -3.0);
+	features_add_flow_completion(f, 0, 1.0, 100.0);	/* FCT is kept apart */
+	features_set_open_flows(f, 7, 3);
+	features_add_arrival(f, NAN);
+	features_observe(f, 2.0, NULL, after);
+	ASSERT_MEMEQ(before, after, sizeof(before), "observation unchanged");
+	features_free(f);
+}
+
+static void test_flow_completion_reduce(void)
+{
+	struct features *f = make(8, 0.5);
+	double red[5];
+
+	if (!ASSERT_OK_PTR(f, "create"))
+		return;
+	features_add_flow_completion(f, 1, 1.0, 2.0);
+	features_add_flow_completion(f, 1, 2.0, 4.0);
+	features_flow_completion_reduce(f, 1, 2.0, red);
+	ASSERT_NEAR(red[0], 3.0, 1e-12, "mean");
+	ASSERT_NEAR(red[3], (2 * 0.5 + 4) / 1.5, 1e-12, "discounted mean");
+	features_flow_completion_reduce(f, 0, 2.0, red);
+	ASSERT_NEAR(red[0], 0, 0, "empty");
+	features_free(f);
+}
+
+static void test_reward_formulas(void)
+{
+	const double l[4] = { 1, 2, 3, 6 };
+	const uint8_t mask[4] = { 1, 1, 1, 0 };
+
+	/* mean 3, population variance (4 + 1 + 0 + 9) / 4 = 3.5 */
+	ASSERT_NEAR(reward_compute(REWARD_VBF, l, NULL, 4), -3.5, 1e-12, "vbf");
+	ASSERT_NEAR(reward_compute(REWARD_VBF_LOG, l, NULL, 4), -3.5 - log(3.5 + 1e-6), 1e-12,
+		    "vbf-log");
+	ASSERT_NEAR(reward_compute(REWARD_PBF, l, NULL, 4), 36.0 / 6, 1e-12, "pbf");
+	ASSERT_NEAR(reward_compute(REWARD_JAIN, l, NULL, 4), 144.0 / (4 * 50), 1e-12, "jain");
+	ASSERT_NEAR(reward_compute(REWARD_MAKESPAN, l, NULL, 4), -6, 1e-12, "makespan");
+	/* masked: 1, 2, 3: variance 2/3, max 3 */
+	ASSERT_NEAR(reward_compute(REWARD_VBF, l, mask, 4), -2.0 / 3, 1e-12, "vbf masked");
+	ASSERT_NEAR(reward_compute(REWARD_MAKESPAN, l, mask, 4), -3, 1e-12, "makespan masked");
+	ASSERT_NEAR(reward_compute(REWARD_PBF, l, mask, 4), 2, 1e-12, "pbf masked");
+	ASSERT_NEAR(reward_compute(REWARD_JAIN, l, mask, 4), 36.0 / 42, 1e-12, "jain masked");
+	/* equal loads: fair by every measure; vbf-log is finite */
+	const double even[3] = { 2, 2, 2 };
+
+	ASSERT_NEAR(reward_compute(REWARD_VBF, even, NULL, 3), 0, 1e-12, "vbf even");
+	ASSERT_NEAR(reward_compute(REWARD_JAIN, even, NULL, 3), 1, 1e-12, "jain even");
+	ASSERT_NEAR(reward_compute(REWARD_VBF_LOG, even, NULL, 3), -log(1e-6), 1e-6,
+		    "vbf-log even");
+	const uint8_t none[4] = {};
+
+	ASSERT_EQ(reward_compute(REWARD_VBF_LOG, l, none, 4), 0, "no server: 0");
+	ASSERT_EQ(reward_compute(REWARD_JAIN, l, NULL, 0), 0, "n = 0: 0");
+}
+
+static void test_reward_names(void)
+{
+	const char *names[] = { "vbf", "vbf-log", "pbf", "jain", "makespan" };
+	enum reward_kind k;
+
+	for (int i = 0; i < 5; i++) {
+		ASSERT_OK(reward_parse(names[i], &k), names[i]);
+		ASSERT_STREQ(reward_name(k), names[i], "round trip");
+	}
+	k = REWARD_PBF;
+	ASSERT_EQ(reward_parse("VBF", &k), -EINVAL, "case matters");
+	ASSERT_EQ(reward_parse("", &k), -EINVAL, "empty");
+	ASSERT_EQ(k, REWARD_PBF, "unchanged on error");
+}
+
+static const struct test_case tests[] = {
+	TEST(defaults),
+	TEST(bad_config),
+	TEST(empty_windows),
+	TEST(reductions),
+	TEST(discount_over_existing_samples_only),
+	TEST(max_age_and_ring),
+	TEST(arrivals_and_layout),
+	TEST(bad_samples_change_nothing),
+	TEST(flow_completion_reduce),
+	TEST(reward_formulas),
+	TEST(reward_names),
+	{}
+};
+
+int main(int argc, char **argv)
+{
+	return test_main(argc, argv, tests);
+}

@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/cli.h"
+
+enum {
+	OPT_LBS = 1000, OPT_SERVERS, OPT_WORKERS, OPT_SPEEDS, OPT_WEIGHTS, OPT_MISCONFIG,
+	OPT_IO_SPEED, OPT_MIX, OPT_DIST, OPT_LOAD, OPT_RATE, OPT_TRACE, OPT_TRACE_SCALE, OPT_CAP,
+	OPT_TIMEOUT, OPT_SHARING, OPT_DURATION, OPT_WARMUP, OPT_STEP, OPT_SEED, OPT_CHANGE,
+	OPT_FIRST_RESPONSE, OPT_GAMMA_D, OPT_REWARD,
+};
+
+const struct option cli_model_options[] = {
+	{ "lbs", required_argument, NULL, OPT_LBS },
+	{ "servers", required_argument, NULL, OPT_SERVERS },
+	{ "workers", required_argument, NULL, OPT_WORKERS },
+	{ "speeds", required_argument, NULL, OPT_SPEEDS },
+	{ "weights", required_argument, NULL, OPT_WEIGHTS },
+	{ "misconfig", no_argument, NULL, OPT_MISCONFIG },
+	{ "io-speed", required_argument, NULL, OPT_IO_SPEED },
+	{ "mix", required_argument, NULL, OPT_MIX },
+	{ "dist", required_argument, NULL, OPT_DIST },
+	{ "load", required_argument, NULL, OPT_LOAD },
+	{ "rate", required_argument, NULL, OPT_RATE },
+	{ "trace", required_argument, NULL, OPT_TRACE },
+	{ "trace-scale", required_argument, NULL, OPT_TRACE_SCALE },
+	{ "cap", required_argument, NULL, OPT_CAP },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "sharing", required_argument, NULL, OPT_SHARING },
+	{ "duration", required_argument, NULL, OPT_DURATION },
+	{ "warmup", required_argument, NULL, OPT_WARMUP },
+	{ "step", required_argument, NULL, OPT_STEP },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "change", required_argument, NULL, OPT_CHANGE },
+	{ "first-response", required_argument, NULL, OPT_FIRST_RESPONSE },
+	{ "gamma-d", required_argument, NULL, OPT_GAMMA_D },
+	{ "reward", required_argument, NULL, OPT_REWARD },
+	{}
+};
+
+const char cli_model_help[] =
+	"Model options (defaults: the paper's moderate scale):\n"
+	"  --lbs M              load balancers (2)\n"
+	"  --servers N          servers (8)\n"
+	"  --workers LIST       CPU workers per server, one value or N values\n"
+	"                       (first half of the servers 4, second half 2)\n"
+	"  --speeds LIST        work per second of one worker, one value or N values (1)\n"
+	"  --weights LIST       static weights of wcmp and sed, one or N values\n"
+	"                       (default: capacity = workers x speed)\n"
+	"  --misconfig          static weights inverted: fast servers get the slow ones' weight\n"
+	"  --io-speed X         IO work per second of each server's IO resource (4)\n"
+	"  --mix MIX            application mix by mean (CPU, IO) work in seconds:\n"
+	"                       100 = (1, 0), 75 = (0.75, 0.25), 50 = (0.5, 0.5) (100)\n"
+	"  --dist D             work distribution: exp, lognormal[:SIGMA] (1),\n"
+	"                       pareto[:ALPHA] (2.5) (exp)\n"
+	"  --load X             offered CPU load, fraction of total CPU capacity (0.9)\n"
+	"  --rate R             arrivals per second (overrides --load)\n"
+	"  --trace FILE         arrivals from a trace (time<TAB>/dummy.php/?n=N), looped\n"
+	"  --trace-scale X      loop iterations per second of CPU work (default: such that\n"
+	"                       the trace offers --load)\n"
+	"  --cap N              resident tasks per server; more are rejected (65)\n"
+	"  --timeout S          completion time charged to a rejected task (40)\n"
+	"  --sharing fcfs|ps    CPU: FCFS queue on the workers, or processor sharing (fcfs)\n"
+	"  --duration S         simulated seconds per run (600)\n"
+	"  --warmup S           tasks arriving earlier are not measured (60)\n"
+	"  --step S             control step (0.25)\n"
+	"  --seed N             seed of the task stream (1)\n"
+	"  --change T:K:SPEED   at T s, server K's workers run at SPEED (repeatable)\n"
+	"  --first-response W   CPU work before the first byte of the answer (0.01)\n"
+	"  --gamma-d G          sample discount per second in the features (0.5)\n"
+	"  --reward R           marl reward: vbf, vbf-log, pbf, jain, makespan (vbf)\n";
+
+int parse_int(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 0);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int parse_double(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int parse_list(const char *s, double *out, int max)
+{
+	int n = 0;
+
+	for (;;) {
+		char *end;
+		double v;
+
+		errno = 0;
+		v = strtod(s, &end);
+		if (errno || end == s || !isfinite(v) || n == max)
+			return -1;
+		out[n++] = v;
+		if (*end == '\0')
+			return n;
+		if (*end != ',')
+			return -1;
+		s = end + 1;
+	}
+}
+
+int mix_parse(const char *name, double *cpu_mean, double *io_mean)
+{
+	if (!strcmp(name, "100"))
+		*cpu_mean = 1.0, *io_mean = 0.0;
+	else if (!strcmp(name, "75"))
+		*cpu_mean = 0.75, *io_mean = 0.25;
+	else if (!strcmp(name, "50"))
+		*cpu_mean = 0.5, *io_mean = 0.5;
+	else
+		return -1;
+	return 0;
+}
+
+void cli_model_init(struct cli_model *m)
+{
+	memset(m, 0, sizeof(*m));
+	sim_config_default(&m->cfg);
+}
+
+
+#define BAD(...)                                      \
+	do {                                          \
+		fprintf(stderr, "marllb-sim: " __VA_ARGS__); \
+		fputc('\n', stderr);                  \
+		return -1;                            \
+	} while (0)
+
+int cli_model_option(struct cli_model *m, int opt, const char *arg)
+{
+	struct sim_config *c = &m->cfg;
+	double *list_buf = m->list_buf, d;
+	long v;
+	int n;
+
+	switch (opt) {
+	case OPT_LBS:
+		if (parse_int(arg, 1, SIM_MAX_LBS, &v))
+			BAD("--lbs %s: expected 1..%d", arg, SIM_MAX_LBS);
+		c->n_lbs = v;
+		break;
+	case OPT_SERVERS:
+		if (parse_int(arg, 1, SIM_MAX_SERVERS, &v))
+			BAD("--servers %s: expected 1..%d", arg, SIM_MAX_SERVERS);
+		c->n_servers = v;
+		break;
+	case OPT_WORKERS:
+	case OPT_SPEEDS:
+	case OPT_WEIGHTS:
+		n = parse_list(arg, list_buf, SIM_MAX_SERVERS);
+		if (n < 1)
+			BAD("%s %s: expected a comma-separated list of numbers",
+			    opt == OPT_WORKERS ? "--workers" : opt == OPT_SPEEDS ? "--speeds"
+										 : "--weights",
+			    arg);
+		if (opt == OPT_WORKERS) {
+			for (int i = 0; i < n; i++)
+				if (list_buf[i] != floor(list_buf[i]) || list_buf[i] < 1 ||
+				    list_buf[i] > 1024)
+					BAD("--workers %s: counts must be whole numbers 1..1024", arg);
+			memcpy(m->workers_list, list_buf, n * sizeof(double));
+			m->workers_len = n;
+			m->workers_set = true;
+		} else if (opt == OPT_SPEEDS) {
+			memcpy(m->speeds_list, list_buf, n * sizeof(double));
+			m->speeds_len = n;
+		} else {
+			memcpy(m->weights_list, list_buf, n * sizeof(double));
+			m->weights_len = n;
+			m->weights_set = true;
+		}
+		break;
+	case OPT_MISCONFIG:
+		m->misconfig = true;
+		break;
+	case OPT_IO_SPEED:
+		if (parse_double(arg, 1e-6, 1e6, &c->io_speed))
+			BAD("--io-speed %s: expected a positive number", arg);
+		break;
+	case OPT_MIX:
+		if (mix_parse(arg, &c->cpu_mean, &c->io_mean))
+			BAD("--mix %s: expected 100, 75 or 50", arg);
+		break;
+	case OPT_DIST:
+		if (!strcmp(arg, "exp")) {
+			c->dist = DIST_EXP;
+		} else if (!strncmp(arg, "lognormal", 9) && (!arg[9] || arg[9] == ':')) {
+			c->dist = DIST_LOGNORMAL;
+			c->dist_shape = 1.0;
+			if (arg[9] && parse_double(arg + 10, 1e-3, 4.9, &c->dist_shape))
+				BAD("--dist %s: sigma must be in (0, 5)", arg);
+		} else if (!strncmp(arg, "pareto", 6) && (!arg[6] || arg[6] == ':')) {
+			c->dist = DIST_PARETO;
+			c->dist_shape = 2.5;
+			if (arg[6] && parse_double(arg + 7, 1.01, 99, &c->dist_shape))
+				BAD("--dist %s: alpha must be in (1, 100)", arg);
+		} else {
+			BAD("--dist %s: expected exp, lognormal[:SIGMA] or pareto[:ALPHA]", arg);
+		}
+		break;
+	case OPT_LOAD:
+		if (parse_double(arg, 1e-6, 9.99, &c->load))
+			BAD("--load %s: expected a number in (0, 10)", arg);
+		break;
+	case OPT_RATE:
+		if (parse_double(arg, 1e-6, 1e9, &c->rate))
+			BAD("--rate %s: expected a positive number", arg);
+		break;
+	case OPT_TRACE:
+		c->trace = arg;
+		break;
+	case OPT_TRACE_SCALE:
+		if (parse_double(arg, 1e-9, 1e15, &c->trace_scale))
+			BAD("--trace-scale %s: expected a positive number", arg);
+		break;
+	case OPT_CAP:
+		if (parse_int(arg, 1, 1L << 30, &v))
+			BAD("--cap %s: expected a positive count", arg);
+		c->resident_cap = v;
+		break;
+	case OPT_TIMEOUT:
+		if (parse_double(arg, 0, 1e6, &c->reject_timeout))
+			BAD("--timeout %s: expected seconds >= 0", arg);
+		break;
+	case OPT_SHARING:
+		if (!strcmp(arg, "fcfs"))
+			c->sharing = CPU_FCFS;
+		else if (!strcmp(arg, "ps"))
+			c->sharing = CPU_PS;
+		else
+			BAD("--sharing %s: expected fcfs or ps", arg);
+		break;
+	case OPT_DURATION:
+		if (parse_double(arg, 1e-3, 1e9, &c->duration))
+			BAD("--duration %s: expected positive seconds", arg);
+		break;
+	case OPT_WARMUP:
+		if (parse_double(arg, 0, 1e9, &c->warmup))
+			BAD("--warmup %s: expected seconds >= 0", arg);
+		break;
+	case OPT_STEP:
+		if (parse_double(arg, 1e-3, 1e3, &c->step))
+			BAD("--step %s: expected seconds in [0.001, 1000]", arg);
+		break;
+	case OPT_SEED:
+		if (parse_int(arg, 0, LONG_MAX, &v))
+			BAD("--seed %s: expected a non-negative integer", arg);
+		c->seed = v;
+		c->policy_seed = v;
+		break;
+	case OPT_CHANGE: {
+		struct capacity_change *ch = &c->changes[c->n_changes];
+		char tail;
+
+		if (c->n_changes == SIM_MAX_CHANGES)
+			BAD("--change: at most %d changes", SIM_MAX_CHANGES);
+		if (sscanf(arg, "%lf:%d:%lf%c", &ch->t, &ch->server, &ch->speed, &tail) != 3)
+			BAD("--change %s: expected TIME:SERVER:SPEED", arg);
+		c->n_changes++;
+		break;
+	}
+	case OPT_FIRST_RESPONSE:
+		if (parse_double(arg, 0, 1e3, &c->first_response_work))
+			BAD("--first-response %s: expected seconds of work >= 0", arg);
+		break;
+	case OPT_GAMMA_D:
+		if (parse_double(arg, 1e-6, 1, &d))
+			BAD("--gamma-d %s: expected a number in (0, 1]", arg);
+		c->features.gamma_d = d;
+		break;
+	case OPT_REWARD:
+		if (reward_parse(arg, &c->reward))
+			BAD("--reward %s: expected vbf, vbf-log, pbf, jain or makespan", arg);
+		break;
+	default:
+		return 1;
+	}
+	return 0;
+}
+
+static int fill(const char *name, double *list, int len, int n, double *out_d, int *out_i)
+{
+	if (len != 1 && len != n) {
+		fprintf(stderr, "marllb-sim: %s has %d values for %d servers\n", name, len, n);
+		return -1;
+	}
+	for (int k = 0; k < n; k++) {
+		if (out_d)
+			out_d[k] = list[len == 1 ? 0 : k];
+		else
+			out_i[k] = (int)list[len == 1 ? 0 : k];
+	}
+	return 0;
+}
+
+int cli_model_finish(struct cli_model *m)
+{
+	struct sim_config *c = &m->cfg;
+	int n = c->n_servers;
+	double lo = INFINITY, hi = 0;
+	char err[256];
+
+	for (int k = 0; k < n; k++) {
+		c->workers[k] = k < n / 2 ? 4 : 2;
+		c->speed[k] = 1.0;
+	}
+	if (m->workers_len && fill("--workers", m->workers_list, m->workers_len, n, NULL, c->workers))
+		return -1;
+	if (m->speeds_len && fill("--speeds", m->speeds_list, m->speeds_len, n, c->speed, NULL))
+		return -1;
+	sim_config_capacity_weights(c);
+	if (m->weights_len && fill("--weights", m->weights_list, m->weights_len, n, c->weights, NULL))
+		return -1;
+	if (m->misconfig) {
+		for (int k = 0; k < n; k++)
+			lo = fmin(lo, c->weights[k]), hi = fmax(hi, c->weights[k]);
+		for (int k = 0; k < n; k++)
+			c->weights[k] = lo + hi - c->weights[k];
+	}
+	c->features.n_servers = n;
+	if (sim_config_check(c, err, sizeof(err))) {
+		fprintf(stderr, "marllb-sim: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+struct option *cli_options(const struct option *own)
+{
+	static struct option table[64];
+	int n = 0;
+
+	for (const struct option *o = own; o && o->name; o++)
+		table[n++] = *o;
+	for (const struct option *o = cli_model_options; o->name; o++)
+		table[n++] = *o;
+	table[n] = (struct option){};
+	return table;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Command-line handling shared by the simulator's subcommands. */
+#ifndef MARLLB_SIM_CLI_H
+#define MARLLB_SIM_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "sim/sim.h"
+
+/* Options every subcommand takes (the model); values from 1000 up. */
+extern const struct option cli_model_options[];
+extern const char cli_model_help[];
+
+struct cli_model {
+	struct sim_config cfg;
+	bool workers_set, weights_set, misconfig;
+	double list_buf[SIM_MAX_SERVERS];
+	double workers_list[SIM_MAX_SERVERS], speeds_list[SIM_MAX_SERVERS],
+		weights_list[SIM_MAX_SERVERS];
+	int workers_len, speeds_len, weights_len;
+};
+
+void cli_model_init(struct cli_model *m);
+/* Handles one model option; returns 0, 1 when opt is not a model option, -1 on bad input
+ * (after printing why). */
+int cli_model_option(struct cli_model *m, int opt, const char *arg);
+/* Fills derived values (worker split, weights); returns -1 on a bad combination. */
+int cli_model_finish(struct cli_model *m);
+
+/* Builds the getopt table: the command's own options followed by the model options. */
+struct option *cli_options(const struct option *own);
+
+int parse_int(const char *s, long lo, long hi, long *out);
+int parse_double(const char *s, double lo, double hi, double *out);
+/* "1,2.5,3" into at most max values; returns the count, or -1. */
+int parse_list(const char *s, double *out, int max);
+
+/* Mix names: "100" (CPU only), "75" (75% CPU, 25% IO), "50". */
+int mix_parse(const char *name, double *cpu_mean, double *io_mean);
+
+#endif /* MARLLB_SIM_CLI_H */

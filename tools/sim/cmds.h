@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Subcommands of marllb-sim and helpers they share. */
+#ifndef MARLLB_SIM_CMDS_H
+#define MARLLB_SIM_CMDS_H
+
+#include <stdio.h>
+
+#include "sim/cli.h"
+#include "sim/sim.h"
+
+int cmd_run(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+double wall_seconds(void);
+
+/*
+ * Loads one agent per LB from path (all LBs load the same file, as every LB of a testbed
+ * loads the shipped model). Returns 0, or -1 after printing why.
+ */
+struct agent;
+int agents_load(struct agent **agents, int n_lbs, const char *path, int n_servers);
+void agents_free(struct agent **agents, int n_lbs);
+
+/* Runs one simulation (agents may be NULL unless cfg->policy is marl). Returns the sim for
+ * its statistics (caller frees), or NULL after printing why. */
+struct sim *run_one(const struct sim_config *cfg, struct agent **agents, bool learn,
+		    bool explore);
+
+/* Pipes a script to gnuplot; returns 0, or -1 when gnuplot failed or is missing. */
+int gnuplot_run(const char *script);
+
+#endif /* MARLLB_SIM_CMDS_H */

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Simulator configuration: defaults (the paper's moderate scale) and range checks. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sim/sim.h"
+
+static const char *const policy_names[POLICY__COUNT] = {
+	[POLICY_ECMP] = "ecmp", [POLICY_WCMP] = "wcmp",	    [POLICY_LSQ] = "lsq",
+	[POLICY_SED] = "sed",	[POLICY_ORACLE] = "oracle", [POLICY_MARL] = "marl",
+};
+
+int policy_parse(const char *name, enum sim_policy *policy)
+{
+	for (int i = 0; i < POLICY__COUNT; i++) {
+		if (!strcmp(name, policy_names[i])) {
+			*policy = (enum sim_policy)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *policy_name(enum sim_policy policy)
+{
+	return (unsigned int)policy < POLICY__COUNT ? policy_names[policy] : "unknown";
+}
+
+void sim_config_capacity_weights(struct sim_config *cfg)
+{
+	for (int k = 0; k < cfg->n_servers; k++)
+		cfg->weights[k] = cfg->workers[k] * cfg->speed[k];
+}
+
+/* 2 LBs, 8 servers: the first half with 4 workers, the second with 2; 100% CPU mix. */
+void sim_config_default(struct sim_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->n_lbs = 2;
+	cfg->n_servers = 8;
+	for (int k = 0; k < SIM_MAX_SERVERS; k++) {
+		cfg->workers[k] = k < cfg->n_servers / 2 ? 4 : 2;
+		cfg->speed[k] = 1.0;
+	}
+	sim_config_capacity_weights(cfg);
+	cfg->io_speed = 4.0;
+	cfg->cpu_mean = 1.0;
+	cfg->io_mean = 0.0;
+	cfg->dist = DIST_EXP;
+	cfg->dist_shape = 0;
+	cfg->cpu_split = 0.5;
+	cfg->first_response_work = 0.01;
+	cfg->load = 0.9;
+	cfg->resident_cap = 65;
+	cfg->reject_timeout = 40.0;
+	cfg->sharing = CPU_FCFS;
+	cfg->duration = 600;
+	cfg->warmup = 60;
+	cfg->step = 0.25;
+	cfg->seed = 1;
+	cfg->policy_seed = 1;
+	cfg->policy = POLICY_SED;
+	cfg->reward = REWARD_VBF;
+	features_config_default(&cfg->features, cfg->n_servers);
+	cfg->features.gamma_d = 0.5;	/* the paper's simulator value; marllbd uses 0.9 */
+}
+
+double sim_config_rate(const struct sim_config *cfg)
+{
+	double capacity = 0;
+
+	if (cfg->rate > 0)
+		return cfg->rate;
+	for (int k = 0; k < cfg->n_servers; k++)
+		capacity += cfg->workers[k] * cfg->speed[k];
+	return cfg->load * capacity / cfg->cpu_mean;
+}
+
+#define FAIL(...)                                         \
+	do {                                              \
+		snprintf(err, err_len, __VA_ARGS__);      \
+		return -EINVAL;                           \
+	} while (0)
+
+int sim_config_check(const struct sim_config *cfg, char *err, size_t err_len)
+{
+	if (cfg->n_lbs < 1 || cfg->n_lbs > SIM_MAX_LBS)
+		FAIL("number of LBs %d out of range 1..%d", cfg->n_lbs, SIM_MAX_LBS);
+	if (cfg->n_servers < 1 || cfg->n_servers > SIM_MAX_SERVERS)
+		FAIL("number of servers %d out of range 1..%d", cfg->n_servers, SIM_MAX_SERVERS);
+	for (int k = 0; k < cfg->n_servers; k++) {
+		if (cfg->workers[k] < 1 || cfg->workers[k] > 1024)
+			FAIL("server %d: %d workers, expected 1..1024", k, cfg->workers[k]);
+		if (!(cfg->speed[k] > 0) || !isfinite(cfg->speed[k]))
+			FAIL("server %d: speed %g, expected > 0", k, cfg->speed[k]);
+		if (!(cfg->weights[k] > 0) || !isfinite(cfg->weights[k]))
+			FAIL("server %d: static weight %g, expected > 0", k, cfg->weights[k]);
+	}
+	if (!(cfg->cpu_mean > 0) || !(cfg->io_mean >= 0))
+		FAIL("mean work (cpu %g, io %g): CPU must be > 0, IO >= 0", cfg->cpu_mean,
+		     cfg->io_mean);
+	if (cfg->io_mean > 0 && !(cfg->io_speed > 0))
+		FAIL("IO speed %g, expected > 0", cfg->io_speed);
+	if (cfg->dist == DIST_LOGNORMAL && !(cfg->dist_shape > 0 && cfg->dist_shape < 5))
+		FAIL("log-normal sigma %g, expected in (0, 5)", cfg->dist_shape);
+	if (cfg->dist == DIST_PARETO && !(cfg->dist_shape > 1 && cfg->dist_shape < 100))
+		FAIL("Pareto alpha %g, expected in (1, 100): the mean must exist", cfg->dist_shape);
+	if (!(cfg->cpu_split > 0 && cfg->cpu_split <= 1))
+		FAIL("CPU split %g, expected in (0, 1]", cfg->cpu_split);
+	if (!(cfg->first_response_work >= 0))
+		FAIL("first-response work %g, expected >= 0", cfg->first_response_work);
+	if (!cfg->trace && !(cfg->rate > 0) && !(cfg->load > 0 && cfg->load < 10))
+		FAIL("load %g, expected in (0, 10)", cfg->load);
+	if (cfg->resident_cap < 1)
+		FAIL("resident cap %d, expected >= 1", cfg->resident_cap);
+	if (!(cfg->reject_timeout >= 0))
+		FAIL("reject timeout %g, expected >= 0", cfg->reject_timeout);
+	if (!(cfg->duration > 0) || !(cfg->warmup >= 0) || cfg->warmup >= cfg->duration)
+		FAIL("duration %g and warmup %g: need 0 <= warmup < duration", cfg->duration,
+		     cfg->warmup);
+	if (!(cfg->step > 0))
+		FAIL("control step %g, expected > 0", cfg->step);
+	for (int i = 0; i < cfg->n_changes; i++) {
+		const struct capacity_change *c = &cfg->changes[i];
+
+		if (c->server < 0 || c->server >= cfg->n_servers || !(c->speed > 0) || !(c->t >= 0))
+			FAIL("capacity change %d: server %d at %g s to speed %g is out of range", i,
+			     c->server, c->t, c->speed);
+	}
+	return 0;
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Event-driven model of M load balancers in front of N servers (Documentation/simulator.md).
+ *
+ * A task arrives, is hashed to one LB, and that LB's policy picks a server from what the LB
+ * itself sees. A server runs the task's stages CPU, IO, CPU: CPU on W workers (FCFS queue,
+ * or processor sharing), IO on one processor-shared resource. The simulated data plane
+ * emits the real one's signals to the feature reducer (user/obs): new-flow arrivals, task
+ * durations (arrival to first response), flow completions (sojourn), open-flow counts.
+ */
+#ifndef MARLLB_SIM_H
+#define MARLLB_SIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "obs/features.h"
+#include "obs/reward.h"
+#include "sim/rng.h"
+#include "sim/stats.h"
+
+#define SIM_MAX_SERVERS 1024
+#define SIM_MAX_LBS 256
+#define SIM_MAX_CHANGES 32
+
+enum sim_policy { POLICY_ECMP, POLICY_WCMP, POLICY_LSQ, POLICY_SED, POLICY_ORACLE, POLICY_MARL,
+		  POLICY__COUNT };
+enum work_dist { DIST_EXP, DIST_LOGNORMAL, DIST_PARETO };
+enum cpu_sharing { CPU_FCFS, CPU_PS };
+
+struct capacity_change {
+	double t;	/* simulated time (s) */
+	int server;
+	double speed;	/* new speed multiplier of every worker of that server */
+};
+
+struct sim_config {
+	int n_lbs, n_servers;
+	int workers[SIM_MAX_SERVERS];	/* CPU workers per server */
+	double speed[SIM_MAX_SERVERS];	/* work done per second by one worker */
+	double weights[SIM_MAX_SERVERS];/* static weights of wcmp/sed */
+	double io_speed;		/* IO work done per second by a server's IO resource */
+	double cpu_mean, io_mean;	/* mean work per task (s), the application mix */
+	enum work_dist dist;
+	double dist_shape;		/* log-normal sigma, or Pareto alpha */
+	double cpu_split;		/* share of CPU work in the first CPU stage */
+	double first_response_work;	/* CPU work before the first byte of the answer (s) */
+	double load;			/* offered CPU load, fraction of total CPU capacity */
+	double rate;			/* tasks/s; 0: derived from load */
+	const char *trace;		/* arrival trace (../shared/traces format) or NULL */
+	double trace_scale;		/* loop iterations per second of CPU work; 0: from load */
+	int resident_cap;		/* tasks a server holds; more are rejected */
+	double reject_timeout;		/* TCT charged to a rejected task (s) */
+	enum cpu_sharing sharing;
+	double duration, warmup;	/* simulated seconds; statistics skip tasks before warmup */
+	double step;			/* control step (s) */
+	uint64_t seed;			/* task stream */
+	uint64_t policy_seed;		/* tie-breaks and exploration */
+	enum sim_policy policy;
+	enum reward_kind reward;
+	struct capacity_change changes[SIM_MAX_CHANGES];
+	int n_changes;
+	struct features_config features;/* n_servers filled by sim_create */
+};
+
+void sim_config_default(struct sim_config *cfg);
+/* Capacity weights (workers x speed), the "correct" static weights. */
+void sim_config_capacity_weights(struct sim_config *cfg);
+/* Checks ranges; writes a sentence into err and returns -EINVAL when something is off. */
+int sim_config_check(const struct sim_config *cfg, char *err, size_t err_len);
+/* Rate in tasks/s that gives cfg->load (or cfg->rate when set). */
+double sim_config_rate(const struct sim_config *cfg);
+
+int policy_parse(const char *name, enum sim_policy *policy);
+const char *policy_name(enum sim_policy policy);
+
+struct sim;
+struct agent;
+
+/* Returns NULL with a sentence in err (bad trace file, no memory). */
+struct sim *sim_create(const struct sim_config *cfg, char *err, size_t err_len);
+void sim_free(struct sim *s);
+
+/*
+ * marl: agents[i] acts for LB i (not owned). learn: train every control step; explore:
+ * sample actions instead of taking the mean.
+ */
+void sim_set_agents(struct sim *s, struct agent **agents, bool learn, bool explore);
+
+/* Runs to cfg->duration. Returns 0 or a negative errno (agent failure). */
+int sim_run(struct sim *s);
+
+const struct sim_stats *sim_stats(const struct sim *s);
+
+#endif /* MARLLB_SIM_H */

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Feature reducer: ring buffers of recent samples, reduced once per control step.
+ * Only samples that exist and are at most max_age old take part in a reduction; an empty
+ * window reduces to zeros.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "obs/features.h"
+
+struct sample_ring {
+	double *t;	/* sample timestamps (s) */
+	double *v;	/* sample values (s) */
+	int head;	/* next slot to write */
+	int count;	/* valid samples, <= window */
+};
+
+struct features {
+	struct features_config cfg;
+	struct sample_ring *duration;	/* per server: task durations */
+	struct sample_ring *completion;	/* per server: flow completion times */
+	struct sample_ring arrivals;	/* LB level: new-flow inter-arrival times */
+	double last_arrival;
+	int have_arrival;
+	double *open_flows;
+	double *scratch;		/* window values, sorted for the percentile */
+	double *rings;			/* one allocation behind every ring */
+};
+
+void features_config_default(struct features_config *cfg, int n_servers)
+{
+	cfg->n_servers = n_servers;
+	cfg->window = 64;
+	cfg->gamma_d = 0.9;
+	cfg->max_age = 10.0;
+}
+
+struct features *features_create(const struct features_config *cfg)
+{
+	int n = cfg->n_servers, w = cfg->window, rings = 2 * n + 1;
+	struct features *f;
+	double *mem;
+
+	if (n < 1 || w < 1 || !(cfg->gamma_d > 0.0 && cfg->gamma_d <= 1.0) ||
+	    !(cfg->max_age > 0.0)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->cfg = *cfg;
+	f->duration = calloc(n, sizeof(*f->duration));
+	f->completion = calloc(n, sizeof(*f->completion));
+	f->open_flows = calloc(n, sizeof(*f->open_flows));
+	f->scratch = calloc(w, sizeof(*f->scratch));
+	f->rings = calloc((size_t)rings * 2 * w, sizeof(*f->rings));
+	if (!f->duration || !f->completion || !f->open_flows || !f->scratch || !f->rings) {
+		features_free(f);
+		errno = ENOMEM;
+		return NULL;
+	}
+	mem = f->rings;
+	for (int k = 0; k < n; k++) {
+		f->duration[k].t = mem, mem += w;
+		f->duration[k].v = mem, mem += w;
+		f->completion[k].t = mem, mem += w;
+		f->completion[k].v = mem, mem += w;
+	}
+	f->arrivals.t = mem, mem += w;
+	f->arrivals.v = mem;
+	return f;
+}
+
+void features_free(struct features *f)
+{
+	if (!f)
+		return;
+	free(f->duration);
+	free(f->completion);
+	free(f->open_flows);
+	free(f->scratch);
+	free(f->rings);
+	free(f);
+}
+
+static void ring_push(struct sample_ring *r, int window, double t, double v)
+{
+	r->t[r->head] = t;
+	r->v[r->head] = v;
+	r->head = (r->head + 1) % window;
+	if (r->count < window)
+		r->count++;
+}
+
+/* Bad samples (unknown server, NaN, negative duration) are dropped: they change nothing. */
+static int sample_ok(const struct features *f, int server, double t, double v)
+{
+	return server >= 0 && server < f->cfg.n_servers && isfinite(t) && isfinite(v) && v >= 0.0;
+}
+
+void features_add_task_duration(struct features *f, int server, double t, double seconds)
+{
+	if (sample_ok(f, server, t, seconds))
+		ring_push(&f->duration[server], f->cfg.window, t, seconds);
+}
+
+void features_add_flow_completion(struct features *f, int server, double t, double seconds)
+{
+	if (sample_ok(f, server, t, seconds))
+		ring_push(&f->completion[server], f->cfg.window, t, seconds);
+}
+
+void features_add_arrival(struct features *f, double t)
+{
+	if (!isfinite(t))
+		return;
+	if (f->have_arrival && t >= f->last_arrival)
+		ring_push(&f->arrivals, f->cfg.window, t, t - f->last_arrival);
+	if (!f->have_arrival || t >= f->last_arrival)
+		f->last_arrival = t;
+	f->have_arrival = 1;
+}
+
+void features_set_open_flows(struct features *f, int server, double q)
+{
+	if (server >= 0 && server < f->cfg.n_servers && isfinite(q) && q >= 0.0)
+		f->open_flows[server] = q;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * out[0..4] = mean, p90, standard deviation (population), discounted mean, weighted
+ * discounted mean of the ring's live samples at time now. p90 interpolates linearly
+ * between order statistics (position 0.9 (n - 1), as numpy's default).
+ */
+static void ring_reduce(const struct features *f, const struct sample_ring *r, double now,
+			double *out)
+{
+	double sum = 0, sum_sq = 0, fsum = 0, fv = 0, fvv = 0, log_gamma = log(f->cfg.gamma_d);
+	int n = 0;
+
+	for (int i = 0; i < r->count; i++) {
+		double age = now - r->t[i], v = r->v[i], w;
+
+		if (age > f->cfg.max_age)
+			continue;
+		if (age < 0)
+			age = 0;	/* a sample stamped just after now counts as fresh */
+		w = exp(log_gamma * age);
+		f->scratch[n++] = v;
+		sum += v;
+		sum_sq += v * v;
+		fsum += w;
+		fv += w * v;
+		fvv += w * v * v;
+	}
+	if (n == 0) {
+		memset(out, 0, 5 * sizeof(*out));
+		return;
+	}
+	qsort(f->scratch, n, sizeof(*f->scratch), cmp_double);
+	double pos = 0.9 * (n - 1), frac = pos - floor(pos);
+	int lo = (int)floor(pos), hi = lo + 1 < n ? lo + 1 : lo;
+	double mean = sum / n, var = sum_sq / n - mean * mean;
+
+	out[0] = mean;
+	out[1] = f->scratch[lo] + frac * (f->scratch[hi] - f->scratch[lo]);
+	out[2] = var > 0 ? sqrt(var) : 0.0;
+	out[3] = fsum > 0 ? fv / fsum : 0.0;
+	out[4] = fv > 0 ? fvv / fv : 0.0;
+}
+
+void features_observe(struct features *f, double now, const float *prev_action, float *obs)
+{
+	int n = f->cfg.n_servers;
+	double red[5];
+
+	for (int k = 0; k < n; k++) {
+		float *o = obs + FEATURES_PER_SERVER * k;
+
+		ring_reduce(f, &f->duration[k], now, red);
+		o[0] = (float)f->open_flows[k];
+		for (int j = 0; j < 5; j++)
+			o[1 + j] = (float)red[j];
+	}
+	ring_reduce(f, &f->arrivals, now, red);
+	for (int j = 0; j < FEATURES_LB; j++)
+		obs[FEATURES_PER_SERVER * n + j] = (float)red[j];
+	for (int k = 0; k < n; k++)
+		obs[FEATURES_PER_SERVER * n + FEATURES_LB + k] = prev_action ? prev_action[k] : 0.0f;
+}
+
+void features_load_signal(const struct features *f, double now, double *l, uint8_t *has_sample)
+{
+	double log_gamma = log(f->cfg.gamma_d);
+
+	for (int k = 0; k < f->cfg.n_servers; k++) {
+		const struct sample_ring *r = &f->duration[k];
+		double fsum = 0, fv = 0;
+		int n = 0;
+
+		for (int i = 0; i < r->count; i++) {
+			double age = now - r->t[i], w;
+
+			if (age > f->cfg.max_age)
+				continue;
+			w = exp(log_gamma * (age < 0 ? 0 : age));
+			fsum += w;
+			fv += w * r->v[i];
+			n++;
+		}
+		l[k] = fsum > 0 ? fv / fsum : 0.0;
+		if (has_sample)
+			has_sample[k] = n > 0;
+	}
+}
+
+void features_flow_completion_reduce(const struct features *f, int server, double now,
+				     double out[5])
+{
+	if (server < 0 || server >= f->cfg.n_servers) {
+		memset(out, 0, 5 * sizeof(*out));
+		return;
+	}
+	ring_reduce(f, &f->completion[server], now, out);
+}
