@@ -187,10 +187,7 @@ int agent_step(struct agent *ag, const float *obs, float reward_prev, const uint
 			continue;
 		}
 		if (explore) {
-			float log_std = SAC_LOG_STD_MIN + 0.5f * (SAC_LOG_STD_MAX - SAC_LOG_STD_MIN) *
-								  (tanhf(out[A + k]) + 1.0f);
-
-			u += expf(log_std) * rng_normal(&ag->rng);
+			u += expf(sac_log_std(out[A + k])) * rng_normal(&ag->rng);
 		}
 		act[k] = tanhf(u);
 		weights_out[k] = agent_action_to_weight(&ag->cfg, act[k]);

@@ -84,6 +84,16 @@ void sac_losses(struct agent *ag, bool grads, float *q_loss, float *pi_loss,
 /* One full update: sample, losses and gradients, clip, Adam, alpha, Polyak. */
 int sac_update(struct agent *ag);
 
+/*
+ * The tanh-Gaussian policy: head (rows, 2A) = [mean | log-std pre-activation];
+ * a = tanh(mean + std * eps) on active dimensions (mask 1), 0 elsewhere; logp (rows) is the
+ * log-density of a summed over the active dimensions.
+ */
+void sac_policy_sample(const float *head, const float *eps, const float *mask, int rows, int A,
+		       float *act, float *logp);
+/* log-std from its pre-activation, smoothly into [SAC_LOG_STD_MIN, SAC_LOG_STD_MAX] */
+float sac_log_std(float pre);
+
 int sac_batch_alloc(struct sac_batch *sb, const struct agent_config *cfg);
 void sac_batch_free(struct sac_batch *sb);
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "learn/fastmath.h"
 #include "learn/layers.h"
 #include "learn/matmul.h"
 
@@ -22,7 +23,7 @@ void relu_backward(float *dinp, const float *dout, const float *inp, size_t n)
 void tanh_forward(float *out, const float *inp, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		out[i] = tanhf(inp[i]);
+		out[i] = tanh_fast(inp[i]);
 }
 
 void tanh_backward(float *dinp, const float *dout, const float *out, size_t n)
@@ -31,15 +32,10 @@ void tanh_backward(float *dinp, const float *dout, const float *out, size_t n)
 		dinp[i] += dout[i] * (1.0f - out[i] * out[i]);
 }
 
-static inline float sigmoidf(float x)
-{
-	return 1.0f / (1.0f + expf(-x));
-}
-
 void sigmoid_forward(float *out, const float *inp, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		out[i] = sigmoidf(inp[i]);
+		out[i] = sigmoid_fast(inp[i]);
 }
 
 void sigmoid_backward(float *dinp, const float *dout, const float *out, size_t n)
@@ -136,6 +132,51 @@ void gru_acts_free(struct gru_acts *a)
 	memset(a, 0, sizeof(*a));
 }
 
+/* One row of gates; separate restrict pointers so that the loop vectorises. */
+VECTOR_CLONES
+static void gru_cell(float *restrict r, float *restrict z, float *restrict n, float *restrict h,
+		     const float *restrict gi, const float *restrict gh, const float *restrict hp,
+		     int H)
+{
+	const float *gi_z = gi + H, *gi_n = gi + 2 * H, *gh_z = gh + H, *gh_n = gh + 2 * H;
+
+	for (int j = 0; j < H; j++) {
+		r[j] = sigmoid_fast(gi[j] + gh[j]);
+		z[j] = sigmoid_fast(gi_z[j] + gh_z[j]);
+		n[j] = tanh_fast(gi_n[j] + r[j] * gh_n[j]);
+		h[j] = (1.0f - z[j]) * n[j] + z[j] * hp[j];
+	}
+}
+
+/*
+ * One row back through the gates. dh holds the gradient reaching h' from later steps (used
+ * when rec) and leaves with the direct part d h'/d h = z; the W_hh part is added by the
+ * caller. hn = W_hn h + b_hn, the n part of gh.
+ */
+VECTOR_CLONES
+static void gru_cell_backward(float *restrict dgi, float *restrict dgh, float *restrict dh,
+			      const float *restrict dy, const float *restrict r,
+			      const float *restrict z, const float *restrict n,
+			      const float *restrict hn, const float *restrict hp, bool rec, int H)
+{
+	float *dgi_z = dgi + H, *dgi_n = dgi + 2 * H, *dgh_z = dgh + H, *dgh_n = dgh + 2 * H;
+
+	for (int j = 0; j < H; j++) {
+		float dht = dy[j] + (rec ? dh[j] : 0.0f);
+		float dn = dht * (1.0f - z[j]) * (1.0f - n[j] * n[j]);
+		float dz = dht * (hp[j] - n[j]) * z[j] * (1.0f - z[j]);
+		float dr = dn * hn[j] * r[j] * (1.0f - r[j]);
+
+		dgi[j] = dr;
+		dgi_z[j] = dz;
+		dgi_n[j] = dn;
+		dgh[j] = dr;
+		dgh_z[j] = dz;
+		dgh_n[j] = dn * r[j];
+		dh[j] = dht * z[j];
+	}
+}
+
 static inline const float *gru_prev_state(const struct gru_acts *a, int t)
 {
 	size_t bh = (size_t)a->dims.batch * a->dims.hidden;
@@ -165,17 +206,10 @@ void gru_forward(struct gru_acts *a, const struct gru_params *p, const float *x,
 		/* gh (B, 3H) = hprev (B, H) . W_hh^T + b_hh */
 		matmul_forward(gh, hprev, p->w_hh, p->b_hh, B, H, 3 * H);
 		for (int b = 0; b < B; b++) {
-			const float *gib = gi + b * 3 * H, *ghb = gh + b * 3 * H;
-			const float *hp = hprev + b * H;
-			float *r = gates + b * 3 * H, *z = r + H, *n = z + H;
-			float *hn = hnext + b * H;
+			float *r = gates + b * 3 * H;
 
-			for (int j = 0; j < H; j++) {
-				r[j] = sigmoidf(gib[j] + ghb[j]);
-				z[j] = sigmoidf(gib[H + j] + ghb[H + j]);
-				n[j] = tanhf(gib[2 * H + j] + r[j] * ghb[2 * H + j]);
-				hn[j] = (1.0f - z[j]) * n[j] + z[j] * hp[j];
-			}
+			gru_cell(r, r + H, r + 2 * H, hnext + b * H, gi + b * 3 * H, gh + b * 3 * H,
+				 hprev + b * H, H);
 		}
 	}
 }
@@ -198,26 +232,11 @@ void gru_backward(struct gru_params *g, float *dx, float *dh0, const float *dout
 		float *dgi = a->dgi + t * b3h, *dgh = a->dgh + t * b3h;
 
 		for (int b = 0; b < B; b++) {
-			const float *r = gates + b * 3 * H, *z = r + H, *n = z + H;
-			const float *hn = gh + b * 3 * H + 2 * H;
-			const float *hp = hprev + b * H;
-			float *dgib = dgi + b * 3 * H, *dghb = dgh + b * 3 * H;
-			float *dh = a->dh + b * H;
+			const float *r = gates + b * 3 * H;
 
-			for (int j = 0; j < H; j++) {
-				float dht = dy[b * H + j] + (rec ? dh[j] : 0.0f);
-				float dn = dht * (1.0f - z[j]) * (1.0f - n[j] * n[j]);
-				float dz = dht * (hp[j] - n[j]) * z[j] * (1.0f - z[j]);
-				float dr = dn * hn[j] * r[j] * (1.0f - r[j]);
-
-				dgib[j] = dr;
-				dgib[H + j] = dz;
-				dgib[2 * H + j] = dn;
-				dghb[j] = dr;
-				dghb[H + j] = dz;
-				dghb[2 * H + j] = dn * r[j];
-				dh[j] = dht * z[j]; /* direct path h -> h' */
-			}
+			gru_cell_backward(dgi + b * 3 * H, dgh + b * 3 * H, a->dh + b * H, dy + b * H,
+					  r, r + H, r + 2 * H, gh + b * 3 * H + 2 * H, hprev + b * H,
+					  rec, H);
 		}
 		/* Through W_hh into the previous state, unless that state is burn-in or cut. */
 		if (rec && (t > t_start || dh0))

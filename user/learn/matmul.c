@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <cblas.h>
 #include <pthread.h>
+#include <string.h>
 
 #include "learn/matmul.h"
 
@@ -77,9 +78,11 @@ void matmul_forward(float *out, const float *inp, const float *weight, const flo
 		naive_forward(out, inp, weight, bias, rows, ic, oc);
 		return;
 	}
-	for (int r = 0; r < rows; r++)
-		for (int o = 0; o < oc; o++)
-			out[r * oc + o] = bias ? bias[o] : 0.0f;
+	if (bias)
+		for (int r = 0; r < rows; r++)
+			memcpy(out + (size_t)r * oc, bias, oc * sizeof(float));
+	else
+		memset(out, 0, (size_t)rows * oc * sizeof(float));
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, oc, ic, 1.0f, inp, ic, weight,
 		    ic, 1.0f, out, oc);
 }

@@ -132,17 +132,13 @@ static inline float softplusf(float x)
 	return x > 0.0f ? x + log1pf(expf(-x)) : log1pf(expf(x));
 }
 
-static inline float head_log_std(float pre)
+float sac_log_std(float pre)
 {
 	return SAC_LOG_STD_MIN + 0.5f * (SAC_LOG_STD_MAX - SAC_LOG_STD_MIN) * (tanhf(pre) + 1.0f);
 }
 
-/*
- * The tanh-Gaussian sample a = tanh(mean + std * eps) and its log-density over the active
- * dimensions. log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u)) stays finite where
- * 1 - a^2 rounds to 0. head (rows, 2A) = [mean | log-std pre-activation].
- */
-static void policy_sample(const float *head, const float *eps, const float *mask, int rows,
+/* log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u)) stays finite where 1 - a^2 rounds to 0 */
+void sac_policy_sample(const float *head, const float *eps, const float *mask, int rows,
 			  int A, float *act, float *logp)
 {
 	const float half_log_2pi = 0.91893853f;
@@ -159,7 +155,7 @@ static void policy_sample(const float *head, const float *eps, const float *mask
 				act[j] = 0.0f;
 				continue;
 			}
-			log_std = head_log_std(o[A + i]);
+			log_std = sac_log_std(o[A + i]);
 			u = o[i] + expf(log_std) * eps[j];
 			act[j] = tanhf(u);
 			lp += -0.5f * eps[j] * eps[j] - log_std - half_log_2pi -
@@ -184,8 +180,8 @@ void sac_losses(struct agent *ag, bool grads, float *q_loss, float *pi_loss, flo
 	aenc = encoder_forward(&sb->actor_enc, &ag->actor.p, sb->obs, NULL, T);
 	aout = head_forward(&sb->actor_head, &ag->actor.dims, &ag->actor.p, aenc + first * H, NULL,
 			    Ra);
-	policy_sample(aout, sb->eps_pi, sb->mask + first * A, R, A, sb->pi_act, sb->pi_logp);
-	policy_sample(aout + (size_t)B * 2 * A, sb->eps_next, sb->mask + (first + B) * A, R, A,
+	sac_policy_sample(aout, sb->eps_pi, sb->mask + first * A, R, A, sb->pi_act, sb->pi_logp);
+	sac_policy_sample(aout + (size_t)B * 2 * A, sb->eps_next, sb->mask + (first + B) * A, R, A,
 		      sb->next_act, sb->next_logp);
 
 	for (int k = 0; k < 2; k++) {
@@ -256,7 +252,7 @@ void sac_losses(struct agent *ag, bool grads, float *q_loss, float *pi_loss, flo
 			if (sb->mask[first * A + j] == 0.0f)
 				continue;
 			th = tanhf(o[A + i]);
-			std = expf(head_log_std(o[A + i]));
+			std = expf(sac_log_std(o[A + i]));
 			/* u = mean + std eps; a = tanh(u); d logp / du = 2a, d logp / d log_std = -1 */
 			du = sb->dpi_act[j] * (1.0f - a * a) + alpha / R * 2.0f * a;
 			dlog_std = -alpha / R + du * std * sb->eps_pi[j];
