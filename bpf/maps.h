@@ -24,6 +24,13 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mlb_vip_filter);
+} mlb_vip_filter SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, MLB_MAX_VIPS * MLB_MAX_BACKENDS);
 	__type(key, __u32);
 	__type(value, struct mlb_backend);

@@ -19,8 +19,8 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Benchmark only: every packet becomes a new flow (its source port is replaced by a counter in
- * the flow key). 0 in every real load, where the verifier removes the code. */
+/* Benchmark only: every packet becomes a new flow (a counter replaces the source port and
+ * alters the last word of the source address in the flow key). 0 in every real load, where the verifier removes the code. */
 const volatile __u32 mlb_bench_new_flows = 0;
 __u32 mlb_bench_seq = 0;
 
@@ -76,30 +76,54 @@ static __always_inline int mlb_judge_bad(struct mlb_pkt *pkt)
 	return XDP_DROP;
 }
 
-/* Creates the flow for a SYN; returns its backend or a negative drop reason. */
-static __always_inline int mlb_flow_create(const struct mlb_vip *vip, struct mlb_pkt *pkt,
-					   struct mlb_stats *st)
+/* The flow a SYN belongs to, if it is still open (not closed, same service). */
+static __always_inline struct mlb_flow *mlb_flow_live(const struct mlb_vip *vip,
+						      struct mlb_pkt *pkt)
+{
+	struct mlb_flow *f = bpf_map_lookup_elem(&mlb_flows, &pkt->key);
+
+	if (f && (f->state == MLB_FLOW_CLOSED || f->vip_id != vip->id)) {
+		/* a new connection reusing the 5-tuple of a finished one */
+		bpf_map_delete_elem(&mlb_flows, &pkt->key);
+		return NULL;
+	}
+	return f;
+}
+
+/*
+ * A SYN: creates the flow, or follows the existing one (a retransmitted SYN). The insert comes
+ * first, without a lookup before it: for a new flow the lookup would only miss, and the miss
+ * costs a cache miss on the flow table. Returns the backend or a negative drop reason.
+ */
+static __always_inline int mlb_flow_syn(const struct mlb_vip *vip, struct mlb_pkt *pkt,
+					struct mlb_stats *st)
 {
 	struct mlb_flow nf = {}, *f;
 	__u64 now = bpf_ktime_get_ns();
-	int k = mlb_pick(vip, &pkt->key);
+	int k = mlb_pick(vip, &pkt->key), i;
 
-	if (k < 0)
-		return -MLB_DROP_NO_BACKEND;
 	nf.syn_ns = now;
 	nf.last_seen_ns = bpf_ktime_get_coarse_ns();
 	nf.vip_id = vip->id;
 	nf.backend = k;
 	nf.state = MLB_FLOW_SYN;
-	if (bpf_map_update_elem(&mlb_flows, &pkt->key, &nf, BPF_NOEXIST)) {
-		/* another CPU created it first: follow that one, count nothing */
-		f = bpf_map_lookup_elem(&mlb_flows, &pkt->key);
-		return f ? f->backend : -MLB_DROP_FLOW_TABLE;
+	for (i = 0; i < 2; i++) {
+		if (k >= 0 && !bpf_map_update_elem(&mlb_flows, &pkt->key, &nf, BPF_NOEXIST)) {
+			mlb_q_add(vip->id, k, 1);
+			st->new_flows++;
+			mlb_sample(st, MLB_SAMPLE_NEW_FLOW, vip->id, k, now, 0);
+			return k;
+		}
+		f = mlb_flow_live(vip, pkt);
+		if (f) {
+			/* retransmitted SYN, or another CPU created it first: follow it */
+			f->last_seen_ns = nf.last_seen_ns;
+			return f->backend;
+		}
+		if (k < 0)
+			return -MLB_DROP_NO_BACKEND;
 	}
-	mlb_q_add(vip->id, k, 1);
-	st->new_flows++;
-	mlb_sample(st, MLB_SAMPLE_NEW_FLOW, vip->id, k, now, 0);
-	return k;
+	return -MLB_DROP_FLOW_TABLE;
 }
 
 /*
@@ -143,6 +167,15 @@ static __always_inline void mlb_flow_ack(struct mlb_pkt *pkt, struct mlb_flow *f
 	}
 }
 
+/* A cheap first look before the VIP hash lookup: one bit per (address, port) hash. */
+static __always_inline bool mlb_vip_filter_hit(const struct mlb_flow_key *key)
+{
+	__u32 zero = 0, h = mlb_vip_filter_hash(key->dst, key->dport);
+	struct mlb_vip_filter *vf = bpf_map_lookup_elem(&mlb_vip_filter, &zero);
+
+	return vf && (vf->bits[(h / 64) % MLB_VIP_FILTER_WORDS] >> (h % 64)) & 1;
+}
+
 static __always_inline void mlb_traffic_add(void *map, __u32 idx, __u64 bytes)
 {
 	struct mlb_traffic *t = bpf_map_lookup_elem(map, &idx);
@@ -174,6 +207,8 @@ int marllb(struct xdp_md *ctx)
 	if (res == MLB_PARSE_BAD)
 		return mlb_judge_bad(&pkt);
 
+	if (!mlb_vip_filter_hit(&pkt.key))
+		return XDP_PASS;
 	__builtin_memcpy(vk.addr, pkt.key.dst, sizeof(vk.addr));
 	vk.port = pkt.key.dport;
 	vk.proto = IPPROTO_TCP;
@@ -189,30 +224,31 @@ int marllb(struct xdp_md *ctx)
 		st->drops[MLB_DROP_BAD_L2]++;
 		return XDP_DROP;
 	}
-	if (mlb_bench_new_flows)
-		pkt.key.sport = mlb_bench_seq++;
+	if (mlb_bench_new_flows) {
+		__u32 seq = mlb_bench_seq++;
+
+		pkt.key.sport = seq;
+		pkt.key.src[3] ^= seq >> 16;
+	}
 
 	flags = pkt.tcp_flags;
-	f = bpf_map_lookup_elem(&mlb_flows, &pkt.key);
-	if (f && f->state == MLB_FLOW_CLOSED && (flags & MLB_TCP_SYN) && !(flags & MLB_TCP_ACK)) {
-		/* a new connection reusing the 5-tuple of a closed one */
-		bpf_map_delete_elem(&mlb_flows, &pkt.key);
-		f = NULL;
-	}
-	if (!f) {
-		if ((flags & (MLB_TCP_SYN | MLB_TCP_ACK | MLB_TCP_RST | MLB_TCP_FIN)) != MLB_TCP_SYN) {
-			st->drops[MLB_DROP_NO_FLOW]++;
-			return XDP_DROP;
-		}
-		k = mlb_flow_create(vip, &pkt, st);
+	if ((flags & (MLB_TCP_SYN | MLB_TCP_ACK | MLB_TCP_RST | MLB_TCP_FIN)) == MLB_TCP_SYN) {
+		k = mlb_flow_syn(vip, &pkt, st);
 		if (k < 0) {
 			mlb_drop_count(st, -k);
 			return XDP_DROP;
 		}
 	} else {
-		__u64 coarse = bpf_ktime_get_coarse_ns();
+		__u64 coarse;
 
+		f = bpf_map_lookup_elem(&mlb_flows, &pkt.key);
+		if (!f || f->vip_id != vip->id) {
+			/* never moved to a guessed backend: see Documentation/dataplane.md */
+			st->drops[MLB_DROP_NO_FLOW]++;
+			return XDP_DROP;
+		}
 		k = f->backend;
+		coarse = bpf_ktime_get_coarse_ns();
 		if (f->last_seen_ns != coarse)
 			f->last_seen_ns = coarse;
 		if (flags & (MLB_TCP_FIN | MLB_TCP_RST))

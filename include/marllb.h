@@ -29,6 +29,7 @@
 /* Map names (<= 15 characters: what bpftool and the kernel show) */
 #define MLB_MAP_VIPS "mlb_vips"
 #define MLB_MAP_VIP_ADDRS "mlb_vip_addrs"
+#define MLB_MAP_VIP_FILTER "mlb_vip_filter"
 #define MLB_MAP_BACKENDS "mlb_backends"
 #define MLB_MAP_POOLS "mlb_pools"
 #define MLB_MAP_WEIGHTS "mlb_weights"
@@ -85,6 +86,24 @@ struct mlb_vip {
 	__u32 n_backends;	/* backend slots in use: 0 .. n_backends-1 */
 	__u32 flags;		/* reserved, 0 */
 };
+
+/*
+ * mlb_vip_filter: array of one. Bit mlb_vip_filter_hash(addr, port) is set for every VIP, so
+ * that most non-VIP packets pass after one bit test, before the VIP hash lookup. False
+ * positives only cost that lookup. Rebuilt by user space whenever the VIP set changes.
+ */
+#define MLB_VIP_FILTER_WORDS 64		/* 4096 bits */
+struct mlb_vip_filter {
+	__u64 bits[MLB_VIP_FILTER_WORDS];
+};
+
+/* addr: 4 words as in struct mlb_vip_key; port in network byte order */
+static inline __u32 mlb_vip_filter_hash(const __u32 *addr, __u16 port)
+{
+	__u32 h = addr[0] ^ addr[1] ^ addr[2] ^ addr[3] ^ port;
+
+	return (h * 0x9e3779b1u) >> (32 - 12);
+}
 
 /* mlb_vip_addrs: VIP address alone (port 0, proto 0) -> number of services on it. Lets the
  * parser drop malformed frames for a VIP address whose port it cannot read. */

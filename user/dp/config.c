@@ -129,6 +129,27 @@ static int mlb_vip_addr_ref(struct mlb_dp *dp, const struct mlb_vip_key *vk, int
 	return mlb_errno(bpf_map_update_elem(dp->fds[MLB_M_VIP_ADDRS], &ak, &count, BPF_ANY));
 }
 
+/* Rebuilds the VIP pre-filter from the VIP table, plus extra (a VIP about to be added). */
+static int mlb_vip_filter_rebuild(struct mlb_dp *dp, const struct mlb_vip_key *extra)
+{
+	struct mlb_vip_filter vf = {};
+	struct mlb_vip_key k, next;
+	void *prev = NULL;
+	uint32_t zero = 0, h;
+
+	while (!bpf_map_get_next_key(dp->fds[MLB_M_VIPS], prev, &next)) {
+		k = next;
+		prev = &k;
+		h = mlb_vip_filter_hash(k.addr, k.port);
+		vf.bits[h / 64] |= 1ull << (h % 64);
+	}
+	if (extra) {
+		h = mlb_vip_filter_hash(extra->addr, extra->port);
+		vf.bits[h / 64] |= 1ull << (h % 64);
+	}
+	return mlb_errno(bpf_map_update_elem(dp->fds[MLB_M_VIP_FILTER], &zero, &vf, 0));
+}
+
 int mlb_dp_set_vip(struct mlb_dp *dp, const struct mlb_vip_cfg *cfg, uint32_t *id)
 {
 	bool used[MLB_MAX_VIPS] = {};
@@ -158,6 +179,8 @@ int mlb_dp_set_vip(struct mlb_dp *dp, const struct mlb_vip_cfg *cfg, uint32_t *i
 		return -ENOSPC;
 	vip.policy = cfg->policy;
 	err = mlb_vip_slots_reset(dp, vip.id);
+	if (!err)
+		err = mlb_vip_filter_rebuild(dp, &key);
 	if (!err)
 		err = mlb_vip_addr_ref(dp, &key, 1);
 	if (err)
@@ -191,6 +214,7 @@ int mlb_dp_del_vip(struct mlb_dp *dp, const struct mlb_vip_cfg *cfg)
 	if (err)
 		return err;
 	mlb_vip_addr_ref(dp, &key, -1);
+	mlb_vip_filter_rebuild(dp, NULL);
 	/* Forget its flows, so that a VIP that reuses the id starts from q = 0. */
 	while (!bpf_map_get_next_key(dp->fds[MLB_M_FLOWS], prev, &next)) {
 		fk = next;

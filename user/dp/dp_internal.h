@@ -9,6 +9,7 @@
 enum mlb_map_id {
 	MLB_M_VIPS,
 	MLB_M_VIP_ADDRS,
+	MLB_M_VIP_FILTER,
 	MLB_M_BACKENDS,
 	MLB_M_POOLS,
 	MLB_M_WEIGHTS,
