@@ -6,6 +6,7 @@
 
 static const char *const mode_names[] = { "native", "generic", NULL };
 /* Same order as enum reward_kind. */
+static const char *const reward_unit_names[] = { "relative", "seconds", NULL };
 static const char *const reward_names[] = { "vbf", "vbf-log", "pbf", "jain", "makespan", NULL };
 
 const struct marllbd_opts marllbd_defaults = {
@@ -17,6 +18,7 @@ const struct marllbd_opts marllbd_defaults = {
 	.reward = REWARD_VBF,
 	.step = 0.25,
 	.updates_per_step = 1,
+	.warmup_steps = 1000,
 	.seed = 1,
 	.metrics_port = 9641,
 	.health_interval = 1.0,
@@ -46,6 +48,9 @@ const struct opt marllbd_options[] = {
 	{ "step", 's', OPT_DOUBLE, F(step), "SEC", "Control step", .min = 0.01, .max = 60 },
 	{ "reward", 'r', OPT_ENUM, F(reward), "NAME", "Reward of the learned policy",
 	  reward_names },
+	{ "reward-units", 0, OPT_ENUM, F(reward_units), "UNITS",
+	  "Load signals the reward sees: divided by their mean (scale-free), or in seconds",
+	  reward_unit_names },
 	{ "no-learn", 0, OPT_FLAG, F(no_learn), NULL,
 	  "Act with the model but do not train it (nor save it)" },
 	{ "model", 0, OPT_STRING, F(model), "FILE",
@@ -56,6 +61,9 @@ const struct opt marllbd_options[] = {
 	  "Learned models are saved to and resumed from DIR/IFACE/" },
 	{ "updates-per-step", 0, OPT_UINT, F(updates_per_step), "N",
 	  "Gradient updates per control step when learning", .min = 0, .max = 64 },
+	{ "warmup-steps", 0, OPT_UINT, F(warmup_steps), "N",
+	  "Control steps stored before a new agent's first gradient update", .min = 0,
+	  .max = 1000000 },
 	{ "seed", 0, OPT_UINT, F(seed), "N", "Seed of the agents' random numbers", .min = 0,
 	  .max = 4294967295.0 },
 	{ "metrics-port", 'p', OPT_UINT, F(metrics_port), "PORT",
@@ -86,6 +94,6 @@ const struct opt marllbd_options[] = {
 	  "Seconds on SED before retrying the learned weights", .min = 1, .max = 86400 },
 	{ "fallback-probe", 0, OPT_DOUBLE, F(fallback_probe), "SEC",
 	  "Seconds of SED at start that measure the baseline", .min = 0, .max = 86400 },
-	{ "verbose", 'v', OPT_COUNT, F(verbose), NULL, "More log output (-vv: libbpf's too)" },
+	{ "verbose", 'v', OPT_COUNT, F(verbose), NULL, "More log output; libbpf's warnings with -v, its details with -vv and -vvv" },
 	{},
 };

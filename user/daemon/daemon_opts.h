@@ -21,6 +21,14 @@ enum attach_mode_opt {
 	MODE_GENERIC,
 };
 
+/* What the reward sees: the load signals as measured (seconds), or divided by their mean over
+ * the active backends, which makes the reward the same for 10 ms and 10 s tasks (the critic's
+ * scale does not depend on the application). */
+enum reward_units {
+	REWARD_UNITS_RELATIVE,
+	REWARD_UNITS_SECONDS,
+};
+
 struct marllbd_opts {
 	const char *iface;
 	const char *config;
@@ -30,9 +38,11 @@ struct marllbd_opts {
 	const char *default_model;
 	int mode;		/* enum attach_mode_opt */
 	int reward;		/* enum reward_kind */
+	int reward_units;	/* enum reward_units */
 	double step;
 	bool no_learn;
 	unsigned int updates_per_step;
+	unsigned int warmup_steps;
 	unsigned int seed;
 	bool detach_on_exit;
 	bool check_config;

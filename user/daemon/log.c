@@ -27,8 +27,10 @@ void log_msg(enum log_level level, const char *fmt, ...)
 
 static enum log_level demoted(int library_level)
 {
-	/* LIBBPF_WARN/INFO/DEBUG and LIBXDP_* share the values 0, 1, 2. */
-	return (enum log_level)(library_level + 1);
+	/* LIBBPF_WARN/INFO/DEBUG and LIBXDP_* share the values 0, 1, 2. Their warnings are
+	 * often expected (libxdp falling back to a single program), so they show with -v, their
+	 * information with -vv, their debug output with -vvv. */
+	return (enum log_level)(library_level + LOG_DEBUG);
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Logging for marllbd and marllbctl, in the style of xdp-tools: pr_warn/pr_info/pr_debug to
- * stderr, the level raised by -v. libbpf's and libxdp's own output is demoted one level so
- * their chatter shows only with -v.
+ * stderr, the level raised by -v. libbpf's and libxdp's own output is demoted two levels so
+ * their chatter shows only with -v (warnings), -vv (information) and -vvv (debug).
  */
 #ifndef MARLLBD_LOG_H
 #define MARLLBD_LOG_H
@@ -11,7 +11,8 @@ enum log_level {
 	LOG_WARN = 0,
 	LOG_INFO = 1,
 	LOG_DEBUG = 2,
-	LOG_TRACE = 3, /* libbpf's debug output */
+	LOG_TRACE = 3,	/* libbpf's information */
+	LOG_TRACE2 = 4,	/* libbpf's debug output */
 };
 
 extern enum log_level log_level;

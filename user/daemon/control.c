@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * One control step: the samples drained from the ring buffer go through the feature reducer;
+ * each VIP's open-flow counts are read; marl VIPs get an observation, a reward, an action and
+ * (when learning) gradient updates; the new weights are checked and published atomically.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon/daemon.h"
+#include "daemon/log.h"
+
+/* Rates (samples/s, new flows/s) are averaged over about this many seconds. */
+#define RATE_TAU 5.0
+
+double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int on_sample(void *ctx, void *data, size_t size)
+{
+	struct daemon *d = ctx;
+	const struct mlb_sample *s = data;
+	struct vip_state *v;
+	struct be_state *b;
+	double t, val;
+
+	if (size < sizeof(*s))
+		return 0;
+	v = s->vip_id < MLB_MAX_VIPS ? d->vips[s->vip_id] : NULL;
+	if (!v || !v->feat) {
+		d->samples_unknown++;
+		return 0;
+	}
+	t = s->ts_ns * 1e-9;
+	val = s->value_ns * 1e-9;
+	if (s->kind == MLB_SAMPLE_NEW_FLOW) {
+		features_add_arrival(v->feat, t);
+		v->step_arrivals++;
+		if (v->agent)
+			safety_add_arrival(&v->safety);
+		return 0;
+	}
+	if (s->backend >= v->feat_n || !v->be[s->backend].used) {
+		d->samples_unknown++;
+		return 0;
+	}
+	b = &v->be[s->backend];
+	if (s->kind == MLB_SAMPLE_TASK) {
+		features_add_task_duration(v->feat, s->backend, t, val);
+		b->samples++;
+		b->duration_sum += val;
+		b->step_samples++;
+		if (v->agent)
+			safety_add_task_duration(&v->safety, val);
+	} else if (s->kind == MLB_SAMPLE_FCT) {
+		features_add_flow_completion(v->feat, s->backend, t, val);
+	}
+	return 0;
+}
+
+static double ewma(double old, double inst, double dt)
+{
+	double a = 1 - exp(-dt / RATE_TAU);
+
+	return old + a * (inst - old);
+}
+
+/* SED's weights as an agent-weight vector: static weights relative to their mean. */
+static void sed_weights(const struct vip_state *v, const uint8_t *mask, float *w)
+{
+	const struct agent_config *ac = agent_config(v->agent);
+	double sum = 0;
+	int n = 0;
+
+	for (int k = 0; k < v->feat_n; k++) {
+		if (mask[k]) {
+			sum += v->be[k].conf.weight;
+			n++;
+		}
+	}
+	for (int k = 0; k < v->feat_n; k++) {
+		double a = mask[k] && sum > 0 ? v->be[k].conf.weight * n / sum : 0;
+
+		w[k] = mask[k] ? (float)fmin(fmax(a, ac->w_min), ac->w_max) : 0;
+	}
+}
+
+/* NaN, inf or out-of-range weights are never written. */
+static bool weights_valid(const struct vip_state *v, const uint8_t *mask, const float *w)
+{
+	const struct agent_config *ac = agent_config(v->agent);
+	bool any = false;
+
+	for (int k = 0; k < v->feat_n; k++) {
+		if (!mask[k])
+			continue;
+		if (!isfinite(w[k]) || w[k] < ac->w_min * 0.999f || w[k] > ac->w_max * 1.001f)
+			return false;
+		any = true;
+	}
+	return any;
+}
+
+static void publish(struct daemon *d, struct vip_state *v, const float *w)
+{
+	int64_t gen = mlb_dp_set_weights(d->dp, v->id, w, v->feat_n);
+
+	if (gen < 0) {
+		pr_warn("marllbd: VIP id %u: cannot write weights: %s.\n", v->id,
+			strerror((int)-gen));
+		return;
+	}
+	memcpy(v->weights, w, sizeof(float) * v->feat_n);
+}
+
+/* l_k / mean(l) over the masked servers; left as is when the mean is 0. */
+static void relative_load(double *l, const uint8_t *mask, int n)
+{
+	double sum = 0;
+	int m = 0;
+
+	for (int k = 0; k < n; k++) {
+		if (mask[k]) {
+			sum += l[k];
+			m++;
+		}
+	}
+	if (!m || sum <= 0)
+		return;
+	for (int k = 0; k < n; k++)
+		l[k] = l[k] * m / sum;
+}
+
+static void marl_step(struct daemon *d, struct vip_state *v, double now)
+{
+	uint8_t mask[MLB_MAX_BACKENDS], rmask[MLB_MAX_BACKENDS], has[MLB_MAX_BACKENDS];
+	double l[MLB_MAX_BACKENDS];
+	float w[MLB_MAX_BACKENDS];
+	int n = v->feat_n, active = 0, err;
+
+	for (int k = 0; k < n; k++) {
+		mask[k] = v->be[k].dp_state == MLB_BACKEND_ACTIVE;
+		active += mask[k];
+	}
+	if (!active)
+		return;
+	if (safety_tick(&v->safety, now)) {
+		pr_warn("marllbd: VIP id %u: %s.\n", v->id, v->safety.reason);
+		if (v->safety.mode == SAFETY_LEARNED) {
+			agent_reset_state(v->agent);
+			v->agent_stepped = false;
+		}
+	}
+	if (v->safety.mode != SAFETY_LEARNED) {
+		sed_weights(v, mask, w);
+		if (memcmp(w, v->weights, sizeof(float) * n))
+			publish(d, v, w);
+		return;
+	}
+
+	features_load_signal(v->feat, now, l, has);
+	for (int k = 0; k < n; k++)
+		rmask[k] = mask[k] && has[k];
+	if (d->opts.reward_units == REWARD_UNITS_RELATIVE)
+		relative_load(l, rmask, n);
+	v->reward = reward_compute(d->reward, l, rmask, n);
+	err = agent_step(v->agent, v->obs, (float)v->reward, mask, !d->opts.no_learn, w);
+	if (err) {
+		if (!(v->rejected_weights++ % 100))
+			pr_warn("marllbd: VIP id %u: the agent refused the observation (%s); "
+				"weights unchanged.\n",
+				v->id, strerror(-err));
+		return;
+	}
+	v->agent_stepped = true;
+	if (!weights_valid(v, mask, w)) {
+		if (!(v->rejected_weights++ % 100))
+			pr_warn("marllbd: VIP id %u: the agent proposed NaN, infinite or "
+				"out-of-range weights; not written (%llu so far).\n",
+				v->id, (unsigned long long)v->rejected_weights);
+		return;
+	}
+	publish(d, v, w);
+	if (!d->opts.no_learn)
+		agent_train(v->agent, d->opts.updates_per_step, &v->astats);
+}
+
+static void vip_step(struct daemon *d, struct vip_state *v, double now, double dt)
+{
+	uint32_t q[MLB_MAX_BACKENDS];
+	float prev[MLB_MAX_BACKENDS];
+	int n = v->feat_n;
+
+	if (!v->feat || n <= 0)
+		return;
+	if (mlb_dp_read_queues(d->dp, v->id, q, n))
+		memset(q, 0, sizeof(q));
+	for (int k = 0; k < n; k++) {
+		struct be_state *b = &v->be[k];
+
+		b->q = q[k];
+		features_set_open_flows(v->feat, k, q[k]);
+		if (dt > 0)
+			b->samples_rate = ewma(b->samples_rate, b->step_samples / dt, dt);
+		b->step_samples = 0;
+		mlb_dp_read_backend_traffic(d->dp, v->id, k, &b->traffic);
+		if (b->used && b->removed && q[k] == 0 &&
+		    !mlb_dp_set_backend_state(d->dp, v->id, k, MLB_BACKEND_UNUSED)) {
+			char as[INET6_ADDRSTRLEN];
+
+			pr_info("marllbd: VIP id %u: backend %s drained; slot %d freed.\n", v->id,
+				inet_addr_str(&b->conf.addr, as, sizeof(as)), k);
+			b->used = false;
+			b->dp_state = MLB_BACKEND_UNUSED;
+		}
+		if (b->used && !b->removed &&
+		    health_expire(&b->hc, now, d->opts.health_timeout, d->opts.health_rise,
+				  d->opts.health_fall))
+			backend_apply_state(d, v, k);
+	}
+	if (dt > 0)
+		v->arrival_rate = ewma(v->arrival_rate, v->step_arrivals / dt, dt);
+	v->step_arrivals = 0;
+
+	/* The previous action as the agent sees it: the weights last written (static ones for
+	 * non-learned policies, so the figures stay comparable). */
+	for (int k = 0; k < n; k++)
+		prev[k] = v->agent ? v->weights[k] : (float)v->be[k].conf.weight;
+	features_observe(v->feat, now, prev, v->obs);
+	for (int k = 0; k < n; k++) {
+		v->be[k].mean_s = v->obs[FEATURES_PER_SERVER * k + 1];
+		v->be[k].p90_s = v->obs[FEATURES_PER_SERVER * k + 2];
+	}
+	if (v->agent)
+		marl_step(d, v, now);
+}
+
+void control_step(struct daemon *d, double now)
+{
+	double dt = d->last_step > 0 ? now - d->last_step : 0;
+
+	if (d->rb)
+		ring_buffer__consume(d->rb);
+	for (int id = 0; id < MLB_MAX_VIPS; id++)
+		if (d->vips[id])
+			vip_step(d, d->vips[id], now, dt);
+	mlb_dp_read_stats(d->dp, &d->stats);
+	d->last_step = now;
+	d->steps++;
+}
+
+void save_models(struct daemon *d)
+{
+	if (d->opts.no_learn)
+		return;
+	for (int id = 0; id < MLB_MAX_VIPS; id++) {
+		struct vip_state *v = d->vips[id];
+		int err;
+
+		if (!v || !v->agent)
+			continue;
+		err = agent_save(v->agent, v->model_path);
+		if (err)
+			pr_warn("marllbd: cannot save the model of VIP id %u to %s: %s.\n", id,
+				v->model_path, strerror(err < 0 ? -err : errno));
+		else
+			pr_warn("marllbd: model of VIP id %u saved to %s.\n", id, v->model_path);
+	}
+}

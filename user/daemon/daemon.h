@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * marllbd's state: one data plane on one interface, its VIPs (by data-plane VIP id) and their
+ * backend slots (by data-plane slot k, stable for a backend's lifetime so that its flows stay
+ * put across reloads and restarts).
+ */
+#ifndef MARLLBD_DAEMON_H
+#define MARLLBD_DAEMON_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <bpf/libbpf.h>
+
+#include "daemon/config.h"
+#include "daemon/daemon_opts.h"
+#include "daemon/health.h"
+#include "daemon/safety.h"
+#include "daemon/status.h"
+#include "dp/dataplane.h"
+#include "learn/agent.h"
+#include "obs/features.h"
+#include "obs/reward.h"
+
+/* What an epoll event belongs to (epoll_data.ptr points at one of these). */
+enum ev_kind {
+	EV_SIGNAL,
+	EV_STEP_TIMER,
+	EV_HEALTH_TIMER,
+	EV_SAMPLES,
+	EV_METRICS,
+	EV_HEALTH_CHECK,
+};
+
+struct ev_src {
+	enum ev_kind kind;
+	void *obj;
+};
+
+struct be_state {
+	bool used;		/* slot holds a backend this daemon manages */
+	bool removed;		/* gone from the configuration: draining until q is 0 */
+	struct backend_conf conf;
+	struct health_check hc;
+	struct ev_src hc_ev;
+	uint8_t dp_state;	/* enum mlb_backend_state last written */
+	uint32_t q;
+	uint64_t samples;	/* task-duration samples since start */
+	double duration_sum;	/* their sum, seconds (Prometheus summary _sum) */
+	uint64_t step_samples;	/* since the last control step */
+	double samples_rate;	/* per second, exponential average */
+	float mean_s, p90_s;	/* of the feature window */
+	struct mlb_traffic traffic;
+};
+
+struct vip_state {
+	struct vip_conf conf;
+	uint32_t id;
+	uint32_t n_slots;	/* data plane n_backends */
+	struct be_state be[MLB_MAX_BACKENDS];
+	struct features *feat;
+	int feat_n;		/* servers the features (and the agent) were sized for */
+	float *obs;
+	struct agent *agent;	/* marl only */
+	bool agent_stepped;	/* agent_step called since the last reset */
+	struct safety safety;
+	float weights[MLB_MAX_BACKENDS];	/* written last (marl) */
+	double reward;
+	struct agent_stats astats;
+	uint64_t step_arrivals;
+	double arrival_rate;
+	uint64_t rejected_weights;	/* vectors not written: NaN, inf or out of range */
+	char model_path[PATH_MAX + 80];	/* where the learned model is saved */
+};
+
+struct daemon {
+	struct marllbd_opts opts;
+	enum reward_kind reward;
+	char pin_dir[PATH_MAX];
+	char state_dir[PATH_MAX];	/* state_dir/iface */
+	int ifindex;
+	struct mlb_dp *dp;
+	bool attached_here;
+	const char *attach_mode;	/* "native", "generic", ... as found or made */
+	struct ring_buffer *rb;
+	struct status_maps sm;
+	int epfd, sigfd, step_tfd, health_tfd, metrics_fd, lock_fd;
+	struct ev_src ev_signal, ev_step, ev_health, ev_samples, ev_metrics;
+	struct vip_state *vips[MLB_MAX_VIPS];	/* by data-plane VIP id */
+	struct agent *preloaded;	/* --model, checked before anything was touched */
+	double last_step, last_reconcile;
+	uint64_t steps;
+	uint64_t samples_unknown;	/* samples for VIPs or slots this daemon does not know */
+	uint64_t reclaimed_half_open, reclaimed_established, reclaimed_closed;
+	uint64_t q_corrections;
+	struct mlb_stats stats;
+	bool stopping;
+};
+
+double mono_now(void);
+
+/* dp_setup.c: find, adopt or attach the data plane; pin its maps; detach on exit. */
+int dp_lock(struct daemon *d);
+int dp_setup(struct daemon *d);
+void dp_teardown(struct daemon *d);
+
+/* sync.c: make the data plane match a configuration (start-up and SIGHUP). */
+int sync_config(struct daemon *d, const struct lb_conf *conf);
+int resolve_macs(struct daemon *d, struct lb_conf *conf, char *err, size_t err_len);
+int preload_model(struct daemon *d, const struct lb_conf *conf);
+void vip_free(struct vip_state *v);
+void backend_apply_state(struct daemon *d, struct vip_state *v, uint32_t k);
+
+/* control.c: samples in, one control step out. */
+int on_sample(void *ctx, void *data, size_t size);
+void control_step(struct daemon *d, double now);
+void save_models(struct daemon *d);
+
+/* flows.c: idle flows and open-flow counts. */
+void flows_reconcile(struct daemon *d);
+
+/* report.c: Prometheus text and the pinned status records. */
+void metrics_render(FILE *out, void *ctx);
+void status_publish(struct daemon *d);
+
+#endif /* MARLLBD_DAEMON_H */

@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Finding the data plane. A marllb program already on the interface (attached by an earlier
+ * marllbd, or by `ip link set dev IFACE xdp obj marllb.o sec prog`) is adopted with its maps,
+ * so no flow is lost across a restart; only when there is none does marllbd attach one. The
+ * maps are pinned under PIN_ROOT/IFACE (0600) so that marllbctl and the next marllbd find them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <xdp/libxdp.h>
+
+#include "daemon/daemon.h"
+#include "daemon/log.h"
+
+#define LOCK_DIR "/run/marllb"
+
+static const char *const dp_maps[] = {
+	MLB_MAP_VIPS,	 MLB_MAP_VIP_ADDRS, MLB_MAP_BACKENDS, MLB_MAP_POOLS,
+	MLB_MAP_WEIGHTS, MLB_MAP_QUEUES,    MLB_MAP_FLOWS,    MLB_MAP_SAMPLES,
+	MLB_MAP_STATS,	 MLB_MAP_VIP_STATS, MLB_MAP_BE_STATS,
+};
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* One marllbd per interface: a second one would fight over weights and backend states. */
+int dp_lock(struct daemon *d)
+{
+	char path[PATH_MAX];
+	int fd, err;
+
+	err = mkdir_p(LOCK_DIR, 0755);
+	if (err) {
+		pr_warn("marllbd: cannot create %s: %s.\n", LOCK_DIR, strerror(-err));
+		return err;
+	}
+	snprintf(path, sizeof(path), "%s/%s.lock", LOCK_DIR, d->opts.iface);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err = -errno;
+		pr_warn("marllbd: cannot open %s: %s.\n", path, strerror(errno));
+		return err;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		char pid[32] = "?";
+		ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
+
+		pid[n > 0 ? n : 1] = '\0';
+		pr_warn("marllbd: another marllbd (pid %s) serves %s (lock %s held).\n",
+			strtok(pid, "\n"), d->opts.iface, path);
+		close(fd);
+		return -EBUSY;
+	}
+	if (ftruncate(fd, 0) == 0)
+		dprintf(fd, "%d\n", getpid());
+	d->lock_fd = fd;
+	return 0;
+}
+
+static const char *mode_name(enum xdp_attach_mode m)
+{
+	switch (m) {
+	case XDP_MODE_NATIVE:
+		return "native";
+	case XDP_MODE_SKB:
+		return "generic";
+	case XDP_MODE_HW:
+		return "offload";
+	default:
+		return "unknown";
+	}
+}
+
+/* Is a program called marllb attached to ifindex (alone or behind libxdp's dispatcher)?
+ * Returns 1 and its mode, 0 when not, -EEXIST when another XDP program holds the interface
+ * without a dispatcher. */
+static int marllb_attached(int ifindex, const char **mode)
+{
+	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+	struct xdp_program *p;
+	int found = 0;
+
+	if (libxdp_get_error(mp))
+		return 0;
+	*mode = mode_name(xdp_multiprog__attach_mode(mp));
+	if (xdp_multiprog__is_legacy(mp)) {
+		p = xdp_multiprog__main_prog(mp);
+		if (p)
+			found = !strcmp(xdp_program__name(p), MLB_PROG_NAME) ? 1 : -EEXIST;
+	} else {
+		for (p = xdp_multiprog__next_prog(NULL, mp); p && !found;
+		     p = xdp_multiprog__next_prog(p, mp))
+			found = !strcmp(xdp_program__name(p), MLB_PROG_NAME);
+	}
+	xdp_multiprog__close(mp);
+	return found;
+}
+
+static uint32_t map_id(const struct mlb_dp *dp, const char *name)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd = mlb_dp_map_fd(dp, name);
+
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.id;
+}
+
+static bool pins_exist(const char *dir)
+{
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, MLB_MAP_VIPS);
+	return access(path, F_OK) == 0;
+}
+
+/* Pins the maps of dp under dir (replacing stale pins of other maps). */
+static int pin_maps(struct mlb_dp *dp, const char *dir)
+{
+	char path[PATH_MAX + 32];
+	int err = mkdir_p(dir, 0700);
+
+	if (err)
+		return err;
+	for (size_t i = 0; i < sizeof(dp_maps) / sizeof(dp_maps[0]); i++) {
+		int fd = mlb_dp_map_fd(dp, dp_maps[i]);
+
+		if (fd < 0)
+			return fd;
+		snprintf(path, sizeof(path), "%s/%s", dir, dp_maps[i]);
+		unlink(path);
+		if (bpf_obj_pin(fd, path))
+			return -errno;
+		chmod(path, 0600);
+	}
+	return 0;
+}
+
+static int adopt_attached(struct daemon *d, const char *mode)
+{
+	struct mlb_dp *pinned = NULL;
+	int err;
+
+	err = mlb_dp_open_iface(d->opts.iface, &d->dp);
+	if (err) {
+		pr_warn("marllbd: a marllb program is attached to %s but its maps cannot be "
+			"opened: %s.\n",
+			d->opts.iface, strerror(-err));
+		return err;
+	}
+	if (pins_exist(d->pin_dir) && !mlb_dp_open_pinned(d->pin_dir, &pinned)) {
+		bool same = map_id(pinned, MLB_MAP_VIPS) == map_id(d->dp, MLB_MAP_VIPS);
+
+		mlb_dp_close(pinned);
+		if (same) {
+			pr_warn("marllbd: adopted the marllb program on %s (%s mode) and its maps "
+				"pinned in %s.\n",
+				d->opts.iface, mode, d->pin_dir);
+			return 0;
+		}
+		pr_warn("marllbd: the maps pinned in %s are not those of the program on %s; "
+			"re-pinning the attached program's maps.\n",
+			d->pin_dir, d->opts.iface);
+	}
+	err = pin_maps(d->dp, d->pin_dir);
+	if (err) {
+		pr_warn("marllbd: cannot pin the maps of %s under %s: %s.\n", d->opts.iface,
+			d->pin_dir, strerror(-err));
+		return err;
+	}
+	pr_warn("marllbd: adopted the marllb program attached to %s (%s mode); maps pinned in "
+		"%s.\n",
+		d->opts.iface, mode, d->pin_dir);
+	return 0;
+}
+
+int dp_setup(struct daemon *d)
+{
+	enum mlb_dp_mode mode = d->opts.mode == MODE_GENERIC ? MLB_DP_GENERIC : MLB_DP_NATIVE;
+	const char *found_mode = "unknown";
+	int err;
+
+	err = marllb_attached(d->ifindex, &found_mode);
+	if (err == -EEXIST) {
+		pr_warn("marllbd: %s already runs another XDP program (without libxdp's "
+			"dispatcher); remove it or load both through libxdp.\n",
+			d->opts.iface);
+		return err;
+	}
+	if (err == 1) {
+		d->attach_mode = found_mode;
+		err = adopt_attached(d, found_mode);
+	} else {
+		if (pins_exist(d->pin_dir))
+			pr_warn("marllbd: maps are pinned in %s but no marllb program is attached "
+				"to %s; attaching one.\n",
+				d->pin_dir, d->opts.iface);
+		err = mlb_dp_attach(d->opts.iface, mode, d->pin_dir, &d->dp);
+		if (err) {
+			pr_warn("marllbd: cannot attach marllb to %s in %s mode: %s.\n",
+				d->opts.iface, mode == MLB_DP_NATIVE ? "native" : "generic",
+				strerror(-err));
+			if (mode == MLB_DP_NATIVE && (err == -EOPNOTSUPP || err == -EINVAL))
+				pr_warn("marllbd: hint: native XDP may not be supported by the "
+					"driver of %s - try --mode generic.\n",
+					d->opts.iface);
+			return err;
+		}
+		d->attached_here = true;
+		d->attach_mode = mode == MLB_DP_NATIVE ? "native" : "generic";
+		pr_warn("marllbd: attached marllb to %s in %s XDP mode%s; maps pinned in %s.\n",
+			d->opts.iface, d->attach_mode,
+			mode == MLB_DP_GENERIC ? " (slower: skb-based)" : "", d->pin_dir);
+	}
+	if (err)
+		return err;
+	err = status_maps_open(d->pin_dir, true, &d->sm);
+	if (err)
+		pr_warn("marllbd: cannot create the status maps in %s: %s.\n", d->pin_dir,
+			strerror(-err));
+	return err;
+}
+
+void dp_teardown(struct daemon *d)
+{
+	char path[PATH_MAX + 32];
+	int err;
+
+	status_maps_close(&d->sm);
+	if (d->dp)
+		mlb_dp_close(d->dp);
+	d->dp = NULL;
+	if (!d->opts.detach_on_exit) {
+		if (d->attached_here || d->attach_mode)
+			pr_info("marllbd: leaving marllb attached to %s with the last weights "
+				"(fail static).\n",
+				d->opts.iface);
+		return;
+	}
+	if (!d->attached_here) {
+		pr_warn("marllbd: --detach-on-exit: marllb on %s was attached before this daemon "
+			"started; leaving it attached.\n",
+			d->opts.iface);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s", d->pin_dir, MLBD_MAP_BE_STATUS);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/%s", d->pin_dir, MLBD_MAP_VIP_STATUS);
+	unlink(path);
+	err = mlb_dp_detach(d->opts.iface, d->pin_dir);
+	if (err)
+		pr_warn("marllbd: cannot detach marllb from %s: %s.\n", d->opts.iface,
+			strerror(-err));
+	else
+		pr_warn("marllbd: detached marllb from %s and removed %s.\n", d->opts.iface,
+			d->pin_dir);
+}

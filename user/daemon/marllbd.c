@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * marllbd: the per-LB agent daemon. Reads the configuration, adopts or attaches the marllb
+ * data plane on one interface, and runs one event loop (epoll over a signalfd, the control
+ * step timer, the health-check timer and sockets, the sample ring buffer and the metrics
+ * socket; no busy polling).
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "daemon/daemon.h"
+#include "daemon/log.h"
+#include "daemon/metrics.h"
+
+#define EXIT_USAGE 2
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: marllbd --iface IFACE [options]\n"
+		"\n"
+		"The marllb agent daemon: balances the VIPs of the configuration on IFACE with the\n"
+		"marllb XDP data plane and learns the weights of marl VIPs. Signals: SIGHUP reloads\n"
+		"the configuration; SIGINT/SIGTERM save learned models and exit, leaving the data\n"
+		"plane attached (unless --detach-on-exit). See marllbd(8).\n"
+		"\n"
+		"Options:\n");
+	opts_print_help(out, marllbd_options, &marllbd_defaults);
+}
+
+static int epoll_add(struct daemon *d, int fd, uint32_t events, struct ev_src *src)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = src };
+
+	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev))
+		return -errno;
+	return 0;
+}
+
+static int timer_new(double period)
+{
+	struct itimerspec its;
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	its.it_interval.tv_sec = (time_t)period;
+	its.it_interval.tv_nsec = (long)((period - (time_t)period) * 1e9);
+	its.it_value = its.it_interval;
+	if (timerfd_settime(fd, 0, &its, NULL)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int loop_setup(struct daemon *d)
+{
+	sigset_t mask;
+	int err;
+
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->epfd < 0)
+		return -errno;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	d->step_tfd = timer_new(d->opts.step);
+	d->health_tfd = timer_new(d->opts.health_interval);
+	if (d->sigfd < 0 || d->step_tfd < 0 || d->health_tfd < 0)
+		return -EIO;
+	d->ev_signal = (struct ev_src){ EV_SIGNAL, NULL };
+	d->ev_step = (struct ev_src){ EV_STEP_TIMER, NULL };
+	d->ev_health = (struct ev_src){ EV_HEALTH_TIMER, NULL };
+	d->ev_samples = (struct ev_src){ EV_SAMPLES, NULL };
+	d->ev_metrics = (struct ev_src){ EV_METRICS, NULL };
+	err = epoll_add(d, d->sigfd, EPOLLIN, &d->ev_signal);
+	err = err ?: epoll_add(d, d->step_tfd, EPOLLIN, &d->ev_step);
+	err = err ?: epoll_add(d, d->health_tfd, EPOLLIN, &d->ev_health);
+	if (err)
+		return err;
+
+	d->rb = mlb_dp_samples_new(d->dp, on_sample, d);
+	if (!d->rb) {
+		pr_warn("marllbd: cannot open the sample ring buffer: %s.\n", strerror(errno));
+		return -errno ?: -EIO;
+	}
+	err = epoll_add(d, ring_buffer__epoll_fd(d->rb), EPOLLIN, &d->ev_samples);
+	if (err)
+		return err;
+
+	if (d->opts.metrics_port) {
+		d->metrics_fd = metrics_listen(d->opts.metrics_port);
+		if (d->metrics_fd < 0) {
+			pr_warn("marllbd: cannot listen on 127.0.0.1:%u for metrics: %s "
+				"(--metrics-port 0 disables the endpoint).\n",
+				d->opts.metrics_port, strerror(-d->metrics_fd));
+			return d->metrics_fd;
+		}
+		err = epoll_add(d, d->metrics_fd, EPOLLIN, &d->ev_metrics);
+		if (err)
+			return err;
+		pr_info("marllbd: metrics on http://127.0.0.1:%u/metrics\n", d->opts.metrics_port);
+	}
+	return 0;
+}
+
+static void start_health_checks(struct daemon *d)
+{
+	double now = mono_now();
+
+	for (int id = 0; id < MLB_MAX_VIPS; id++) {
+		struct vip_state *v = d->vips[id];
+
+		if (!v)
+			continue;
+		for (uint32_t k = 0; k < v->n_slots; k++) {
+			struct be_state *b = &v->be[k];
+			int fd;
+
+			if (!b->used || b->removed || b->hc.fd >= 0)
+				continue; /* one in flight is failed by health_expire() */
+			fd = health_start(&b->hc, now);
+			if (fd >= 0 && epoll_add(d, fd, EPOLLOUT, &b->hc_ev))
+				health_stop(&b->hc);
+		}
+	}
+}
+
+static void health_check_done(struct daemon *d, struct be_state *b)
+{
+	for (int id = 0; id < MLB_MAX_VIPS; id++) {
+		struct vip_state *v = d->vips[id];
+
+		if (!v || b < v->be || b >= v->be + MLB_MAX_BACKENDS)
+			continue;
+		if (health_complete(&b->hc, d->opts.health_rise, d->opts.health_fall))
+			backend_apply_state(d, v, (uint32_t)(b - v->be));
+		return;
+	}
+}
+
+static void reload(struct daemon *d)
+{
+	struct lb_conf conf = {};
+	char err[512];
+	int ret;
+
+	sd_notify(0, "RELOADING=1\nSTATUS=Reloading the configuration");
+	pr_warn("marllbd: SIGHUP: reloading %s.\n", d->opts.config);
+	ret = conf_load(d->opts.config, &conf, err, sizeof(err));
+	if (!ret)
+		ret = resolve_macs(d, &conf, err, sizeof(err));
+	if (ret) {
+		pr_warn("marllbd: reload failed, the running configuration stays: %s\n", err);
+	} else {
+		ret = sync_config(d, &conf);
+		if (ret)
+			pr_warn("marllbd: reload applied only in part: %s.\n", strerror(-ret));
+		else
+			pr_warn("marllbd: configuration reloaded (%d VIPs).\n", conf.n_vips);
+		start_health_checks(d);
+	}
+	conf_free(&conf);
+	sd_notify(0, "READY=1\nSTATUS=Running");
+}
+
+static void on_step(struct daemon *d)
+{
+	static uint64_t watchdog_usec;
+	static double last_watchdog;
+	double now = mono_now();
+
+	control_step(d, now);
+	if (now - d->last_reconcile >= d->opts.reconcile_interval) {
+		flows_reconcile(d);
+		d->last_reconcile = now;
+	}
+	status_publish(d);
+	if (!watchdog_usec && sd_watchdog_enabled(0, &watchdog_usec) <= 0)
+		watchdog_usec = UINT64_MAX;
+	if (watchdog_usec != UINT64_MAX && now - last_watchdog >= watchdog_usec * 0.5e-6) {
+		sd_notify(0, "WATCHDOG=1");
+		last_watchdog = now;
+	}
+}
+
+static void drain_fd(int fd)
+{
+	uint64_t buf;
+
+	while (read(fd, &buf, sizeof(buf)) > 0)
+		;
+}
+
+static void run(struct daemon *d)
+{
+	struct epoll_event evs[32];
+
+	while (!d->stopping) {
+		int n = epoll_wait(d->epfd, evs, 32, -1);
+
+		if (n < 0 && errno != EINTR) {
+			pr_warn("marllbd: epoll_wait: %s.\n", strerror(errno));
+			return;
+		}
+		for (int i = 0; i < n; i++) {
+			struct ev_src *src = evs[i].data.ptr;
+			struct signalfd_siginfo si;
+
+			switch (src->kind) {
+			case EV_SIGNAL:
+				while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
+					if (si.ssi_signo == SIGHUP) {
+						reload(d);
+					} else {
+						pr_warn("marllbd: %s: stopping.\n",
+							strsignal(si.ssi_signo));
+						d->stopping = true;
+					}
+				}
+				break;
+			case EV_STEP_TIMER:
+				drain_fd(d->step_tfd);
+				on_step(d);
+				break;
+			case EV_HEALTH_TIMER:
+				drain_fd(d->health_tfd);
+				start_health_checks(d);
+				break;
+			case EV_SAMPLES:
+				ring_buffer__consume(d->rb);
+				break;
+			case EV_METRICS:
+				metrics_serve(d->metrics_fd, metrics_render, d);
+				break;
+			case EV_HEALTH_CHECK:
+				health_check_done(d, src->obj);
+				break;
+			}
+		}
+	}
+}
+
+static int make_state_dir(struct daemon *d)
+{
+	char cmd[PATH_MAX + 32];
+
+	if (d->opts.no_learn)
+		return 0;
+	/* Plain mkdir -p semantics for a path the administrator chose. */
+	for (char *p = d->state_dir + 1; *p; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(d->state_dir, 0755);
+			*p = '/';
+		}
+	}
+	if (mkdir(d->state_dir, 0700) && errno != EEXIST) {
+		snprintf(cmd, sizeof(cmd), "%s", d->state_dir);
+		pr_warn("marllbd: cannot create the state directory %s: %s.\n", cmd,
+			strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = { .sigfd = -1, .step_tfd = -1, .health_tfd = -1, .metrics_fd = -1,
+			    .lock_fd = -1, .epfd = -1, .sm = { -1, -1 } };
+	struct lb_conf conf = {};
+	char err[512];
+	int first, ret, n_backends = 0;
+
+	d.opts = marllbd_defaults;
+	ret = opts_parse("marllbd", marllbd_options, &d.opts, argc, argv, &first);
+	if (ret == 1) {
+		usage(stdout);
+		return 0;
+	}
+	if (ret < 0)
+		return EXIT_USAGE;
+	if (first < argc) {
+		fprintf(stderr, "marllbd: unexpected argument '%s'. Try 'marllbd --help'.\n",
+			argv[first]);
+		return EXIT_USAGE;
+	}
+	log_level = d.opts.verbose >= 3 ? LOG_TRACE2 : LOG_INFO + d.opts.verbose;
+	log_hook_libraries();
+	d.reward = (enum reward_kind)d.opts.reward;
+
+	d.ifindex = (int)if_nametoindex(d.opts.iface);
+	if (!d.ifindex) {
+		pr_warn("marllbd: interface %s: %s.\n", d.opts.iface, strerror(errno));
+		return 1;
+	}
+	snprintf(d.pin_dir, sizeof(d.pin_dir), "%s/%s", d.opts.pin_root, d.opts.iface);
+	snprintf(d.state_dir, sizeof(d.state_dir), "%s/%s", d.opts.state_dir, d.opts.iface);
+
+	/* Everything that can be wrong with the input is found before anything is touched. */
+	ret = conf_load(d.opts.config, &conf, err, sizeof(err));
+	if (!ret)
+		ret = resolve_macs(&d, &conf, err, sizeof(err));
+	if (ret) {
+		pr_warn("marllbd: %s\n", err);
+		return 1;
+	}
+	ret = preload_model(&d, &conf);
+	if (ret)
+		goto out;
+	for (int i = 0; i < conf.n_vips; i++)
+		n_backends += conf.vips[i].n_backends;
+	if (d.opts.check_config) {
+		printf("%s: OK: %d VIPs, %d backends.\n", d.opts.config, conf.n_vips, n_backends);
+		goto out;
+	}
+
+	ret = dp_lock(&d);
+	ret = ret ?: make_state_dir(&d);
+	ret = ret ?: dp_setup(&d);
+	if (ret)
+		goto out;
+	ret = sync_config(&d, &conf);
+	if (ret) {
+		pr_warn("marllbd: cannot apply %s to %s: %s.\n", d.opts.config, d.opts.iface,
+			strerror(-ret));
+		goto out;
+	}
+	ret = loop_setup(&d);
+	if (ret) {
+		pr_warn("marllbd: cannot set up the event loop: %s.\n", strerror(-ret));
+		goto out;
+	}
+	start_health_checks(&d);
+	d.last_step = d.last_reconcile = mono_now();
+	pr_warn("marllbd: serving %d VIPs with %d backends on %s (%s mode), step %g s.\n",
+		conf.n_vips, n_backends, d.opts.iface, d.attach_mode, d.opts.step);
+	sd_notifyf(0, "READY=1\nSTATUS=Serving %d VIPs on %s\nMAINPID=%d", conf.n_vips,
+		   d.opts.iface, getpid());
+	run(&d);
+	sd_notify(0, "STOPPING=1");
+	save_models(&d);
+	status_publish(&d);
+out:
+	for (int id = 0; id < MLB_MAX_VIPS; id++)
+		vip_free(d.vips[id]);
+	agent_free(d.preloaded);
+	if (d.rb)
+		ring_buffer__free(d.rb);
+	dp_teardown(&d);
+	{
+		int fds[] = { d.epfd, d.sigfd, d.step_tfd, d.health_tfd, d.metrics_fd, d.lock_fd };
+
+		for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+	}
+	conf_free(&conf);
+	return ret ? 1 : 0;
+}
