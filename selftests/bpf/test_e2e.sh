@@ -1,0 +1,153 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# End to end in network namespaces: a client, the LB with marllb.o attached by the documented
+# `ip link set dev eth0 xdp obj marllb.o` (native veth XDP), three servers owning the VIP on
+# lo, all on one bridge. Real TCP connections must complete, spread over the servers, and
+# leave every q at 0 once closed. Also: the library's attach/pin/detach path.
+set -u
+cd "$(dirname "$0")/../.."
+B=build
+ID=$$
+P="mlbe$ID"		# namespace prefix, unique per run
+VIP=10.99.0.100
+PORT=8080
+N_CONN=30
+passed=0 failed=0 skipped=0
+
+ok() { echo "ok   test_e2e/$1"; passed=$((passed + 1)); }
+fail() { echo "FAIL test_e2e/$1: $2"; failed=$((failed + 1)); }
+finish() {
+	echo "summary: $passed passed, $failed failed, $skipped skipped"
+	[ "$failed" -eq 0 ]
+	exit
+}
+cleanup() {
+	for ns in cli lb s1 s2 s3 sw at; do ip netns del "$P$ns" 2>/dev/null; done
+}
+trap cleanup EXIT
+
+if [ "$(id -u)" -ne 0 ] || ! ip netns add "${P}probe" 2>/dev/null; then
+	echo "SKIP test_e2e: needs root and network namespaces"
+	skipped=1
+	finish
+fi
+ip netns del "${P}probe"
+for f in marllb.o $B/marllb-dp $B/xdp_pass.o $B/e2e_tcp; do
+	[ -e "$f" ] || { fail setup "$f missing (run make)"; finish; }
+done
+
+nsx() { local ns=$1; shift; ip netns exec "$P$ns" "$@"; }
+
+setup() {
+	ip netns add "${P}sw" && nsx sw ip link add br0 type bridge && nsx sw ip link set br0 up ||
+		return 1
+	local i=1
+	for ns in cli lb s1 s2 s3; do
+		ip netns add "$P$ns" || return 1
+		ip link add eth0 netns "$P$ns" type veth peer name "p$ns" netns "${P}sw" || return 1
+		nsx sw ip link set "p$ns" master br0 up || return 1
+		nsx "$ns" ip link set lo up
+		nsx "$ns" ip link set eth0 up
+		nsx "$ns" ethtool -K eth0 tx off >/dev/null 2>&1	# machine.md gotcha 4
+	done
+	nsx cli ip addr add 10.99.0.1/24 dev eth0
+	nsx lb ip addr add 10.99.0.2/24 dev eth0
+	for s in 1 2 3; do
+		nsx "s$s" ip addr add "10.99.0.1$s/24" dev eth0
+		nsx "s$s" ip addr add "$VIP/32" dev lo
+		nsx "s$s" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
+	done
+	# the client reaches the VIP through the LB
+	nsx cli ip route add "$VIP/32" via 10.99.0.2
+	# XDP_TX on native veth needs a program on the peer (machine.md gotcha 3)
+	nsx sw ip link set dev plb xdp obj $B/xdp_pass.o sec xdp
+}
+
+if ! setup; then
+	fail setup "building the namespaces failed"
+	finish
+fi
+
+# The documented command, exactly.
+if nsx lb ip link set dev eth0 xdp obj marllb.o &&
+	nsx lb ip link show dev eth0 | grep -q 'prog/xdp id .* name marllb'; then
+	ok attach_ip_link_native
+else
+	fail attach_ip_link_native "ip link set dev eth0 xdp obj marllb.o did not attach natively"
+	finish
+fi
+
+DP="nsx lb $B/marllb-dp -i eth0"
+vip_id=$($DP vip $VIP $PORT marl) || { fail configure "vip"; finish; }
+for s in 1 2 3; do
+	mac=$(nsx "s$s" cat /sys/class/net/eth0/address)
+	$DP backend "$vip_id" $((s - 1)) "10.99.0.1$s" "$mac" active 1 ||
+		{ fail configure "backend $s"; finish; }
+done
+ok configure_from_interface
+
+if nsx lb bpftool map dump name mlb_vips 2>/dev/null | grep -q '"n_backends": 3'; then
+	ok bpftool_dump_shows_fields
+else
+	fail bpftool_dump_shows_fields "bpftool map dump name mlb_vips has no named fields"
+fi
+
+for s in 1 2 3; do
+	nsx "s$s" $B/e2e_tcp serve $PORT "server$s" 60 &
+done
+sleep 0.3
+out=$(nsx cli timeout 60 $B/e2e_tcp connect $VIP $PORT $N_CONN 50)
+rc=$?
+echo "$out" | sed 's/^/    /'
+if [ $rc -eq 0 ]; then
+	ok tcp_connections_complete
+else
+	fail tcp_connections_complete "not all $N_CONN connections got an answer"
+fi
+used=$(echo "$out" | grep -c '^server[123] [1-9]')
+if [ "$used" -eq 3 ]; then
+	ok spread_over_servers
+else
+	fail spread_over_servers "only $used of 3 servers used"
+fi
+
+# q back to 0 once every client FIN went through (poll: the last FIN may still be in flight)
+qsum=-1
+for _ in $(seq 20); do
+	qsum=$($DP queues "$vip_id" 3 | awk '{s += $1} END {print s}')
+	[ "$qsum" = 0 ] && break
+	sleep 0.1
+done
+if [ "$qsum" = 0 ]; then
+	ok queues_back_to_zero
+else
+	fail queues_back_to_zero "sum of q is $qsum after all connections closed"
+fi
+stats=$($DP stats)
+new=$(echo "$stats" | awk '$1 == "new_flows" {print $2}')
+closed=$(echo "$stats" | awk '$1 == "closed_flows" {print $2}')
+if [ "$new" = "$N_CONN" ] && [ "$closed" = "$N_CONN" ]; then
+	ok flows_counted
+else
+	fail flows_counted "new_flows $new closed_flows $closed, expected $N_CONN each"
+fi
+kill %1 %2 %3 2>/dev/null
+wait 2>/dev/null
+
+# The library's own path: attach with libxdp, pin (0600), open the pins, detach.
+ip netns add "${P}at" && ip link add eth0 netns "${P}at" type veth peer name peer0 netns "${P}at"
+nsx at ip link set eth0 up && nsx at ip link set peer0 up
+res=$(nsx at sh -c "mount -t bpf bpf /sys/fs/bpf &&
+	$B/marllb-dp attach eth0 generic 2>/dev/null &&
+	ip link show dev eth0 | grep -c 'prog/xdp.*name marllb' &&
+	stat -c %a /sys/fs/bpf/marllb/eth0/mlb_vips &&
+	$B/marllb-dp -p /sys/fs/bpf/marllb/eth0 vip 10.98.0.1 80 sed &&
+	$B/marllb-dp -i eth0 vip 10.98.0.1 80 lsq &&
+	$B/marllb-dp detach eth0 &&
+	ip link show dev eth0 | grep -c xdp; ls /sys/fs/bpf/marllb/eth0 2>&1 | grep -c 'No such'")
+if [ "$(echo $res)" = "1 600 0 0 0 1" ]; then
+	ok library_attach_pin_detach
+else
+	fail library_attach_pin_detach "got '$(echo $res)', expected '1 600 0 0 0 1'"
+fi
+finish

@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Fuzz the data plane: random frames and mutated valid ones (bytes flipped, truncated, VLAN
+ * tags, IPv6) through bpf_prog_test_run. A reference classifier written from the rules in
+ * Documentation/dataplane.md says what each frame is; the verdict and output must agree:
+ *   not for a service          XDP_PASS, output byte-identical
+ *   broken, to a VIP address   XDP_DROP
+ *   TCP to a service           XDP_TX with only the MACs rewritten (dst: a backend's MAC,
+ *                              src: the old dst), or XDP_DROP (e.g. non-SYN of no flow); a
+ *                              clean SYN to a unicast MAC must be forwarded
+ * Frames: MLB_FUZZ_FRAMES (default 100000); seed: MLB_FUZZ_SEED (default: time, printed).
+ */
+#include <time.h>
+#include "test.h"
+#include "dp_fixture.h"
+
+enum ref_class { REF_PASS, REF_DROP, REF_VIP };
+
+static const char *vip_addrs_v4[] = { "10.0.0.100", "10.0.0.101" };
+static const uint16_t vip_ports_v4[] = { 80, 443 };
+static uint8_t vip4[2][4], vip6[16];
+
+static uint64_t rng_state;
+
+static uint32_t rnd(void)
+{
+	/* xorshift64*: deterministic per seed, fast */
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return (uint32_t)((rng_state * 0x2545F4914F6CDD1Dull) >> 32);
+}
+
+static bool is_vip_addr(int family, const uint8_t *a)
+{
+	if (family == 6)
+		return !memcmp(a, vip6, 16);
+	return !memcmp(a, vip4[0], 4) || !memcmp(a, vip4[1], 4);
+}
+
+static bool is_service(int family, const uint8_t *a, uint16_t port)
+{
+	if (family == 6)
+		return !memcmp(a, vip6, 16) && port == 80;
+	for (int i = 0; i < 2; i++)
+		if (!memcmp(a, vip4[i], 4) && port == vip_ports_v4[i])
+			return true;
+	return false;
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	return p[0] << 8 | p[1];
+}
+
+static bool ipv6_exthdr(uint8_t h)
+{
+	return h == 0 || h == 43 || h == 44 || h == 60 || h == 51 || h == 50 || h == 135 ||
+	       h == 139 || h == 140;
+}
+
+/* The rules, restated independently of the BPF code. *tcp_flags set for REF_VIP. */
+static enum ref_class classify(const uint8_t *f, uint32_t len, uint8_t *tcp_flags)
+{
+	uint32_t l3 = 14, tcp, l4_len, doff;
+	uint16_t proto = get16(f + 12);
+	const uint8_t *dst;
+	int family;
+
+	if (proto == 0x8100) {
+		if (len < 18)
+			return REF_PASS;
+		proto = get16(f + 16);
+		l3 = 18;
+	}
+	if (proto == 0x0800) {
+		uint32_t ihl, tot;
+
+		if (l3 + 20 > len)
+			return REF_PASS;
+		family = 4;
+		dst = f + l3 + 16;
+		if (f[l3 + 9] != IPPROTO_TCP)
+			return REF_PASS;
+		ihl = (f[l3] & 15) * 4;
+		tot = get16(f + l3 + 2);
+		if (f[l3] >> 4 != 4 || ihl < 20 || tot < ihl)
+			goto bad;
+		if (l3 + tot > len)
+			goto bad;
+		if (get16(f + l3 + 6) & 0x3fff)
+			goto bad;
+		tcp = l3 + ihl;
+		l4_len = tot - ihl;
+	} else if (proto == 0x86dd) {
+		if (l3 + 40 > len)
+			return REF_PASS;
+		family = 6;
+		dst = f + l3 + 24;
+		if (f[l3 + 6] != IPPROTO_TCP)
+			return ipv6_exthdr(f[l3 + 6]) ? (is_vip_addr(6, dst) ? REF_DROP : REF_PASS) :
+							REF_PASS;
+		if (f[l3] >> 4 != 6)
+			goto bad;
+		l4_len = get16(f + l3 + 4);
+		if (l3 + 40 + l4_len > len)
+			goto bad;
+		tcp = l3 + 40;
+	} else {
+		return REF_PASS;
+	}
+	if (tcp + 20 > len)
+		goto bad;
+	doff = (f[tcp + 12] >> 4) * 4;
+	if (doff < 20 || doff > l4_len)
+		goto bad;
+	*tcp_flags = f[tcp + 13];
+	return is_service(family, dst, get16(f + tcp + 2)) ? REF_VIP : REF_PASS;
+bad:
+	return is_vip_addr(family, dst) ? REF_DROP : REF_PASS;
+}
+
+static uint32_t make_frame(uint8_t *f)
+{
+	struct pkt_spec s;
+	uint32_t len;
+	int v6 = rnd() % 3 == 0;
+
+	if (rnd() % 5 == 0) {	/* pure noise, sometimes with an IP ethertype */
+		len = 14 + rnd() % 120;
+		for (uint32_t i = 0; i < len; i++)
+			f[i] = rnd();
+		if (rnd() % 2)
+			f[12] = 0x08, f[13] = rnd() % 2 ? 0x00 : 0x06;
+		return len;
+	}
+	if (v6) {
+		pkt_spec_v6(&s, "fd00::1", rnd() % 4 ? "fd00::100" : "fd00::7", 1024 + rnd() % 64,
+			    rnd() % 4 ? 80 : rnd() % 65536, 0);
+	} else {
+		int i = rnd() % 2;
+
+		pkt_spec_v4(&s, "10.0.0.1", rnd() % 4 ? vip_addrs_v4[i] : "10.0.0.7",
+			    1024 + rnd() % 64, rnd() % 4 ? vip_ports_v4[i] : rnd() % 65536, 0);
+	}
+	s.flags = rnd() % 2 ? PKT_SYN : rnd() % 256;
+	s.ack = rnd();
+	s.vlan = rnd() % 4 == 0 ? 1 + rnd() % 4094 : 0;
+	s.payload = rnd() % 3 == 0 ? rnd() % 64 : 0;
+	if (rnd() % 16 == 0)
+		s.dmac[0] |= 1;	/* group address */
+	len = pkt_build(&s, f);
+	switch (rnd() % 4) {
+	case 0:		/* intact */
+		break;
+	case 1:		/* flip bytes, mostly in the headers */
+		for (int n = 1 + rnd() % 4; n > 0; n--)
+			f[rnd() % (len < 80 ? len : 80)] ^= 1 << (rnd() % 8);
+		break;
+	case 2:		/* truncate */
+		len = 14 + rnd() % (len - 13);
+		break;
+	default:	/* a random byte anywhere, and maybe trailing garbage */
+		f[rnd() % len] = rnd();
+		if (rnd() % 2) {
+			uint32_t extra = rnd() % 32;
+
+			for (uint32_t i = 0; i < extra; i++)
+				f[len + i] = rnd();
+			len += extra;
+		}
+		break;
+	}
+	return len;
+}
+
+static void hexdump(const uint8_t *p, uint32_t len)
+{
+	for (uint32_t i = 0; i < len && i < 96; i++)
+		printf("%02x%s", p[i], (i + 1) % 32 ? "" : "\n    ");
+	printf("\n");
+}
+
+static void test_fuzz_frames(void)
+{
+	const char *env_n = getenv("MLB_FUZZ_FRAMES"), *env_seed = getenv("MLB_FUZZ_SEED");
+	long n = env_n ? atol(env_n) : 100000, bad = 0, counts[3] = {}, tx = 0;
+	uint8_t in[PKT_MAX + 64], out[PKT_MAX];
+	uint32_t vip_id, vip2, vip6_id;
+	uint64_t seed;
+	struct fx f;
+	int err;
+
+	seed = env_seed ? strtoull(env_seed, NULL, 0) : (uint64_t)time(NULL);
+	rng_state = seed * 2 + 1;
+	printf("    fuzz: %ld frames, MLB_FUZZ_SEED=%llu\n", n, (unsigned long long)seed);
+	err = fx_setup(&f, 4, MLB_POLICY_MARL, 4);
+	if (err == -EPERM) {
+		test_skip("no permission to load BPF programs");
+		return;
+	}
+	if (!ASSERT_OK(err, "setup"))
+		return;
+	vip_id = f.vip;
+	ASSERT_OK(fx_add_vip(&f, 4, "10.0.0.101", 443, MLB_POLICY_WCMP, 3, &vip2), "vip 2");
+	ASSERT_OK(fx_add_vip(&f, 6, "fd00::100", 80, MLB_POLICY_ECMP, 5, &vip6_id), "vip v6");
+	for (int i = 0; i < 2; i++)
+		inet_pton(AF_INET, vip_addrs_v4[i], vip4[i]);
+	inet_pton(AF_INET6, "fd00::100", vip6);
+	(void)vip_id;
+
+	for (long i = 0; i < n && bad < 10; i++) {
+		uint32_t len = make_frame(in), out_len = 0;
+		uint8_t flags = 0;
+		enum ref_class ref = classify(in, len, &flags);
+		int verdict = fx_run_frame(&f, in, len, out, &out_len);
+		const char *why = NULL;
+
+		counts[ref]++;
+		if (verdict != XDP_PASS && verdict != XDP_TX && verdict != XDP_DROP)
+			why = "unexpected verdict";
+		else if (ref == REF_PASS && (verdict != XDP_PASS || out_len != len ||
+					     memcmp(in, out, len)))
+			why = "non-VIP frame not passed byte-identical";
+		else if (ref == REF_DROP && verdict != XDP_DROP)
+			why = "broken frame to a VIP address not dropped";
+		else if (ref == REF_VIP && verdict == XDP_PASS)
+			why = "service frame passed";
+		else if (ref == REF_VIP && verdict == XDP_TX &&
+			 (out_len != len || fx_backend_of(out) < 0 || memcmp(out + 6, in, 6) ||
+			  memcmp(out + 12, in + 12, len - 12)))
+			why = "forwarded frame changed beyond the MACs";
+		else if (ref == REF_VIP && (in[0] & 1) && verdict != XDP_DROP)
+			why = "service frame to a group MAC not dropped";
+		else if (ref == REF_VIP && !(in[0] & 1) &&
+			 (flags & (PKT_SYN | PKT_ACK | PKT_RST | PKT_FIN)) == PKT_SYN &&
+			 verdict != XDP_TX)
+			why = "clean SYN to a service not forwarded";
+		tx += verdict == XDP_TX;
+		if (why) {
+			bad++;
+			printf("    frame %ld (class %d, verdict %d): %s\n    ", i, ref, verdict, why);
+			hexdump(in, len);
+		}
+	}
+	printf("    classes: pass %ld, drop %ld, service %ld (forwarded %ld)\n", counts[REF_PASS],
+	       counts[REF_DROP], counts[REF_VIP], tx);
+	ASSERT_EQ(bad, 0, "frames handled against the rules");
+	ASSERT_GT(counts[REF_DROP], n / 100, "enough broken VIP frames");
+	ASSERT_GT(tx, n / 100, "enough forwarded frames");
+	fx_teardown(&f);
+}
+
+static const struct test_case tests[] = {
+	TEST(fuzz_frames),
+	{},
+};
+
+int main(int argc, char **argv)
+{
+	return test_main(argc, argv, tests);
+}
