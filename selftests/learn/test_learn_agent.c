@@ -15,7 +15,7 @@
 #include "learn/agent_impl.h"
 #include "learn/matmul.h"
 
-#define GRAD_TOL 3e-3 /* observed <= 4e-4 (GRADCHECK_VERBOSE=1); a wrong term gives >= 0.05 */
+#define GRAD_TOL 3e-3 /* observed <= 1e-3 (GRADCHECK_VERBOSE=1); a wrong term gives >= 0.01 */
 #define MAX_KINKS 8   /* of ~240 entries checked per network */
 
 static void small_config(struct agent_config *cfg, bool layer_norm, bool recurrent)
@@ -351,7 +351,18 @@ static void test_model_round_trip_bit_exact(void)
 	b = agent_load(model_path, 3, 5, err, sizeof(err));
 	if (!ASSERT_OK_PTR(b, err))
 		goto out;
-	ASSERT_MEMEQ(&a->cfg, &b->cfg, sizeof(cfg), "config");
+	ASSERT_TRUE(a->cfg.n_servers == b->cfg.n_servers && a->cfg.obs_dim == b->cfg.obs_dim &&
+		    a->cfg.hidden == b->cfg.hidden && a->cfg.seq_len == b->cfg.seq_len &&
+		    a->cfg.burn_in == b->cfg.burn_in && a->cfg.batch == b->cfg.batch &&
+		    a->cfg.replay_capacity == b->cfg.replay_capacity &&
+		    a->cfg.warmup_steps == b->cfg.warmup_steps &&
+		    a->cfg.updates_per_step == b->cfg.updates_per_step && a->cfg.lr == b->cfg.lr &&
+		    a->cfg.gamma == b->cfg.gamma && a->cfg.tau == b->cfg.tau &&
+		    a->cfg.init_alpha == b->cfg.init_alpha && a->cfg.grad_clip == b->cfg.grad_clip &&
+		    a->cfg.w_min == b->cfg.w_min && a->cfg.w_max == b->cfg.w_max &&
+		    a->cfg.recurrent == b->cfg.recurrent &&
+		    a->cfg.layer_norm == b->cfg.layer_norm && a->cfg.seed == b->cfg.seed,
+		    "config");
 	ASSERT_MEMEQ(a->actor.params, b->actor.params, a->actor.count * 4, "actor");
 	for (int k = 0; k < 2; k++) {
 		ASSERT_MEMEQ(a->critic[k].params, b->critic[k].params, a->critic[k].count * 4,

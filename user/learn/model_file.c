@@ -210,15 +210,14 @@ struct agent *agent_load(const char *path, int expect_n_servers, int expect_obs_
 			 path, h.version, MODEL_VERSION);
 		goto out;
 	}
-	cfg = (struct agent_config){
-		.n_servers = h.n_servers, .obs_dim = h.obs_dim, .hidden = h.hidden,
-		.seq_len = h.seq_len, .burn_in = h.burn_in, .batch = h.batch,
-		.replay_capacity = h.replay_capacity, .warmup_steps = h.warmup_steps,
-		.updates_per_step = h.updates_per_step, .lr = h.lr, .gamma = h.gamma, .tau = h.tau,
-		.init_alpha = h.init_alpha, .grad_clip = h.grad_clip, .w_min = h.w_min,
-		.w_max = h.w_max, .recurrent = h.recurrent, .layer_norm = h.layer_norm,
-		.seed = h.seed,
-	};
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.n_servers = h.n_servers, cfg.obs_dim = h.obs_dim, cfg.hidden = h.hidden;
+	cfg.seq_len = h.seq_len, cfg.burn_in = h.burn_in, cfg.batch = h.batch;
+	cfg.replay_capacity = h.replay_capacity, cfg.warmup_steps = h.warmup_steps;
+	cfg.updates_per_step = h.updates_per_step, cfg.lr = h.lr, cfg.gamma = h.gamma;
+	cfg.tau = h.tau, cfg.init_alpha = h.init_alpha, cfg.grad_clip = h.grad_clip;
+	cfg.w_min = h.w_min, cfg.w_max = h.w_max, cfg.recurrent = h.recurrent;
+	cfg.layer_norm = h.layer_norm, cfg.seed = h.seed;
 	if (agent_config_check(&cfg, why, sizeof(why))) {
 		snprintf(err, err_len, "%s: corrupt header: %s", path, why);
 		goto out;
