@@ -74,7 +74,7 @@ cleanup() {
 		ip netns del "$ns" 2>/dev/null
 	done
 	rm -rf "$PIN_DIR" "/run/marllb/$LB_IF.lock" "$WORK"
-	wait 2>/dev/null
+	{ wait; } 2>/dev/null
 }
 
 # veth pair: $1 end in ns $2 named eth0 with address $3; the other end on the bridge.
@@ -109,8 +109,10 @@ topology_up() {
 # start_server i service_ms [workers]: marllb-testsrv in server i's namespace on port 80
 start_server() {
 	local i=$1 ms=$2 workers=${3:-4}
-	in_ns "${TAG}s$((i + 1))" "$BUILD/marllb-testsrv" --listen 0.0.0.0:80 --workers "$workers" \
-		--service-ms "$ms" >"$WORK/srv$i.out" 2>&1 &
+	# nsenter execs the server: $! is the server's pid (a function in the background
+	# would be a subshell, and killing it would leave the server running).
+	nsenter --net=/run/netns/"${TAG}s$((i + 1))" "$BUILD/marllb-testsrv" --listen 0.0.0.0:80 \
+		--workers "$workers" --service-ms "$ms" >"$WORK/srv$i.out" 2>&1 &
 	SERVER_PIDS[$i]=$!
 	for _ in $(seq 50); do
 		grep -q "listening on" "$WORK/srv$i.out" 2>/dev/null && return 0
@@ -123,7 +125,7 @@ start_server() {
 stop_server() {
 	local i=$1
 	[ -n "${SERVER_PIDS[$i]}" ] && kill -9 "${SERVER_PIDS[$i]}" 2>/dev/null
-	wait "${SERVER_PIDS[$i]}" 2>/dev/null
+	{ wait "${SERVER_PIDS[$i]}"; } 2>/dev/null
 	SERVER_PIDS[$i]=
 }
 
@@ -150,8 +152,8 @@ METRICS_PORT=$((20000 + $$ % 20000))
 
 # start_daemon args...: marllbd in the LB namespace; waits until the metrics endpoint answers
 start_daemon() {
-	in_ns "$NS_L" "$BUILD/marllbd" --iface "$LB_IF" --metrics-port "$METRICS_PORT" \
-		--state-dir "$WORK/state" "$@" >>"$WORK/daemon.log" 2>&1 &
+	nsenter --net=/run/netns/"$NS_L" "$BUILD/marllbd" --iface "$LB_IF" \
+		--metrics-port "$METRICS_PORT" --state-dir "$WORK/state" "$@" >>"$WORK/daemon.log" 2>&1 &
 	DAEMON_PID=$!
 	for _ in $(seq 100); do
 		metrics >/dev/null 2>&1 && return 0
@@ -167,7 +169,7 @@ stop_daemon() { # SIGTERM, then wait (bounded)
 	kill -TERM "$DAEMON_PID" 2>/dev/null
 	for _ in $(seq 50); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
 	kill -9 "$DAEMON_PID" 2>/dev/null
-	wait "$DAEMON_PID" 2>/dev/null
+	{ wait "$DAEMON_PID"; } 2>/dev/null
 	DAEMON_PID=
 }
 

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <bpf/bpf.h>
+
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 
@@ -63,6 +65,23 @@ int on_sample(void *ctx, void *data, size_t size)
 	} else if (s->kind == MLB_SAMPLE_FCT) {
 		features_add_flow_completion(v->feat, s->backend, t, val);
 	}
+	return 0;
+}
+
+/*
+ * Frees the slot of a drained backend that left the configuration, so that marllbctl stops
+ * listing it and a new backend can take the slot. The data-plane library has no call for
+ * this, so the entry is cleared through the map (include/marllb.h's ABI): the backend is
+ * already out of the pool's active set (it was draining), and its q is 0.
+ */
+static int slot_free(struct daemon *d, uint32_t vip_id, uint32_t k)
+{
+	uint32_t idx = vip_id * MLB_MAX_BACKENDS + k;
+	struct mlb_backend unused = { .state = MLB_BACKEND_UNUSED };
+	int fd = mlb_dp_map_fd(d->dp, MLB_MAP_BACKENDS);
+
+	if (fd < 0 || bpf_map_update_elem(fd, &idx, &unused, BPF_EXIST))
+		return -errno ?: -ENOENT;
 	return 0;
 }
 
@@ -212,8 +231,7 @@ static void vip_step(struct daemon *d, struct vip_state *v, double now, double d
 			b->samples_rate = ewma(b->samples_rate, b->step_samples / dt, dt);
 		b->step_samples = 0;
 		mlb_dp_read_backend_traffic(d->dp, v->id, k, &b->traffic);
-		if (b->used && b->removed && q[k] == 0 &&
-		    !mlb_dp_set_backend_state(d->dp, v->id, k, MLB_BACKEND_UNUSED)) {
+		if (b->used && b->removed && q[k] == 0 && !slot_free(d, v->id, k)) {
 			char as[INET6_ADDRSTRLEN];
 
 			pr_info("marllbd: VIP id %u: backend %s drained; slot %d freed.\n", v->id,

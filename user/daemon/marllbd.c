@@ -1,18 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
+#define _GNU_SOURCE /* pipe2 */
 /*
  * marllbd: the per-LB agent daemon. Reads the configuration, adopts or attaches the marllb
- * data plane on one interface, and runs one event loop (epoll over a signalfd, the control
+ * data plane on one interface, and runs one event loop (epoll over the control
  * step timer, the health-check timer and sockets, the sample ring buffer and the metrics
- * socket; no busy polling).
+ * socket, and a self-pipe for signals; no busy polling).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -67,21 +68,44 @@ static int timer_new(double period)
 	return fd;
 }
 
+/*
+ * Signals reach the loop through a self-pipe. (A signalfd needs the signals blocked in every
+ * thread, and OpenBLAS starts its threads before main() runs.)
+ */
+static int signal_pipe[2] = { -1, -1 };
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	unsigned char b = (unsigned char)sig;
+
+	if (write(signal_pipe[1], &b, 1) < 0)
+		(void)0; /* pipe full: a signal of each kind is already pending */
+	errno = saved;
+}
+
+static int signals_setup(struct daemon *d)
+{
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
+
+	if (pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC))
+		return -errno;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->sigfd = signal_pipe[0];
+	return 0;
+}
+
 static int loop_setup(struct daemon *d)
 {
-	sigset_t mask;
 	int err;
 
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->epfd < 0)
 		return -errno;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	d->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	d->step_tfd = timer_new(d->opts.step);
 	d->health_tfd = timer_new(d->opts.health_interval);
 	if (d->sigfd < 0 || d->step_tfd < 0 || d->health_tfd < 0)
@@ -223,16 +247,15 @@ static void run(struct daemon *d)
 		}
 		for (int i = 0; i < n; i++) {
 			struct ev_src *src = evs[i].data.ptr;
-			struct signalfd_siginfo si;
+			unsigned char sig;
 
 			switch (src->kind) {
 			case EV_SIGNAL:
-				while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
-					if (si.ssi_signo == SIGHUP) {
+				while (read(d->sigfd, &sig, 1) == 1) {
+					if (sig == SIGHUP) {
 						reload(d);
 					} else {
-						pr_warn("marllbd: %s: stopping.\n",
-							strsignal(si.ssi_signo));
+						pr_warn("marllbd: %s: stopping.\n", strsignal(sig));
 						d->stopping = true;
 					}
 				}
@@ -333,7 +356,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	ret = dp_lock(&d);
+	ret = signals_setup(&d);
+	ret = ret ?: dp_lock(&d);
 	ret = ret ?: make_state_dir(&d);
 	ret = ret ?: dp_setup(&d);
 	if (ret)

@@ -1,0 +1,308 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# End-to-end tests of marllbd and marllbctl: a client, one LB running marllbd on native veth
+# XDP, and three marllb-testsrv servers, all in network namespaces made here (lib.sh).
+# Every load is bounded in requests and seconds. Run: selftests/daemon/test_e2e.sh [case...]
+set -u
+source "$(dirname "$0")/lib.sh"
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+xdp_prog_id() { in_ns "$NS_L" ip link show dev "$LB_IF" | grep -oE 'prog/xdp id [0-9]+' | awk '{print $3}'; }
+# The configuration-derived part of the data plane as marllbctl shows it.
+dp_shape() { ctl_json | jq -c '[.[].vips[] | {address, port, policy, backends: [.backends[] | {address, state, weight}]}]'; }
+q_of() { ctl_json | jq -r --arg a "$1" '.[0].vips[0].backends[] | select(.address == $a) | .open_flows'; }
+state_of() { ctl_json | jq -r --arg a "$1" '.[0].vips[0].backends[] | select(.address == $a) | "\(.state)/\(.health)"'; }
+flows_to() { scrape; metric marllb_backend_task_duration_seconds_count "$1"; }
+
+# expect_fail "what" pattern args...: marllbd must exit non-zero and print pattern
+expect_fail() {
+	local what=$1 pattern=$2; shift 2
+	local out rc
+	out=$(in_ns "$NS_L" timeout 20 "$BUILD/marllbd" --iface "$LB_IF" --metrics-port 0 \
+		--state-dir "$WORK/state" "$@" 2>&1)
+	rc=$?
+	check "$what: non-zero exit (got $rc)" [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ]
+	if ! echo "$out" | grep -qE -- "$pattern"; then
+		echo "    FAIL: $what: message does not match /$pattern/: $out"
+		CASE_FAILED=1
+	fi
+}
+
+bad_inputs() { # runs every bad input; each must fail cleanly
+	local c=$WORK/bad.conf
+	expect_fail "unknown option" "option '--frobnicate' is unknown" --frobnicate
+	expect_fail "bad number" "--step: 'soon' is not a number" --step soon
+	expect_fail "bad mode" "--mode: 'turbo' is not one of: native generic" --mode turbo
+	expect_fail "missing config" "cannot open" --config "$WORK/none.conf"
+	printf 'vips = (\n { address = ; port = 80; }\n);\n' >"$c"
+	expect_fail "syntax error" "bad.conf:2: syntax error" --config "$c"
+	write_config "$c" lsq "{ address = \"${SERVER_IPS[0]}\"; colour = \"red\"; }"
+	expect_fail "unknown key" "bad.conf:4: unknown key 'colour' in a backend" --config "$c"
+	write_config "$c" lsq "{ address = \"${SERVER_IPS[0]}\"; }" "{ address = \"10.0.0.300\"; }"
+	expect_fail "bad address" "bad.conf:5: '10.0.0.300' is not an IPv4 or IPv6 address" \
+		--config "$c"
+	write_config "$c" lsq "{ address = \"${SERVER_IPS[0]}\"; }" "{ address = \"${SERVER_IPS[1]}\"; }" \
+		"{ address = \"${SERVER_IPS[0]}\"; }"
+	expect_fail "duplicate backend" "bad.conf:6: duplicate backend ${SERVER_IPS[0]} \\(first at line 4\\)" \
+		--config "$c"
+	write_config "$c" marl
+	expect_fail "missing model" "--model $WORK/no.model: .+" --config "$c" --model "$WORK/no.model"
+	head -c 4096 /dev/urandom >"$WORK/corrupt.model"
+	expect_fail "corrupt model" "--model $WORK/corrupt.model: .+" --config "$c" \
+		--model "$WORK/corrupt.model"
+}
+
+case_bad_input() {
+	local before after id_before
+	# 1. Nothing attached yet: a bad input attaches nothing and pins nothing.
+	bad_inputs
+	check "nothing attached after bad inputs" [ -z "$(xdp_prog_id)" ]
+	check "nothing pinned after bad inputs" [ ! -e "$PIN_DIR" ]
+	# 2. A data plane left attached by an earlier daemon (fail static) stays as it was.
+	write_config "$WORK/good.conf" sed
+	start_daemon --config "$WORK/good.conf" || return 1
+	stop_daemon
+	id_before=$(xdp_prog_id)
+	check "still attached after SIGTERM (fail static)" [ -n "$id_before" ]
+	before=$(dp_shape)
+	check "marllbctl reads the pinned maps without the daemon" \
+		[ "$(ctl_json | jq -r '.[0].daemon.running')" = false ]
+	check "marllbctl shows 3 backends" [ "$(echo "$before" | jq '.[0].backends | length')" = 3 ]
+	bad_inputs
+	after=$(dp_shape)
+	check "maps unchanged by bad inputs ($before vs $after)" [ "$before" = "$after" ]
+	check "same program attached" [ "$(xdp_prog_id)" = "$id_before" ]
+	# 3. --check-config validates without touching anything.
+	out=$(in_ns "$NS_L" "$BUILD/marllbd" --iface "$LB_IF" --config "$WORK/good.conf" --check-config)
+	check "--check-config OK ($out)" grep -q "OK: 1 VIPs, 3 backends" <<<"$out"
+	# 4. --detach-on-exit leaves alone what this daemon did not attach...
+	start_daemon --config "$WORK/good.conf" --detach-on-exit || return 1
+	stop_daemon
+	check "adopted program not detached" [ "$(xdp_prog_id)" = "$id_before" ]
+	check "log says why" grep -q "was attached before this daemon started" "$WORK/daemon.log"
+	# ... and detaches what it attached.
+	in_ns "$NS_L" ip link set dev "$LB_IF" xdp off
+	rm -rf "$PIN_DIR"
+	start_daemon --config "$WORK/good.conf" --detach-on-exit || return 1
+	check "attached in native mode, loudly" grep -q "attached marllb to $LB_IF in native XDP mode" \
+		"$WORK/daemon.log"
+	stop_daemon
+	check "detached on exit" [ -z "$(xdp_prog_id)" ]
+	check "pins removed on exit" [ ! -e "$PIN_DIR" ]
+}
+
+# The metrics text must follow the Prometheus exposition format: HELP/TYPE before samples,
+# names and labels well-formed, values numbers.
+prometheus_wellformed() {
+	awk '
+	function fail(why) { print "    bad line " NR ": " why ": " $0; bad = 1 }
+	/^# HELP / { if ($3 !~ /^[a-zA-Z_:][a-zA-Z0-9_:]*$/) fail("HELP name"); next }
+	/^# TYPE / {
+		if ($4 !~ /^(counter|gauge|summary|histogram|untyped)$/) fail("TYPE")
+		type[$3] = $4; next
+	}
+	/^#/ { next }
+	/^$/ { fail("empty line"); next }
+	{
+		if ($0 !~ /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"]*")*\})? (NaN|[+-]Inf|[-+]?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?)$/)
+			fail("sample syntax")
+		name = $1; sub(/\{.*/, "", name); base = name
+		sub(/_(sum|count)$/, "", base)
+		if (!(name in type) && !((base in type) && type[base] == "summary"))
+			fail("no TYPE for " name)
+		samples++
+	}
+	END { if (!samples) { print "    no samples"; bad = 1 } exit bad }' "$1"
+}
+
+case_lsq_counts_and_metrics() {
+	write_config "$WORK/lsq.conf" lsq
+	start_daemon --config "$WORK/lsq.conf" --step 0.1 || return 1
+	load 5 150 "$WORK/lsq.out" || return 1
+	check "no request failed" [ "$(load_field failed "$WORK/lsq.out")" = 0 ]
+	check "requests were served" [ "$(load_field ok "$WORK/lsq.out")" -gt 300 ]
+	local total=0 n
+	for _ in $(seq 30); do
+		total=0
+		for ip in "${SERVER_IPS[@]}"; do total=$((total + $(q_of "$ip"))); done
+		[ "$total" = 0 ] && break
+		sleep 0.1
+	done
+	check "all open-flow counts back to 0 (sum $total)" [ "$total" = 0 ]
+	scrape
+	check "metrics are well-formed Prometheus text" prometheus_wellformed "$WORK/m"
+	for ip in "${SERVER_IPS[@]}"; do
+		n=$(metric marllb_backend_task_duration_seconds_count "$ip")
+		check "task durations sampled for $ip ($n)" [ "${n:-0}" -gt 50 ]
+		check "open flows metric 0 for $ip" [ "$(metric marllb_backend_open_flows "$ip")" = 0 ]
+	done
+	check "slow server's p90 above a fast one's" awk -v s="$(metric marllb_backend_task_duration_mean_seconds "${SERVER_IPS[2]}")" \
+		-v f="$(metric marllb_backend_task_duration_mean_seconds "${SERVER_IPS[0]}")" 'BEGIN { exit !(s > 2 * f) }'
+	check "metrics says native mode" grep -q 'marllb_info{iface="'"$LB_IF"'",mode="native"' "$WORK/m"
+	# The table form names every backend.
+	check "marllbctl table" [ "$("$BUILD/marllbctl" status --iface "$LB_IF" | grep -c ' active ')" = 3 ]
+}
+
+case_heterogeneity_marl() {
+	local t0 slow=${SERVER_IPS[2]}
+	write_config "$WORK/marl.conf" marl
+	# A short step and warm-up so learning shows within the test's bounded load; the safety
+	# net is off (its own unit test covers it) so the weights seen are the agent's.
+	start_daemon --config "$WORK/marl.conf" --step 0.1 --warmup-steps 100 \
+		--updates-per-step 4 --fallback-ratio 0 --seed 7 || return 1
+	load 60 250 "$WORK/marl.out" &
+	local lp=$! logw="$WORK/weights.tsv"
+	sleep 40
+	local c0 c1 c2
+	c0=$(flows_to "${SERVER_IPS[0]}") c1=$(flows_to "${SERVER_IPS[1]}") c2=$(flows_to "$slow")
+	: >"$logw"
+	for _ in $(seq 30); do # the last 15 s: the weights written are samples of the policy
+		scrape
+		echo "$(metric marllb_backend_weight "${SERVER_IPS[0]}") $(metric marllb_backend_weight "${SERVER_IPS[1]}") $(metric marllb_backend_weight "$slow")" >>"$logw"
+		sleep 0.5
+	done
+	c0=$(($(flows_to "${SERVER_IPS[0]}") - c0)) c1=$(($(flows_to "${SERVER_IPS[1]}") - c1))
+	c2=$(($(flows_to "$slow") - c2))
+	wait $lp
+	read -r g0 g1 g2 <<<"$(awk '{ for (i = 1; i <= 3; i++) s[i] += log($i) }
+		END { printf "%.3f %.3f %.3f", exp(s[1]/NR), exp(s[2]/NR), exp(s[3]/NR) }' "$logw")"
+	log "geometric mean weights over the last 15 s: fast $g0 $g1, slow $g2"
+	log "new flows over the last 15 s: fast $c0 $c1, slow $c2"
+	check "slow server's weight below the fast ones'" awk -v a="$g0" -v b="$g1" -v s="$g2" \
+		'BEGIN { exit !(s < a && s < b) }'
+	check "slow server's share of new flows below a third" \
+		[ $((3 * c2)) -lt $((c0 + c1 + c2)) ]
+	check "no request failed" [ "$(load_field failed "$WORK/marl.out")" = 0 ]
+	scrape
+	check "agent trained" [ "$(awk '/^marllb_agent_updates_total/ { print $2 }' "$WORK/m")" -gt 500 ]
+	stop_daemon
+	check "model saved on SIGTERM" test -s "$(ls "$WORK/state/$LB_IF"/vip-*.model 2>/dev/null | head -1)"
+}
+
+case_kill9_adopt() {
+	local id_before
+	write_config "$WORK/lsq.conf" lsq
+	start_daemon --config "$WORK/lsq.conf" || return 1
+	id_before=$(xdp_prog_id)
+	load 8 100 "$WORK/k9.out" &
+	local lp=$!
+	sleep 2
+	kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=
+	sleep 1
+	local before=0
+	for ip in "${SERVER_IPS[@]}"; do before=$((before + $(ctl_json | jq -r --arg a "$ip" '.[0].vips[0].backends[] | select(.address == $a) | .packets'))); done
+	start_daemon --config "$WORK/lsq.conf" || return 1
+	check "restarted daemon adopted the program" grep -q "adopted the marllb program" "$WORK/daemon.log"
+	check "same XDP program" [ "$(xdp_prog_id)" = "$id_before" ]
+	wait $lp
+	check "no request failed across kill -9 and restart ($(load_field failed "$WORK/k9.out") failed)" \
+		[ "$(load_field failed "$WORK/k9.out")" = 0 ]
+	check "all requests done" [ "$(load_field ok "$WORK/k9.out")" = "$(load_field requests "$WORK/k9.out")" ]
+	local after=0
+	for ip in "${SERVER_IPS[@]}"; do after=$((after + $(ctl_json | jq -r --arg a "$ip" '.[0].vips[0].backends[] | select(.address == $a) | .packets'))); done
+	check "traffic continued after the restart ($before -> $after packets)" [ "$after" -gt "$before" ]
+	sleep 0.5
+	check "counts exact after the load" [ "$(ctl_json | jq '[.[0].vips[0].backends[].open_flows] | add')" = 0 ]
+}
+
+case_sighup_drain() {
+	local drained=${SERVER_IPS[0]}
+	stop_server 0 && start_server 0 1500 8 || return 1 # long requests: flows in progress
+	write_config "$WORK/sed.conf" sed
+	start_daemon --config "$WORK/sed.conf" --step 0.1 || return 1
+	load 6 20 "$WORK/drain.out" &
+	local lp=$!
+	sleep 1
+	local q_at_drain
+	for _ in $(seq 20); do # drain while a flow is in progress on it
+		q_at_drain=$(q_of "$drained")
+		[ "$q_at_drain" -gt 0 ] && break
+		sleep 0.1
+	done
+	write_config "$WORK/sed.conf" sed "{ address = \"$drained\"; state = \"draining\"; }" \
+		"{ address = \"${SERVER_IPS[1]}\"; }" "{ address = \"${SERVER_IPS[2]}\"; }"
+	kill -HUP "$DAEMON_PID"
+	sleep 0.3
+	check "backend draining after SIGHUP" [ "$(state_of "$drained")" = "draining/up" ]
+	local prev=$q_at_drain grew=0 q
+	for _ in $(seq 20); do
+		q=$(q_of "$drained")
+		[ "$q" -gt "$prev" ] && grew=1
+		prev=$q
+		sleep 0.2
+	done
+	wait $lp
+	log "open flows on the drained backend at the reload: $q_at_drain"
+	check "flows were open on it when it started draining" [ "$q_at_drain" -gt 0 ]
+	check "no new flow went to the drained backend" [ "$grew" = 0 ]
+	check "existing flows finished: no request failed" [ "$(load_field failed "$WORK/drain.out")" = 0 ]
+	check "the other backends took the new flows" [ "$(q_of "${SERVER_IPS[1]}")" -ge 0 ] &&
+		[ "$(load_field ok "$WORK/drain.out")" -gt 60 ]
+	# Removing a backend from the configuration drains it and frees its slot once idle.
+	write_config "$WORK/sed.conf" sed "{ address = \"${SERVER_IPS[1]}\"; }" \
+		"{ address = \"${SERVER_IPS[2]}\"; }"
+	kill -HUP "$DAEMON_PID"
+	for _ in $(seq 30); do
+		[ -z "$(state_of "$drained")" ] && break
+		sleep 0.1
+	done
+	check "removed backend's slot freed" [ -z "$(state_of "$drained")" ]
+	check "unchanged backends untouched" [ "$(state_of "${SERVER_IPS[1]}")" = "active/up" ]
+	stop_server 0 && start_server 0 10 4
+}
+
+case_health_down() {
+	local dead=${SERVER_IPS[2]}
+	write_config "$WORK/lsq.conf" lsq
+	start_daemon --config "$WORK/lsq.conf" --step 0.1 --health-interval 0.2 \
+		--health-timeout 0.2 --health-fall 2 --health-rise 2 || return 1
+	sleep 0.5
+	check "all up at first" [ "$(state_of "$dead")" = "active/up" ]
+	stop_server 2
+	local t0=$SECONDS
+	for _ in $(seq 40); do
+		[ "$(state_of "$dead")" = "down/down" ] && break
+		sleep 0.1
+	done
+	check "stopped server marked down within 2 s (fall 2 x 0.2 s + timeout)" \
+		[ "$(state_of "$dead")" = "down/down" ] && [ $((SECONDS - t0)) -le 2 ]
+	local before
+	before=$(flows_to "$dead")
+	load 3 100 "$WORK/hc.out" || return 1
+	check "traffic avoids the down server: no request failed" \
+		[ "$(load_field failed "$WORK/hc.out")" = 0 ]
+	check "no new flow to the down server" [ "$(flows_to "$dead")" = "$before" ]
+	start_server 2 40 2 || return 1
+	for _ in $(seq 30); do
+		[ "$(state_of "$dead")" = "active/up" ] && break
+		sleep 0.1
+	done
+	check "recovered server back up" [ "$(state_of "$dead")" = "active/up" ]
+}
+
+CASES=(bad_input lsq_counts_and_metrics health_down sighup_drain kill9_adopt heterogeneity_marl)
+[ $# -gt 0 ] && CASES=("$@")
+
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIP daemon_e2e: needs root (network namespaces, XDP)"
+	echo "summary: 0 passed, 0 failed, ${#CASES[@]} skipped"; exit 0
+fi
+require_tools; rc=$?
+if [ "$rc" = 77 ]; then
+	echo "SKIP daemon_e2e: $SKIP_REASON"
+	echo "summary: 0 passed, 0 failed, ${#CASES[@]} skipped"; exit 0
+elif [ "$rc" != 0 ]; then
+	echo "summary: 0 passed, 1 failed, 0 skipped"; exit 1
+fi
+if ! topology_up; then
+	echo "FAIL daemon_e2e: cannot build the test topology"
+	echo "summary: 0 passed, 1 failed, 0 skipped"; exit 1
+fi
+start_server 0 10 2 && start_server 1 10 2 && start_server 2 40 2 || {
+	echo "summary: 0 passed, 1 failed, 0 skipped"; exit 1; }
+for c in "${CASES[@]}"; do
+	: >"$WORK/daemon.log"
+	run_case "$c"
+done
+summary
