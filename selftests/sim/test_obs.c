@@ -227,6 +227,26 @@ static void test_reward_formulas(void)
 	ASSERT_EQ(reward_compute(REWARD_JAIN, l, NULL, 0), 0, "n = 0: 0");
 }
 
+/* A server without samples counts as idle (l = 0): starving it raises the variance. */
+static void test_reward_observe_counts_idle_servers(void)
+{
+	struct features *f = make(8, 0.5);
+	const uint8_t active[N] = { 1, 1, 0 };
+	double l[N];
+
+	if (!ASSERT_OK_PTR(f, "create"))
+		return;
+	features_add_task_duration(f, 0, 1.0, 2.0);
+	/* l = (2, 0, 0): mean 2/3, variance 8/9 */
+	ASSERT_NEAR(reward_observe(REWARD_VBF, f, 1.0, NULL, l), -8.0 / 9, 1e-12, "vbf");
+	ASSERT_NEAR(l[0], 2, 1e-12, "l[0]");
+	ASSERT_EQ(l[1], 0, "idle l[1]");
+	/* server 2 out of service: l = (2, 0), variance 1 */
+	ASSERT_NEAR(reward_observe(REWARD_VBF, f, 1.0, active, NULL), -1, 1e-12, "masked");
+	ASSERT_NEAR(reward_observe(REWARD_MAKESPAN, f, 1.0, NULL, NULL), -2, 1e-12, "makespan");
+	features_free(f);
+}
+
 static void test_reward_names(void)
 {
 	const char *names[] = { "vbf", "vbf-log", "pbf", "jain", "makespan" };
@@ -253,6 +273,7 @@ static const struct test_case tests[] = {
 	TEST(bad_samples_change_nothing),
 	TEST(flow_completion_reduce),
 	TEST(reward_formulas),
+	TEST(reward_observe_counts_idle_servers),
 	TEST(reward_names),
 	{}
 };

@@ -12,7 +12,7 @@ enum {
 	OPT_LBS = 1000, OPT_SERVERS, OPT_WORKERS, OPT_SPEEDS, OPT_WEIGHTS, OPT_MISCONFIG,
 	OPT_IO_SPEED, OPT_MIX, OPT_DIST, OPT_LOAD, OPT_RATE, OPT_TRACE, OPT_TRACE_SCALE, OPT_CAP,
 	OPT_TIMEOUT, OPT_SHARING, OPT_DURATION, OPT_WARMUP, OPT_STEP, OPT_SEED, OPT_CHANGE,
-	OPT_FIRST_RESPONSE, OPT_GAMMA_D, OPT_REWARD,
+	OPT_FIRST_RESPONSE, OPT_GAMMA_D, OPT_REWARD, OPT_CPU_MEAN, OPT_IO_MEAN,
 };
 
 const struct option cli_model_options[] = {
@@ -24,6 +24,8 @@ const struct option cli_model_options[] = {
 	{ "misconfig", no_argument, NULL, OPT_MISCONFIG },
 	{ "io-speed", required_argument, NULL, OPT_IO_SPEED },
 	{ "mix", required_argument, NULL, OPT_MIX },
+	{ "cpu-mean", required_argument, NULL, OPT_CPU_MEAN },
+	{ "io-mean", required_argument, NULL, OPT_IO_MEAN },
 	{ "dist", required_argument, NULL, OPT_DIST },
 	{ "load", required_argument, NULL, OPT_LOAD },
 	{ "rate", required_argument, NULL, OPT_RATE },
@@ -56,6 +58,8 @@ const char cli_model_help[] =
 	"  --io-speed X         IO work per second of each server's IO resource (4)\n"
 	"  --mix MIX            application mix by mean (CPU, IO) work in seconds:\n"
 	"                       100 = (1, 0), 75 = (0.75, 0.25), 50 = (0.5, 0.5) (100)\n"
+	"  --cpu-mean S         mean CPU work per task (s), after --mix (the mix's)\n"
+	"  --io-mean S          mean IO work per task (s), after --mix (the mix's)\n"
 	"  --dist D             work distribution: exp, lognormal[:SIGMA] (1),\n"
 	"                       pareto[:ALPHA] (2.5) (exp)\n"
 	"  --load X             offered CPU load, fraction of total CPU capacity (0.9)\n"
@@ -203,6 +207,14 @@ int cli_model_option(struct cli_model *m, int opt, const char *arg)
 	case OPT_MIX:
 		if (mix_parse(arg, &c->cpu_mean, &c->io_mean))
 			BAD("--mix %s: expected 100, 75 or 50", arg);
+		break;
+	case OPT_CPU_MEAN:
+		if (parse_double(arg, 1e-9, 1e6, &c->cpu_mean))
+			BAD("--cpu-mean %s: expected positive seconds", arg);
+		break;
+	case OPT_IO_MEAN:
+		if (parse_double(arg, 0, 1e6, &c->io_mean))
+			BAD("--io-mean %s: expected seconds >= 0", arg);
 		break;
 	case OPT_DIST:
 		if (!strcmp(arg, "exp")) {

@@ -198,9 +198,16 @@ int cmd_run(int argc, char **argv)
 	       st->duration_count ? st->duration_sum / st->duration_count : 0.0);
 	printf("Little's law     L = %.4f, lambda W = %.4f\n", st->resident_integral / st->end_time,
 	       st->completed ? st->accepted / st->end_time * st->sojourn_sum / st->completed : 0);
-	if (st->reward_count)
+	if (st->reward_count) {
 		printf("mean reward      %.5f (%s)\n", st->reward_sum / st->reward_count,
 		       reward_name(m.cfg.reward));
+		for (int i = 0; i < m.cfg.n_lbs && i < 4; i++) {
+			printf("LB %d weights     ", i);
+			for (int k = 0; k < m.cfg.n_servers && k < 16; k++)
+				printf(" %.2f", sim_lb_weights(s, i)[k]);
+			printf(" (at the end)\n");
+		}
+	}
 	printf("wall time        %.3f s, %.0f tasks/s, %.0f events/s\n", wall,
 	       st->generated / wall, st->events / wall);
 	sim_free(s);
@@ -209,6 +216,7 @@ int cmd_run(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	setvbuf(stdout, NULL, _IOLBF, 0);	/* progress shows up in logs as it happens */
 	if (argc < 2) {
 		fputs(usage, stderr);
 		return 2;

@@ -542,6 +542,11 @@ const struct sim_stats *sim_stats(const struct sim *s)
 	return &s->stats;
 }
 
+const double *sim_lb_weights(const struct sim *s, int lb)
+{
+	return s->lbs[lb].a;
+}
+
 int sim_run(struct sim *s)
 {
 	const struct sim_config *cfg = &s->cfg;

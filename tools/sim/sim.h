@@ -91,5 +91,7 @@ void sim_set_agents(struct sim *s, struct agent **agents, bool learn, bool explo
 int sim_run(struct sim *s);
 
 const struct sim_stats *sim_stats(const struct sim *s);
+/* LB i's weights of the argmin rule now (n_servers values). */
+const double *sim_lb_weights(const struct sim *s, int lb);
 
 #endif /* MARLLB_SIM_H */

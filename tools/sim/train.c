@@ -33,6 +33,13 @@ static const char train_help[] =
 	"  --eval-every K     evaluate greedily every K episodes (2)\n"
 	"  --hidden H         GRU/MLP width of new agents (agent default)\n"
 	"  --updates U        gradient updates per control step (agent default)\n"
+	"  --gamma G          agent discount per control step (agent default)\n"
+	"  --lr X             Adam learning rate (agent default)\n"
+	"  --alpha X          initial entropy temperature (agent default)\n"
+	"  --batch B          sequences per update (agent default)\n"
+	"  --warmup-steps S   stored steps before the first update (agent default)\n"
+	"  --w-min X, --w-max X  range of the weights the agents write (agent default)\n"
+	"  --verbose          after each episode, LB 0's losses, temperature and weights\n"
 	"  --model-out FILE   also write LB 0's best model to FILE\n"
 	"  --help             this text\n"
 	"\n";
@@ -105,12 +112,22 @@ int cmd_train(int argc, char **argv)
 		{ "hidden", required_argument, NULL, 'H' },
 		{ "updates", required_argument, NULL, 'u' },
 		{ "model-out", required_argument, NULL, 'M' },
+		{ "gamma", required_argument, NULL, 'g' },
+		{ "verbose", no_argument, NULL, 'V' },
+		{ "w-min", required_argument, NULL, 'n' },
+		{ "w-max", required_argument, NULL, 'x' },
+		{ "lr", required_argument, NULL, 'l' },
+		{ "alpha", required_argument, NULL, 'a' },
+		{ "batch", required_argument, NULL, 'b' },
+		{ "warmup-steps", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	struct option *opts = cli_options(own);
 	const char *out = NULL, *model_out = NULL;
-	long episodes = 30, eval_every = 2, hidden = 0, updates = 0;
+	long episodes = 30, eval_every = 2, hidden = 0, updates = 0, batch = 0, warmup_steps = -1;
+	double gamma = -1, lr = -1, alpha = -1, w_min = -1, w_max = -1;
+	bool verbose = false;
 	struct cli_model m;
 	int opt;
 
@@ -138,6 +155,31 @@ int cmd_train(int argc, char **argv)
 		}
 		case 'M':
 			model_out = optarg;
+			break;
+		case 'V':
+			verbose = true;
+			break;
+		case 'g':
+		case 'l':
+		case 'a':
+		case 'n':
+		case 'x': {
+			double *dst = opt == 'g' ? &gamma : opt == 'l' ? &lr : opt == 'a' ? &alpha :
+				      opt == 'n' ? &w_min : &w_max;
+
+			if (parse_double(optarg, 1e-9, opt == 'g' ? 0.9999 : 100, dst)) {
+				fprintf(stderr, "marllb-sim: %s: out of range\n", optarg);
+				return 2;
+			}
+			break;
+		}
+		case 'b':
+		case 'w':
+			if (parse_int(optarg, opt == 'b' ? 1 : 0, 1 << 26,
+				      opt == 'b' ? &batch : &warmup_steps)) {
+				fprintf(stderr, "marllb-sim: %s: expected a count\n", optarg);
+				return 2;
+			}
 			break;
 		case 'h':
 			printf("%s%s", train_help, cli_model_help);
@@ -182,6 +224,20 @@ int cmd_train(int argc, char **argv)
 			ac.hidden = hidden;
 		if (updates)
 			ac.updates_per_step = updates;
+		if (batch)
+			ac.batch = batch;
+		if (warmup_steps >= 0)
+			ac.warmup_steps = warmup_steps;
+		if (gamma > 0)
+			ac.gamma = gamma;
+		if (lr > 0)
+			ac.lr = lr;
+		if (alpha > 0)
+			ac.init_alpha = alpha;
+		if (w_min > 0)
+			ac.w_min = w_min;
+		if (w_max > 0)
+			ac.w_max = w_max;
 		agents[i] = agent_create(&ac);
 		if (!agents[i]) {
 			fprintf(stderr, "marllb-sim: cannot create agent: %s\n", strerror(errno));
@@ -217,6 +273,19 @@ int cmd_train(int argc, char **argv)
 		mean = stats_mean_tct(st);
 		p99 = stats_p99_tct(st);
 		reward = st->reward_count ? st->reward_sum / st->reward_count : 0;
+		if (verbose) {
+			struct agent_stats as;
+			const double *w = sim_lb_weights(s, 0);
+
+			agent_train(agents[0], 0, &as);
+			printf("        LB 0: q_loss %.4g pi_loss %.4g alpha %.4g entropy %.4g "
+			       "updates %llu; weights",
+			       as.q_loss, as.pi_loss, as.alpha, as.entropy,
+			       (unsigned long long)as.updates);
+			for (int k = 0; k < n; k++)
+				printf(" %.2f", w[k]);
+			printf("\n");
+		}
 		sim_free(s);
 		if ((e + 1) % eval_every == 0 || e + 1 == episodes) {
 			ev = eval_policy(&eval, POLICY_MARL, agents);

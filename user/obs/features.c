@@ -234,3 +234,8 @@ void features_flow_completion_reduce(const struct features *f, int server, doubl
 	}
 	ring_reduce(f, &f->completion[server], now, out);
 }
+
+int features_n_servers(const struct features *f)
+{
+	return f->cfg.n_servers;
+}

@@ -52,6 +52,8 @@ void features_observe(struct features *f, double now, const float *prev_action, 
  * has_sample[k] is set to 1 where server k has at least one sample in its window. */
 void features_load_signal(const struct features *f, double now, double *l, uint8_t *has_sample);
 
+int features_n_servers(const struct features *f);
+
 /* The same five reductions (mean, p90, std, discounted mean, weighted discounted mean) of
  * server k's flow-completion samples at time now; zeros for an empty window. */
 void features_flow_completion_reduce(const struct features *f, int server, double now,

@@ -2,6 +2,7 @@
 /* Distribution-fairness rewards; formulas in reward.h and problem.md ("Reward"). */
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "obs/reward.h"
@@ -65,4 +66,19 @@ double reward_compute(enum reward_kind kind, const double *l, const uint8_t *mas
 		return -max;
 	}
 	return 0.0;
+}
+
+double reward_observe(enum reward_kind kind, const struct features *f, double now,
+		      const uint8_t *active, double *l)
+{
+	int n = features_n_servers(f);
+	double local[256], *load = l ? l : n <= 256 ? local : malloc(sizeof(double) * n), r;
+
+	if (!load)
+		return 0.0;
+	features_load_signal(f, now, load, NULL);	/* 0 where there is no sample */
+	r = reward_compute(kind, load, active, n);
+	if (load != l && load != local)
+		free(load);
+	return r;
 }

@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "obs/features.h"
+
 enum reward_kind {
 	REWARD_VBF,	/* -population variance of l */
 	REWARD_VBF_LOG,	/* -var - log(var + eps) */
@@ -26,5 +28,15 @@ const char *reward_name(enum reward_kind kind);
 /* Reward over the servers with mask[k] != 0 (mask may be NULL: all). Servers without a
  * sample are left out by the caller through the mask. Returns 0 for fewer than 1 server. */
 double reward_compute(enum reward_kind kind, const double *l, const uint8_t *mask, int n);
+
+/*
+ * The reward of one control step from an LB's features at time now: l_k is
+ * features_load_signal(); a server without a recent sample counts as idle (l_k = 0) instead
+ * of being left out, so that starving a server cannot hide it from the reward (agents
+ * learned exactly that when empty servers were masked out). active (NULL: all) leaves out
+ * servers out of service. l (n_servers doubles, may be NULL) receives the loads used.
+ */
+double reward_observe(enum reward_kind kind, const struct features *f, double now,
+		      const uint8_t *active, double *l);
 
 #endif /* MARLLB_REWARD_H */
