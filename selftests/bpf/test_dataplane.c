@@ -705,6 +705,29 @@ static void test_malformed_and_truncated(void)
 	fx_teardown(&f);
 }
 
+/* IPv4 options are skipped, not refused: the segment behind them is a normal flow. */
+static void test_ipv4_options(void)
+{
+	uint8_t in[PKT_MAX], opt[PKT_MAX], out[PKT_MAX];
+	struct iphdr *iph = (struct iphdr *)(opt + 14);
+	uint32_t len, out_len = 0;
+	struct fx f;
+
+	if (!setup(&f, 4, MLB_POLICY_MARL, 2))
+		return;
+	len = pkt_build(&f.vip_spec, in);
+	/* 4 bytes of options (NOP NOP NOP EOL) between the IPv4 and TCP headers */
+	memcpy(opt, in, 34);
+	memcpy(opt + 34, "\x01\x01\x01\x00", 4);
+	memcpy(opt + 38, in + 34, len - 34);
+	iph->ihl = 6;
+	iph->tot_len = htons(ntohs(iph->tot_len) + 4);
+	ASSERT_EQ(fx_run_frame(&f, opt, len + 4, out, &out_len), XDP_TX, "SYN with options");
+	assert_l2_rewrite(opt, out, len + 4, fx_backend_of(out));
+	ASSERT_EQ(stats(&f).new_flows, 1, "a flow");
+	fx_teardown(&f);
+}
+
 static void test_group_mac_dropped(void)
 {
 	struct pkt_spec s;
@@ -890,6 +913,7 @@ static const struct test_case tests[] = {
 	TEST(ipv6_flow),
 	TEST(vlan_tagged),
 	TEST(malformed_and_truncated),
+	TEST(ipv4_options),
 	TEST(group_mac_dropped),
 	TEST(reclaim_flow),
 	TEST(traffic_stats),

@@ -21,7 +21,9 @@ finish() {
 	[ "$failed" -eq 0 ]
 	exit
 }
+server_pids=""
 cleanup() {
+	[ -n "$server_pids" ] && kill $server_pids 2>/dev/null
 	for ns in cli lb s1 s2 s3 sw at; do ip netns del "$P$ns" 2>/dev/null; done
 }
 trap cleanup EXIT
@@ -93,7 +95,8 @@ else
 fi
 
 for s in 1 2 3; do
-	nsx "s$s" $B/e2e_tcp serve $PORT "server$s" 60 &
+	ip netns exec "${P}s$s" $B/e2e_tcp serve $PORT "server$s" 60 &	# exec: $! is the server
+	server_pids="$server_pids $!"
 done
 sleep 0.3
 out=$(nsx cli timeout 60 $B/e2e_tcp connect $VIP $PORT $N_CONN 50)
@@ -131,8 +134,9 @@ if [ "$new" = "$N_CONN" ] && [ "$closed" = "$N_CONN" ]; then
 else
 	fail flows_counted "new_flows $new closed_flows $closed, expected $N_CONN each"
 fi
-kill %1 %2 %3 2>/dev/null
-wait 2>/dev/null
+kill $server_pids 2>/dev/null
+wait $server_pids 2>/dev/null
+server_pids=""
 
 # The library's own path: attach with libxdp, pin (0600), open the pins, detach.
 ip netns add "${P}at" && ip link add eth0 netns "${P}at" type veth peer name peer0 netns "${P}at"
