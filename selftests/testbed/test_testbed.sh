@@ -41,6 +41,7 @@ leftovers() {
 	ip netns list | awk '{ print $1 }' | grep "^mlbtb$pid-"
 	[ -e "/sys/fs/bpf/mlbtb$pid" ] && echo "/sys/fs/bpf/mlbtb$pid"
 	[ -e "/sys/fs/cgroup/cpu/mlbtb$pid" ] && echo "/sys/fs/cgroup/cpu/mlbtb$pid"
+	[ -e "/sys/fs/cgroup/cpuacct/mlbtb$pid" ] && echo "/sys/fs/cgroup/cpuacct/mlbtb$pid"
 	ip link show 2>/dev/null | grep -o "mt${pid}l[0-9]*"
 }
 

@@ -3,7 +3,8 @@
  * marllb-tracegen: writes a Poisson trace in the replay's format (header "time<TAB>query",
  * then "seconds<TAB>/path?n=<iterations>"), so the project makes its own default trace at
  * run time instead of shipping big files. Same seed, same trace, on any machine: the random
- * numbers come from xoshiro256** here, not from the C library.
+ * numbers come from the project's xoshiro256** (user/learn/rng.h), not from the C library;
+ * the doubles are drawn here with 53 random bits.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "learn/rng.h"
 #include "trace.h"
 
 enum work_dist { WORK_EXP, WORK_LOGNORMAL, WORK_CONST };
@@ -54,67 +56,30 @@ static void usage(FILE *out)
 		(unsigned long long)defaults.seed, defaults.path);
 }
 
-struct rng {
-	uint64_t s[4];
-};
-
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static void rng_seed(struct rng *g, uint64_t seed)
-{
-	for (int i = 0; i < 4; i++)
-		g->s[i] = splitmix64(&seed);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t rng_next(struct rng *g)
-{
-	uint64_t *s = g->s, r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return r;
-}
-
 /* Uniform in (0, 1]: never 0, so log() is safe. */
-static double rng_uniform(struct rng *g)
+static double uniform_open0(struct rng *g)
 {
 	return ((double)(rng_next(g) >> 11) + 1.0) / 9007199254740992.0;
 }
 
-static double rng_exp(struct rng *g, double mean)
+static double draw_exp(struct rng *g, double mean)
 {
-	return -mean * log(rng_uniform(g));
+	return -mean * log(uniform_open0(g));
 }
 
-static double rng_normal(struct rng *g)
+static double draw_normal(struct rng *g)
 {
-	return sqrt(-2 * log(rng_uniform(g))) * cos(2 * M_PI * rng_uniform(g));
+	return sqrt(-2 * log(uniform_open0(g))) * cos(2 * M_PI * uniform_open0(g));
 }
 
 static double draw_work(struct rng *g, const struct options *o)
 {
 	switch (o->dist) {
 	case WORK_EXP:
-		return rng_exp(g, o->mean_n);
+		return draw_exp(g, o->mean_n);
 	case WORK_LOGNORMAL:
 		/* mean of exp(mu + sigma Z) is exp(mu + sigma^2 / 2) */
-		return exp(log(o->mean_n) - o->sigma * o->sigma / 2 + o->sigma * rng_normal(g));
+		return exp(log(o->mean_n) - o->sigma * o->sigma / 2 + o->sigma * draw_normal(g));
 	case WORK_CONST:
 	default:
 		return o->mean_n;
@@ -223,7 +188,7 @@ int main(int argc, char **argv)
 	rng_seed(&g, o.seed);
 	fprintf(f, "%s\n", TRACE_HEADER);
 	for (;;) {
-		t += rng_exp(&g, 1.0 / o.rate);
+		t += draw_exp(&g, 1.0 / o.rate);
 		if (t >= o.duration)
 			break;
 		fprintf(f, "%.6f\t%s?n=%.0f\n", t, o.path, round(draw_work(&g, &o)));

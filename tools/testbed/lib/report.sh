@@ -86,11 +86,12 @@ plot $plots
 EOF
 }
 
-# marllbd's metrics of one LB over a marl phase: weights per backend and reward, against time.
+# marllbd's metrics of one LB over a marl phase: weights per backend and reward, against time
+# (a dashed line where training ends).
 # The metric names are matched loosely (…weight…{…backend…}, …reward…) so that the plot
 # follows marllbd's exposition without a copy of its names here.
 tb_plot_marl() {
-	local metrics=$1 png=$2 title=$3 wdat=${1%.metrics}.weights rdat=${1%.metrics}.reward
+	local metrics=$1 png=$2 title=$3 phases=$4 wdat=${1%.metrics}.weights rdat=${1%.metrics}.reward
 	command -v gnuplot >/dev/null || return 0
 	[ -s "$metrics" ] || return 0
 	awk -F'\t' '$2 ~ /weight/ && $2 ~ /backend=/ && $2 !~ /static/ {
@@ -108,8 +109,11 @@ tb_plot_marl() {
 		}' "$metrics" >"$wdat"
 	awk -F'\t' '$2 ~ /reward/ && $2 !~ /^#/ { split($2, a, " ");
 			if (!n++) t0 = $1; print $1 - t0, a[2] }' "$metrics" >"$rdat"
-	local ncol
+	local ncol train_line=""
 	ncol=$(head -n 1 "$wdat" | awk '{ print NF - 1 }')
+	# The end of marl's training phase, if it had one: a line on both plots.
+	[ -f "$phases" ] && train_line=$(awk -v t0="$(head -n 1 "$metrics" | cut -f 1)" \
+		'$1 == "train_end" { printf "set arrow from %g, graph 0 to %g, graph 1 nohead dt 2", $2 - t0, $2 - t0 }' "$phases")
 	[ "$ncol" -gt 0 ] || [ -s "$rdat" ] || return 0
 	gnuplot <<EOF 2>>"$TB_OUT/gnuplot.log"
 set terminal pngcairo size 900,800 noenhanced
@@ -119,6 +123,7 @@ set xlabel 'time in the phase (s)'
 set ylabel 'weight a_k'
 set key outside right
 set grid
+$train_line
 $( [ "$ncol" -gt 0 ] && echo "plot for [c=2:$((ncol + 1))] '$wdat' using 1:c with lines lw 2 title columnhead(c)" || echo "plot 0 notitle" )
 set ylabel 'reward'
 $( [ -s "$rdat" ] && echo "plot '$rdat' using 1:2 with lines lw 2 notitle" || echo "plot 0 notitle" )

@@ -13,7 +13,11 @@ TB_CG_PERIOD_US=20000
 TB_PHP_PAGE=/dummy.php/
 TB_APACHE_WORKERS=${TB_APACHE_WORKERS:-24}
 
+TB_ACCT_ROOT=/sys/fs/cgroup/cpuacct
+
 tb_cgroup() { echo "$TB_CG_ROOT/$TB_PREFIX/s$1"; }
+# The same group in the cpuacct hierarchy: CPU time used, for calibration.
+tb_acct_cgroup() { echo "$TB_ACCT_ROOT/$TB_PREFIX/s$1"; }
 
 # Quota of server j: its capacity times the unit; -1 lifts the limit (calibration).
 tb_cgroup_quota() {
@@ -32,28 +36,36 @@ tb_cgroups_up() {
 	local j
 	[ -w "$TB_CG_ROOT/cgroup.procs" ] ||
 		tb_die "no cgroup v1 cpu controller at $TB_CG_ROOT (needed for CPU quotas)"
-	mkdir -p "$TB_CG_ROOT/$TB_PREFIX" || tb_die "cannot create $TB_CG_ROOT/$TB_PREFIX"
+	[ -w "$TB_ACCT_ROOT/cgroup.procs" ] ||
+		tb_die "no cgroup v1 cpuacct controller at $TB_ACCT_ROOT (needed for calibration)"
+	mkdir -p "$TB_CG_ROOT/$TB_PREFIX" "$TB_ACCT_ROOT/$TB_PREFIX" ||
+		tb_die "cannot create the CPU groups $TB_PREFIX"
 	for ((j = 0; j < TB_N; j++)); do
-		mkdir -p "$(tb_cgroup "$j")" || tb_die "cannot create $(tb_cgroup "$j")"
+		mkdir -p "$(tb_cgroup "$j")" "$(tb_acct_cgroup "$j")" ||
+			tb_die "cannot create $(tb_cgroup "$j")"
 		tb_cgroup_quota "$j" "$(tb_cgroup_quota_of_cap "${TB_CAP[$j]}")"
 	done
 }
 
 # After tb_down has stopped every process: the groups are empty and can go.
 tb_cgroups_down() {
-	local d
-	[ -n "${TB_PREFIX:-}" ] && [ -d "$TB_CG_ROOT/$TB_PREFIX" ] || return 0
-	for d in "$TB_CG_ROOT/$TB_PREFIX"/s*; do
-		[ -d "$d" ] && rmdir "$d" 2>/dev/null
+	local d root
+	[ -n "${TB_PREFIX:-}" ] || return 0
+	for root in "$TB_CG_ROOT/$TB_PREFIX" "$TB_ACCT_ROOT/$TB_PREFIX"; do
+		[ -d "$root" ] || continue
+		for d in "$root"/s*; do
+			[ -d "$d" ] && rmdir "$d" 2>/dev/null
+		done
+		rmdir "$root" 2>/dev/null
 	done
-	rmdir "$TB_CG_ROOT/$TB_PREFIX" 2>/dev/null
 }
 
 # Runs a command in server j's namespace, inside its CPU group when quotas are in use.
 tb_srv_spawn() {
 	local j=$1; shift
 	if [ "$TB_USE_CGROUPS" = 1 ]; then
-		tb_exec "s$j" sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$(tb_cgroup "$j")" "$@"
+		tb_exec "s$j" sh -c 'echo $$ >"$0/cgroup.procs" && echo $$ >"$1/cgroup.procs" &&
+			shift && exec "$@"' "$(tb_cgroup "$j")" "$(tb_acct_cgroup "$j")" "$@"
 	else
 		tb_exec "s$j" "$@"
 	fi
@@ -167,22 +179,25 @@ tb_wait_http() {
 	return 1
 }
 
-# Seconds one request takes on server 0 with nothing else running: the fastest of 5.
-tb_time_request() {
-	local path=$1 best="" t i
-	for ((i = 0; i < 5; i++)); do
-		t=$(tb_exec cl curl -s -o /dev/null -m 30 -w '%{time_total}' \
-			"http://$(tb_srv_ip 0)$path") || tb_die "calibration request $path failed"
-		best=$(awk -v a="$best" -v b="$t" 'BEGIN { print (a == "" || b < a) ? b : a }')
+# CPU time (seconds) server 0's group spends on K sequential requests for PATH, per request.
+# CPU time, not wall time: the machine is shared, and waiting is not work.
+tb_cpu_per_request() {
+	local path=$1 k=$2 u0 u1 i acct
+	acct=$(tb_acct_cgroup 0)/cpuacct.usage
+	u0=$(cat "$acct")
+	for ((i = 0; i < k; i++)); do
+		[ "$(tb_exec cl curl -s -o /dev/null -m 60 -w '%{http_code}' \
+			"http://$(tb_srv_ip 0)$path")" = 200 ] || tb_die "calibration request $path failed"
 	done
-	echo "$best"
+	u1=$(cat "$acct")
+	awk -v a="$u0" -v b="$u1" -v k="$k" 'BEGIN { printf "%.6g", (b - a) / k / 1e9 }'
 }
 
 # Sets TB_ITERS_PER_S (loop iterations per second of one whole core, or of one capacity
 # unit's sleeping workers) and TB_OVERHEAD_S (per-request cost in seconds of one core),
 # then TB_CAPACITY: iterations per second the whole server pool can do.
 tb_calibrate() {
-	local t0 t1 n1=2000000
+	local c0 c1 n1=4000000
 	if [ "$TB_SERVER" = builtin ] && [ "$TB_BUILTIN_MODE" = sleep ]; then
 		TB_ITERS_PER_S=$TB_ITER_RATE
 		TB_OVERHEAD_S=0
@@ -194,29 +209,31 @@ tb_calibrate() {
 	fi
 	# Measure the loop on server 0 without its quota, then put the quota back.
 	tb_cgroup_quota 0 -1
-	t0=$(tb_time_request "$TB_PHP_PAGE?n=0")
-	t1=$(tb_time_request "$TB_PHP_PAGE?n=$n1")
+	tb_cpu_per_request "$TB_PHP_PAGE?n=0" 5 >/dev/null || exit 1 # warm up (PHP's opcode cache)
+	c0=$(tb_cpu_per_request "$TB_PHP_PAGE?n=0" 20) || exit 1
+	c1=$(tb_cpu_per_request "$TB_PHP_PAGE?n=$n1" 5) || exit 1
 	tb_cgroup_quota 0 "$(tb_cgroup_quota_of_cap "${TB_CAP[0]}")"
-	TB_ITERS_PER_S=$(awk -v n="$n1" -v a="$t0" -v b="$t1" \
+	TB_ITERS_PER_S=$(awk -v n="$n1" -v a="$c0" -v b="$c1" \
 		'BEGIN { if (b <= a) exit 1; printf "%.6g", n / (b - a) }') ||
-		tb_die "calibration failed: n=$n1 took ${t1}s, n=0 ${t0}s"
-	TB_OVERHEAD_S=$t0
+		tb_die "calibration failed: n=$n1 took ${c1}s of CPU, n=0 ${c0}s"
+	TB_OVERHEAD_S=$c0
 	TB_CAPACITY=$(awk -v r="$TB_ITERS_PER_S" -v u="$TB_CPU_UNIT" -v s="$TB_CAP_SUM" \
 		'BEGIN { printf "%.6g", r * u * s }')
 	tb_log "calibration: the page loops $TB_ITERS_PER_S iterations per CPU-second;" \
-		"a request costs ${TB_OVERHEAD_S}s more; $TB_CAP_SUM units of $TB_CPU_UNIT core:" \
-		"pool capacity $TB_CAPACITY iterations/s"
+		"a request costs ${TB_OVERHEAD_S}s of CPU more; $TB_CAP_SUM units of $TB_CPU_UNIT" \
+		"core: pool capacity $TB_CAPACITY iterations/s"
 }
 
 # Work scale that makes RATE requests/s of mean MEAN_N iterations load the pool to 100%:
 # RATE * (ws * MEAN_N + overhead * iters_per_s) = capacity.
+# Sets TB_WORK_SCALE.
 tb_work_scale_for() {
 	local rate=$1 mean_n=$2
-	awk -v r="$rate" -v n="$mean_n" -v c="$TB_CAPACITY" -v o="$TB_OVERHEAD_S" \
+	TB_WORK_SCALE=$(awk -v r="$rate" -v n="$mean_n" -v c="$TB_CAPACITY" -v o="$TB_OVERHEAD_S" \
 		-v i="$TB_ITERS_PER_S" 'BEGIN {
 		ws = (c / r - o * i) / n
 		if (ws <= 0) exit 1
-		printf "%.6g", ws }' ||
+		printf "%.6g", ws }') ||
 		tb_die "at $rate requests/s the per-request overhead alone exceeds the servers'" \
 			"capacity: lower --rate or raise --cpu-unit"
 }
