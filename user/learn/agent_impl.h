@@ -26,6 +26,7 @@ struct sac_batch {
 	int rows_actor;	   /* (T - burn_in) * B: actor head on steps [burn_in, T) */
 	int rows;	   /* (T - 1 - burn_in) * B: trained steps [burn_in, T - 1) */
 	float *obs;	   /* (T, B, O) normalised */
+	float *norm_mean, *norm_inv_std; /* (O): the normaliser, frozen for this batch */
 	float *act;	   /* (T, B, A) replayed squashed actions (0 where masked) */
 	float *mask;	   /* (T, B, A) 1 active, 0 inactive */
 	float *reward;	   /* (T, B) reward of the action at t */

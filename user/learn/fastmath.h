@@ -24,15 +24,17 @@
 static inline float exp_fast(float x)
 {
 	const float log2e = 1.44269504088896341f, ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
+	const float shifter = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
 	float fn, r, p, scale;
-	int32_t n, bits;
+	int32_t bits;
 
+	/* plain selects, no fminf: GCC vectorises these (with -fno-trapping-math) */
 	x = x < -87.0f ? -87.0f : x;
 	x = x > 88.0f ? 88.0f : x;
-	/* n = round(x / ln 2), by truncation of x log2e +- 0.5 (SSE2 has no floor) */
-	fn = x * log2e;
-	n = (int32_t)(fn + (fn >= 0.0f ? 0.5f : -0.5f));
-	fn = (float)n;
+	/* n = round(x / ln 2) sits in the low mantissa bits of fn */
+	fn = x * log2e + shifter;
+	memcpy(&bits, &fn, sizeof(bits));
+	fn -= shifter;
 	r = x - fn * ln2_hi - fn * ln2_lo;
 	p = 1.9875691500e-4f;
 	p = p * r + 1.3981999507e-3f;
@@ -41,9 +43,8 @@ static inline float exp_fast(float x)
 	p = p * r + 1.6666665459e-1f;
 	p = p * r + 5.0000001201e-1f;
 	p = p * r * r + r + 1.0f;
-	/* 2^n; n + 127 stays in 1..254 for the clamped range except at the very bottom, where
-	 * n = -126 gives the smallest normal */
-	bits = (n + 127) << 23;
+	/* 2^n, n in -126..127 for the clamped range */
+	bits = (bits - 0x4b400000 + 127) << 23;
 	memcpy(&scale, &bits, sizeof(scale));
 	return p * scale;
 }

@@ -14,8 +14,9 @@
 #include <stddef.h>
 
 /* Elementwise, n values. Backward takes the forward's output (or input for ReLU). */
-void relu_forward(float *out, const float *inp, size_t n);
-void relu_backward(float *dinp, const float *dout, const float *inp, size_t n);
+void relu_forward(float *restrict out, const float *restrict inp, size_t n);
+void relu_backward(float *restrict dinp, const float *restrict dout, const float *restrict inp,
+		   size_t n);
 void tanh_forward(float *out, const float *inp, size_t n);
 void tanh_backward(float *dinp, const float *dout, const float *out, size_t n);
 void sigmoid_forward(float *out, const float *inp, size_t n);

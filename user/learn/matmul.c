@@ -83,6 +83,12 @@ void matmul_forward(float *out, const float *inp, const float *weight, const flo
 			memcpy(out + (size_t)r * oc, bias, oc * sizeof(float));
 	else
 		memset(out, 0, (size_t)rows * oc * sizeof(float));
+	/* One row (acting, one step at a time): gemv reads W once, gemm would pack it first. */
+	if (rows == 1) {
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, oc, ic, 1.0f, weight, ic, inp, 1, 1.0f, out,
+			    1);
+		return;
+	}
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, oc, ic, 1.0f, inp, ic, weight,
 		    ic, 1.0f, out, oc);
 }

@@ -5,8 +5,6 @@
 
 #include "learn/normaliser.h"
 
-#define NORMALISER_CLIP 10.0
-
 int normaliser_init(struct normaliser *nz, int dim)
 {
 	nz->dim = dim;
@@ -38,12 +36,26 @@ void normaliser_update(struct normaliser *nz, const float *x)
 	}
 }
 
+static double inv_std(const struct normaliser *nz, int i)
+{
+	double var = nz->count > 0.0 ? nz->m2[i] / nz->count : 1.0;
+
+	return 1.0 / sqrt(var + 1e-8);
+}
+
 void normaliser_apply(const struct normaliser *nz, const float *x, float *out)
 {
 	for (int i = 0; i < nz->dim; i++) {
-		double var = nz->count > 0.0 ? nz->m2[i] / nz->count : 1.0;
-		double y = (x[i] - nz->mean[i]) / sqrt(var + 1e-8);
+		double y = (x[i] - nz->mean[i]) * inv_std(nz, i);
 
 		out[i] = (float)fmin(fmax(y, -NORMALISER_CLIP), NORMALISER_CLIP);
+	}
+}
+
+void normaliser_snapshot(const struct normaliser *nz, float *mean, float *inv_std_out)
+{
+	for (int i = 0; i < nz->dim; i++) {
+		mean[i] = (float)nz->mean[i];
+		inv_std_out[i] = (float)inv_std(nz, i);
 	}
 }

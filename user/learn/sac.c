@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "learn/agent_impl.h"
+#include "learn/fastmath.h"
 #include "learn/matmul.h"
 #include "learn/optim.h"
 
@@ -34,6 +35,8 @@ int sac_batch_alloc(struct sac_batch *sb, const struct agent_config *cfg)
 	sb->rows_actor = (T - cfg->burn_in) * B;
 	sb->rows = (T - 1 - cfg->burn_in) * B;
 	sb->obs = calloc((size_t)T * B * O, sizeof(float));
+	sb->norm_mean = calloc(O, sizeof(float));
+	sb->norm_inv_std = calloc(O, sizeof(float));
 	sb->act = calloc((size_t)T * B * A, sizeof(float));
 	sb->mask = calloc((size_t)T * B * A, sizeof(float));
 	sb->reward = calloc((size_t)T * B, sizeof(float));
@@ -48,7 +51,7 @@ int sac_batch_alloc(struct sac_batch *sb, const struct agent_config *cfg)
 	sb->dq[0] = calloc(sb->rows, sizeof(float));
 	sb->dq[1] = calloc(sb->rows, sizeof(float));
 	sb->dactor_out = calloc((size_t)sb->rows_actor * 2 * A, sizeof(float));
-	if (!sb->obs || !sb->act || !sb->mask || !sb->reward || !sb->eps_pi || !sb->eps_next ||
+	if (!sb->obs || !sb->norm_mean || !sb->norm_inv_std || !sb->act || !sb->mask || !sb->reward || !sb->eps_pi || !sb->eps_next ||
 	    !sb->pi_act || !sb->next_act || !sb->dpi_act || !sb->pi_logp || !sb->next_logp ||
 	    !sb->y || !sb->dq[0] || !sb->dq[1] || !sb->dactor_out)
 		goto nomem;
@@ -71,6 +74,8 @@ nomem:
 void sac_batch_free(struct sac_batch *sb)
 {
 	free(sb->obs);
+	free(sb->norm_mean);
+	free(sb->norm_inv_std);
 	free(sb->act);
 	free(sb->mask);
 	free(sb->reward);
@@ -103,6 +108,7 @@ int sac_sample(struct agent *ag)
 	const int T = sb->steps, B = sb->batch, O = ag->cfg.obs_dim, A = ag->cfg.n_servers;
 	const struct replay *rb = &ag->replay;
 
+	normaliser_snapshot(&ag->norm, sb->norm_mean, sb->norm_inv_std);
 	for (int b = 0; b < B; b++) {
 		int64_t start = replay_sample_start(rb, T, &ag->rng);
 
@@ -112,7 +118,8 @@ int sac_sample(struct agent *ag)
 			size_t slot = (uint64_t)(start + t) % rb->capacity;
 			size_t row = (size_t)t * B + b;
 
-			normaliser_apply(&ag->norm, rb->obs + slot * O, sb->obs + row * O);
+			normaliser_apply_fast(sb->norm_mean, sb->norm_inv_std, O,
+					      rb->obs + slot * O, sb->obs + row * O);
 			for (int k = 0; k < A; k++) {
 				sb->act[row * A + k] = rb->act[slot * A + k];
 				sb->mask[row * A + k] = rb->mask[slot * A + k] ? 1.0f : 0.0f;
@@ -134,7 +141,7 @@ static inline float softplusf(float x)
 
 float sac_log_std(float pre)
 {
-	return SAC_LOG_STD_MIN + 0.5f * (SAC_LOG_STD_MAX - SAC_LOG_STD_MIN) * (tanhf(pre) + 1.0f);
+	return SAC_LOG_STD_MIN + 0.5f * (SAC_LOG_STD_MAX - SAC_LOG_STD_MIN) * (tanh_fast(pre) + 1.0f);
 }
 
 /* log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u)) stays finite where 1 - a^2 rounds to 0 */
@@ -157,7 +164,7 @@ void sac_policy_sample(const float *head, const float *eps, const float *mask, i
 			}
 			log_std = sac_log_std(o[A + i]);
 			u = o[i] + expf(log_std) * eps[j];
-			act[j] = tanhf(u);
+			act[j] = tanh_fast(u);
 			lp += -0.5f * eps[j] * eps[j] - log_std - half_log_2pi -
 			      2.0f * (0.69314718f - u - softplusf(-2.0f * u));
 		}
@@ -251,7 +258,7 @@ void sac_losses(struct agent *ag, bool grads, float *q_loss, float *pi_loss, flo
 
 			if (sb->mask[first * A + j] == 0.0f)
 				continue;
-			th = tanhf(o[A + i]);
+			th = tanh_fast(o[A + i]);
 			std = expf(sac_log_std(o[A + i]));
 			/* u = mean + std eps; a = tanh(u); d logp / du = 2a, d logp / d log_std = -1 */
 			du = sb->dpi_act[j] * (1.0f - a * a) + alpha / R * 2.0f * a;
