@@ -93,7 +93,7 @@ struct testsrv {
 	char log[PATH_MAX];
 };
 
-/* Starts marllb-testsrv on 127.0.0.1 with a free port and the given extra options. */
+/* Starts marllb-testsrv on 127.0.0.1 (unless opts has another -l) with a free port. */
 static int testsrv_start(struct testsrv *s, const char *opts)
 {
 	char cmd[3 * PATH_MAX], line[256];
@@ -116,8 +116,9 @@ static int testsrv_start(struct testsrv *s, const char *opts)
 	close(pipefd[1]);
 	out = fdopen(pipefd[0], "r");
 	s->port = 0;
-	if (out && fgets(line, sizeof(line), out))
-		sscanf(line, "listening on 127.0.0.1:%d", &s->port);
+	if (out && fgets(line, sizeof(line), out) && !strncmp(line, "listening on ", 13) &&
+	    strrchr(line, ':'))
+		s->port = atoi(strrchr(line, ':') + 1);
 	if (out)
 		fclose(out);
 	return s->port > 0 ? 0 : -1;
@@ -559,6 +560,58 @@ out:
 		close(lfd);
 }
 
+/* Thousands of requests open at once: all complete, none is refused by the client. */
+static void test_replay_thousands_concurrent(void)
+{
+	const char *trace = tmp_path("burst.tsv"), *sum = tmp_path("burst.sum");
+	struct testsrv s = { 0 };
+	char *summary;
+	FILE *f = fopen(trace, "w");
+	int n = 3000;
+
+	if (!ASSERT_OK_PTR(f, "trace"))
+		return;
+	fprintf(f, "time\tquery\n");
+	for (int i = 0; i < n; i++) /* 3000 arrivals in 0.1 s */
+		fprintf(f, "%.6f\t/burst?ms=2\n", i * 0.1 / n);
+	fclose(f);
+	/* 4 workers of 2 ms: 2000 requests/s, so most of the burst waits, open, at once */
+	if (!ASSERT_OK(testsrv_start(&s, "-w 4"), "start testsrv"))
+		return;
+	ASSERT_EQ(run("marllb-replay -q -t 30 %s http://127.0.0.1:%d > %s", trace, s.port, sum), 0,
+		  "replay exit");
+	ASSERT_EQ(testsrv_stop(&s), 0, "testsrv exit");
+	summary = read_file(sum);
+	ASSERT_EQ(summary_get(summary, "ok"), n, "all ok");
+	ASSERT_EQ(summary_get(summary, "failed"), 0, "none failed");
+	ASSERT_GE(summary_get(summary, "peak_open"), 1000, "thousands open at once");
+	free(summary);
+}
+
+/* IPv6: the server listens on [::1], the replay reaches it. */
+static void test_ipv6_loopback(void)
+{
+	const char *trace = tmp_path("v6.tsv"), *sum = tmp_path("v6.sum");
+	struct testsrv s = { 0 };
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+	char *summary;
+
+	if (fd < 0) {
+		test_skip("no IPv6 sockets");
+		return;
+	}
+	close(fd);
+	write_file(trace, "time\tquery\n0\t/a\n0.01\t/b?ms=1\n0.02\t/c?n=10\n");
+	if (!ASSERT_OK(testsrv_start(&s, "-l [::1]:0"), "start testsrv on [::1]"))
+		return;
+	ASSERT_EQ(run("marllb-replay -q %s http://[::1]:%d > %s", trace, s.port, sum), 0,
+		  "replay exit");
+	ASSERT_EQ(testsrv_stop(&s), 0, "testsrv exit");
+	summary = read_file(sum);
+	ASSERT_EQ(summary_get(summary, "ok"), 3, "all ok over IPv6");
+	free(summary);
+}
+
 static const struct test_case tests[] = {
 	TEST(http_query),
 	TEST(quantiles),
@@ -572,6 +625,8 @@ static const struct test_case tests[] = {
 	TEST(tracegen_format_and_seed),
 	TEST(replay_completes_trace),
 	TEST(replay_timeout_is_failure),
+	TEST(replay_thousands_concurrent),
+	TEST(ipv6_loopback),
 	{},
 };
 
