@@ -150,7 +150,7 @@ case_heterogeneity_marl() {
 	# A short step and warm-up so learning shows within the test's bounded load; the safety
 	# net is off (its own unit test covers it) so the weights seen are the agent's.
 	start_daemon --config "$WORK/marl.conf" --step 0.1 --warmup-steps 100 \
-		--updates-per-step 4 --fallback-ratio 0 --seed 7 || return 1
+		--updates-per-step 4 --fallback-ratio 0 --seed 7 --default-model "$WORK/none.model" || return 1
 	load 60 250 "$WORK/marl.out" &
 	local lp=$! logw="$WORK/weights.tsv"
 	sleep 40

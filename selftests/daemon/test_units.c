@@ -144,6 +144,19 @@ static void test_config_bad(void)
 	check_bad("empty.conf", "# nothing\n", 0, "no 'vips' list");
 }
 
+static void test_config_example(void)
+{
+	struct lb_conf conf = {};
+	char err[512] = "", path[512];
+
+	snprintf(path, sizeof(path), "%s/tools/systemd/marllbd.conf.example", MARLLB_SRC_DIR);
+	if (!ASSERT_OK(conf_load(path, &conf, err, sizeof(err)), err))
+		return;
+	ASSERT_EQ(conf.n_vips, 1, "shipped example parses");
+	ASSERT_EQ(conf.vips[0].n_backends, 3, "three backends");
+	conf_free(&conf);
+}
+
 static void test_config_missing_file(void)
 {
 	struct lb_conf conf = {};
@@ -214,6 +227,62 @@ static void test_help_lists_defaults(void)
 	ASSERT_TRUE(strstr(text, "(default: vbf)"), "reward default");
 	ASSERT_TRUE(strstr(text, "vbf|vbf-log|pbf|jain|makespan"), "reward choices");
 	free(text);
+}
+
+/* The man page documents every option with the default --help prints ("Default: X."). */
+static void test_man_page_matches_options(void)
+{
+	char *man = NULL, path[512];
+	size_t len = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/Documentation/marllbd.8", MARLLB_SRC_DIR);
+	f = fopen(path, "r");
+	if (!ASSERT_OK_PTR(f, path))
+		return;
+	man = calloc(1, 1 << 20);
+	len = fread(man, 1, (1 << 20) - 1, f);
+	fclose(f);
+	ASSERT_GT(len, 1000, "man page read");
+	for (const struct opt *o = marllbd_options; o->name; o++) {
+		char needle[96], def[256], want[300], *p, *end;
+		int j = 0;
+
+		/* roff spells --foo-bar as \-\-foo\-bar */
+		j += snprintf(needle, sizeof(needle), "\\-\\-");
+		for (const char *c = o->name; *c && j < (int)sizeof(needle) - 3; c++) {
+			if (*c == '-') {
+				needle[j++] = '\\';
+				needle[j++] = '-';
+			} else {
+				needle[j++] = *c;
+			}
+		}
+		needle[j] = '\0';
+		/* the option's own paragraph: a line right after ".TP" that names it */
+		for (p = strstr(man, needle); p; p = strstr(p + 1, needle)) {
+			char *line = p;
+
+			while (line > man && line[-1] != '\n')
+				line--;
+			if (line - man >= 4 && !strncmp(line - 4, ".TP\n", 4))
+				break;
+		}
+		if (!ASSERT_OK_PTR(p, o->name))
+			continue;
+		end = strstr(p, "\n.TP");
+		if (end)
+			*end = '\0';
+		if (opts_default_str(o, &marllbd_defaults, def, sizeof(def)) &&
+		    !strstr(def, "/models/")) { /* a build-tree path: documented in words */
+			snprintf(want, sizeof(want), "Default: %s.", def);
+			if (!ASSERT_TRUE(strstr(p, want) != NULL, o->name))
+				printf("    man page paragraph of --%s lacks \"%s\"\n", o->name, want);
+		}
+		if (end)
+			*end = '\n';
+	}
+	free(man);
 }
 
 static void feed_window(struct safety *s, double *now, double mean, int samples, int arrivals)
@@ -426,9 +495,11 @@ static void test_metrics_endpoint(void)
 }
 
 static const struct test_case tests[] = {
-	TEST(config_good),	  TEST(config_bad),	  TEST(config_missing_file),
+	TEST(config_good),	  TEST(config_bad),	  TEST(config_example),
+	TEST(config_missing_file),
 	TEST(options),		  TEST(help_lists_defaults), TEST(safety_net),
-	TEST(health_checks),	  TEST(metrics_endpoint), {},
+	TEST(health_checks),	  TEST(metrics_endpoint), TEST(man_page_matches_options),
+	{},
 };
 
 int main(int argc, char **argv)

@@ -160,7 +160,7 @@ static void relative_load(double *l, const uint8_t *mask, int n)
 
 static void marl_step(struct daemon *d, struct vip_state *v, double now)
 {
-	uint8_t mask[MLB_MAX_BACKENDS], rmask[MLB_MAX_BACKENDS], has[MLB_MAX_BACKENDS];
+	uint8_t mask[MLB_MAX_BACKENDS];
 	double l[MLB_MAX_BACKENDS];
 	float w[MLB_MAX_BACKENDS];
 	int n = v->feat_n, active = 0, err;
@@ -185,12 +185,13 @@ static void marl_step(struct daemon *d, struct vip_state *v, double now)
 		return;
 	}
 
-	features_load_signal(v->feat, now, l, has);
-	for (int k = 0; k < n; k++)
-		rmask[k] = mask[k] && has[k];
-	if (d->opts.reward_units == REWARD_UNITS_RELATIVE)
-		relative_load(l, rmask, n);
-	v->reward = reward_compute(d->reward, l, rmask, n);
+	/* The simulator's code path: a server without recent samples counts as idle (l = 0),
+	 * so that starving a server cannot hide it from the reward. */
+	v->reward = reward_observe(d->reward, v->feat, now, mask, l);
+	if (d->opts.reward_units == REWARD_UNITS_RELATIVE) {
+		relative_load(l, mask, n);
+		v->reward = reward_compute(d->reward, l, mask, n);
+	}
 	err = agent_step(v->agent, v->obs, (float)v->reward, mask, !d->opts.no_learn, w);
 	if (err) {
 		if (!(v->rejected_weights++ % 100))

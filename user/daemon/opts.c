@@ -148,40 +148,38 @@ int opts_parse(const char *prog, const struct opt *table, void *opts, int argc, 
 	return 0;
 }
 
-static void print_default(FILE *out, const struct opt *o, const void *defaults)
+const char *opts_default_str(const struct opt *o, const void *defaults, char *buf, size_t len)
 {
 	const void *v = cfield(defaults, o);
 
 	switch (o->type) {
 	case OPT_FLAG:
-		fprintf(out, " (default: %s)", *(const bool *)v ? "on" : "off");
+		snprintf(buf, len, "%s", *(const bool *)v ? "on" : "off");
 		break;
 	case OPT_COUNT:
-		break;
+		return NULL;
 	case OPT_STRING:
-		if (*(const char *const *)v)
-			fprintf(out, " (default: %s)", *(const char *const *)v);
-		else if (!o->required)
-			fprintf(out, " (default: none)");
+		if (o->required)
+			return NULL;
+		snprintf(buf, len, "%s", *(const char *const *)v ?: "none");
 		break;
 	case OPT_UINT:
-		fprintf(out, " (default: %u)", *(const unsigned int *)v);
+		snprintf(buf, len, "%u", *(const unsigned int *)v);
 		break;
 	case OPT_DOUBLE:
-		fprintf(out, " (default: %g)", *(const double *)v);
+		snprintf(buf, len, "%g", *(const double *)v);
 		break;
 	case OPT_ENUM:
-		fprintf(out, " (default: %s)", o->choices[*(const int *)v]);
+		snprintf(buf, len, "%s", o->choices[*(const int *)v]);
 		break;
 	}
-	if (o->required)
-		fprintf(out, " (required)");
+	return buf;
 }
 
 void opts_print_help(FILE *out, const struct opt *table, const void *defaults)
 {
 	for (const struct opt *o = table; o->name; o++) {
-		char left[64];
+		char left[64], def[256];
 		int len;
 
 		if (o->short_name)
@@ -196,7 +194,10 @@ void opts_print_help(FILE *out, const struct opt *table, const void *defaults)
 			for (int i = 0; o->choices[i]; i++)
 				fprintf(out, "%s%s", i ? "|" : "", o->choices[i]);
 		}
-		print_default(out, o, defaults);
+		if (opts_default_str(o, defaults, def, sizeof(def)))
+			fprintf(out, " (default: %s)", def);
+		if (o->required)
+			fprintf(out, " (required)");
 		fputc('\n', out);
 	}
 	fprintf(out, "%-32s %s\n", "  -h, --help", "Print this help and exit");

@@ -42,6 +42,9 @@ struct opt {
 int opts_parse(const char *prog, const struct opt *table, void *opts, int argc, char **argv,
 	       int *first_arg);
 
+/* The default of o as text ("0.25", "vbf", "on"), or NULL when it has none to show. */
+const char *opts_default_str(const struct opt *o, const void *defaults, char *buf, size_t len);
+
 /* One line per option with its default, as --help prints it. */
 void opts_print_help(FILE *out, const struct opt *table, const void *defaults);
 
