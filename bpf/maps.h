@@ -6,6 +6,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include "marllb.h"
+#include "flow_table.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -59,14 +60,7 @@ struct {
 	__type(value, struct mlb_queues);
 } mlb_queues SEC(".maps");
 
-/* Per-CPU LRU lists: inserts and evictions never take a global lock. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, MLB_FLOW_TABLE_SIZE);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
-	__type(key, struct mlb_flow_key);
-	__type(value, struct mlb_flow);
-} mlb_flows SEC(".maps");
+MLB_FLOW_TABLE(mlb_flows);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

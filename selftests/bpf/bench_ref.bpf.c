@@ -8,16 +8,11 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include "marllb.h"
+#include "flow_table.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, MLB_FLOW_TABLE_SIZE);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
-	__type(key, struct mlb_flow_key);
-	__type(value, struct mlb_flow);
-} ref_flows SEC(".maps");
+MLB_FLOW_TABLE(ref_flows);
 
 __u32 ref_seq = 0;
 __u64 ref_inserted = 0;
