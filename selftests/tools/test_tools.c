@@ -374,6 +374,39 @@ static void test_testsrv_answers(void)
 	ASSERT_EQ(run("marllb-testsrv -l 127.0.0.1 2>/dev/null"), 1, "--listen without port");
 }
 
+static int count_substr(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+/* Two requests on one connection: answered both with --keep-alive, only the first without. */
+static void test_testsrv_keep_alive(void)
+{
+	static const char two[] = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+				  "GET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	struct testsrv s = { 0 };
+	char resp[8192];
+	int fd;
+
+	for (int keep = 0; keep < 2; keep++) {
+		if (!ASSERT_OK(testsrv_start(&s, keep ? "-w 1 -k" : "-w 1"), "start testsrv"))
+			return;
+		fd = connect_local(s.port);
+		if (ASSERT_TRUE(fd >= 0, "connect")) {
+			send(fd, two, strlen(two), 0);
+			read_all(fd, resp, sizeof(resp));
+			ASSERT_EQ(count_substr(resp, "HTTP/1.1 200 OK"), keep ? 2 : 1, "responses");
+			ASSERT_EQ(count_substr(resp, "Connection: keep-alive"), keep, "kept alive");
+			close(fd);
+		}
+		ASSERT_EQ(testsrv_stop(&s), 0, "testsrv exit");
+	}
+}
+
 /* One worker: requests are served one after another, in arrival order. */
 static void test_testsrv_one_worker_serial_fcfs(void)
 {
@@ -622,6 +655,7 @@ static const struct test_case tests[] = {
 	TEST(testsrv_one_worker_serial_fcfs),
 	TEST(testsrv_two_workers_bound),
 	TEST(testsrv_sigterm_finishes_request),
+	TEST(testsrv_keep_alive),
 	TEST(tracegen_format_and_seed),
 	TEST(replay_completes_trace),
 	TEST(replay_timeout_is_failure),

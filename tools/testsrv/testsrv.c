@@ -328,8 +328,12 @@ static void serve_connection(struct server *srv, int fd, uint64_t seq, int worke
 				      false);
 			break;
 		}
+		char after_head = buf[head_len];
+
+		buf[head_len] = '\0'; /* a pipelined request's headers are not this one's */
 		keep = opt->keep_alive && !strcmp(version, "HTTP/1.1") && !header_says_close(buf) &&
 		       !srv->stopping;
+		buf[head_len] = after_head;
 		start_us = now_us(CLOCK_MONOTONIC);
 		serve_time(opt, &hq);
 		end_us = now_us(CLOCK_MONOTONIC);
