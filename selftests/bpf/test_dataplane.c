@@ -892,6 +892,92 @@ static void test_bad_config_rejected(void)
 	fx_teardown(&f);
 }
 
+/*
+ * q stays exact under concurrency: two threads play random SYN/ACK/FIN/RST sequences on their
+ * own flows (a flow's packets are handled by one CPU at a time, as RSS does), while a third
+ * reclaims random flows as idle. Afterwards q of each backend must equal the number of
+ * counted (not closed) flows on it in the table.
+ */
+#include <pthread.h>
+
+struct q_stress {
+	struct fx *f;
+	int first_flow, n_flows, iterations;
+	unsigned int seed;
+	volatile bool *stop;
+};
+
+static void *q_stress_packets(void *arg)
+{
+	static const uint8_t kinds[] = { PKT_SYN, PKT_ACK, PKT_ACK | PKT_PSH, PKT_FIN | PKT_ACK,
+					 PKT_RST };
+	struct q_stress *st = arg;
+	struct pkt_spec s = st->f->vip_spec;
+
+	for (int i = 0; i < st->iterations; i++) {
+		s.sport = 20000 + st->first_flow + rand_r(&st->seed) % st->n_flows;
+		s.flags = kinds[rand_r(&st->seed) % sizeof(kinds)];
+		s.ack = 7001 + rand_r(&st->seed) % 3;
+		fx_run(st->f, &s, NULL, NULL);
+	}
+	return NULL;
+}
+
+static void *q_stress_reclaim(void *arg)
+{
+	struct q_stress *st = arg;
+	struct mlb_flow_key key = { .family = MLB_AF_INET, .proto = IPPROTO_TCP };
+
+	memcpy(key.src, st->f->vip_spec.src, 4);
+	memcpy(key.dst, st->f->vip_spec.dst, 4);
+	key.dport = htons(st->f->vip_spec.dport);
+	while (!*st->stop) {
+		key.sport = htons(20000 + rand_r(&st->seed) % st->n_flows);
+		mlb_dp_reclaim_flow(st->f->dp, &key, UINT64_MAX);
+	}
+	return NULL;
+}
+
+static int count_counted(const struct mlb_flow_key *key, const struct mlb_flow *flow, void *ctx)
+{
+	uint32_t *counted = ctx;
+
+	if (flow->state != MLB_FLOW_CLOSED)
+		counted[flow->backend % MLB_MAX_BACKENDS]++;
+	return 0;
+}
+
+static void test_q_exact_under_concurrency(void)
+{
+	uint32_t counted[MLB_MAX_BACKENDS] = {}, q[4];
+	volatile bool stop = false;
+	struct q_stress a, b, r;
+	pthread_t ta, tb, tr;
+	struct mlb_stats st;
+	struct fx f;
+
+	if (!setup(&f, 4, MLB_POLICY_LSQ, 4))
+		return;
+	a = (struct q_stress){ &f, 0, 32, 20000, 1, &stop };
+	b = (struct q_stress){ &f, 32, 32, 20000, 2, &stop };
+	r = (struct q_stress){ &f, 0, 64, 0, 3, &stop };
+	pthread_create(&tr, NULL, q_stress_reclaim, &r);
+	pthread_create(&ta, NULL, q_stress_packets, &a);
+	pthread_create(&tb, NULL, q_stress_packets, &b);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	stop = true;
+	pthread_join(tr, NULL);
+	mlb_dp_for_each_flow(f.dp, count_counted, counted);
+	mlb_dp_read_queues(f.dp, f.vip, q, 4);
+	for (int k = 0; k < 4; k++)
+		ASSERT_EQ(q[k], counted[k], "q == counted flows in the table");
+	st = stats(&f);
+	ASSERT_GT(st.new_flows, 100, "flows were created");
+	ASSERT_GT(st.closed_flows, 100, "and closed by the data plane");
+	fx_teardown(&f);
+}
+
 static const struct test_case tests[] = {
 	TEST(non_vip_pass_identical),
 	TEST(syn_creates_flow),
@@ -916,6 +1002,7 @@ static const struct test_case tests[] = {
 	TEST(ipv4_options),
 	TEST(group_mac_dropped),
 	TEST(reclaim_flow),
+	TEST(q_exact_under_concurrency),
 	TEST(traffic_stats),
 	TEST(ring_full_loses_samples_not_packets),
 	TEST(del_vip),
