@@ -44,16 +44,16 @@ struct bench_cfg {
 
 int main(void)
 {
-	static const struct bench_cfg cfgs[] = {
-		{ 64, 32, 30.9, 57 }, { 128, 32, 64, 91 }, { 512, 12, 1320, 483 } };
+	static const struct bench_cfg cfgs[] = { { 64, 32, 30.9, 57 },
+						 { 128, 32, 64, 91 },
+						 { 512, 12, 1320, 483 } };
 	const int N = 7, O = 54;
 	struct rng rng;
 
 	printf("learn: N=%d obs=%d seq=16 (burn-in 4), one OpenBLAS thread, best of %d rounds\n", N,
 	       O, ROUNDS);
-	printf("%-6s %-5s %10s %10s %9s %8s %10s %10s %9s %8s\n", "hidden", "batch",
-	       "update ms", "(cpu ms)", "torch ms", "speed-up", "step us", "(cpu us)", "torch us",
-	       "speed-up");
+	printf("%-6s %-5s %10s %10s %9s %8s %10s %10s %9s %8s\n", "hidden", "batch", "update ms",
+	       "(cpu ms)", "torch ms", "speed-up", "step us", "(cpu us)", "torch us", "speed-up");
 	for (size_t c = 0; c < sizeof(cfgs) / sizeof(cfgs[0]); c++) {
 		struct agent_config cfg;
 		struct agent *ag;

@@ -22,7 +22,7 @@
 typedef double (*gradcheck_loss_fn)(void *ctx);
 
 struct gradcheck_result {
-	double error;	/* max |num - grad| / max |grad| over smooth entries */
+	double error; /* max |num - grad| / max |grad| over smooth entries */
 	int checked, kinks;
 };
 
@@ -32,9 +32,9 @@ struct gradcheck_result {
  * is then off by half that, so kink_tol = 2 * tolerance skips exactly the entries a kink
  * could fail. Smooth curvature adds h * L'' to that gap: keep h small (1e-3).
  */
-static inline struct gradcheck_result gradcheck_kinks(gradcheck_loss_fn loss, void *ctx,
-						      float *x, const float *grad, size_t n,
-						      float h, size_t max_checks, double kink_tol)
+static inline struct gradcheck_result gradcheck_kinks(gradcheck_loss_fn loss, void *ctx, float *x,
+						      const float *grad, size_t n, float h,
+						      size_t max_checks, double kink_tol)
 {
 	size_t stride = n > max_checks ? (n + max_checks - 1) / max_checks : 1;
 	size_t m = (n + stride - 1) / stride, k = 0;
@@ -72,8 +72,8 @@ static inline struct gradcheck_result gradcheck_kinks(gradcheck_loss_fn loss, vo
 		res.error = fmax(res.error, fabs(num[k] - grad[i]) / scale);
 	}
 	if (verbose)
-		printf("    gradcheck: rel error %.2e over %d entries, %d kinks skipped\n", res.error,
-		       res.checked, res.kinks);
+		printf("    gradcheck: rel error %.2e over %d entries, %d kinks skipped\n",
+		       res.error, res.checked, res.kinks);
 	free(num);
 	free(jump);
 	return res;

@@ -16,7 +16,7 @@
 #include "learn/matmul.h"
 
 #define GRAD_TOL 3e-3 /* observed <= 1e-3 (GRADCHECK_VERBOSE=1); a wrong term gives >= 0.01 */
-#define MAX_KINKS 8   /* of ~240 entries checked per network */
+#define MAX_KINKS 8 /* of ~240 entries checked per network */
 
 static void small_config(struct agent_config *cfg, bool layer_norm, bool recurrent)
 {
@@ -89,7 +89,8 @@ static void check_sac_grads(bool layer_norm, bool recurrent)
 
 		g = malloc(c->count * sizeof(float));
 		memcpy(g, c->grads, c->count * sizeof(float));
-		r = gradcheck_kinks(q_loss_of, ag, c->params, g, c->count, 1e-3f, 400, 2 * GRAD_TOL);
+		r = gradcheck_kinks(q_loss_of, ag, c->params, g, c->count, 1e-3f, 400,
+				    2 * GRAD_TOL);
 		ASSERT_LT(r.error, GRAD_TOL, k ? "critic 2" : "critic 1");
 		ASSERT_LE(r.kinks, MAX_KINKS, "entries at a kink");
 		free(g);
@@ -181,7 +182,8 @@ static void test_squashed_log_prob(void)
 			double u = head[i] + std * eps[i], a = tanh(u);
 
 			ASSERT_NEAR(act[i], a, 1e-6, "action");
-			ref += -0.5 * eps[i] * eps[i] - log_std - 0.5 * log(2 * M_PI) - log(1 - a * a);
+			ref += -0.5 * eps[i] * eps[i] - log_std - 0.5 * log(2 * M_PI) -
+			       log(1 - a * a);
 		}
 		ASSERT_NEAR(logp, ref, 1e-4 * fmax(1.0, fabs(ref)), "log-density");
 	}
@@ -195,8 +197,7 @@ static void test_squashed_log_prob(void)
 	ASSERT_EQ(act[1], 0, "masked action is 0");
 }
 
-static void run_steps_train(struct agent *ag, int n, uint64_t seed, float *last_weights,
-			    bool train)
+static void run_steps_train(struct agent *ag, int n, uint64_t seed, float *last_weights, bool train)
 {
 	const int O = ag->cfg.obs_dim, A = ag->cfg.n_servers;
 	float obs[O];
@@ -306,6 +307,78 @@ static void test_rejects_bad_input(void)
 	agent_free(ag);
 }
 
+static void test_normaliser_matches_two_pass(void)
+{
+	struct normaliser nz;
+	float x[3], y[3];
+	double sum[3] = { 0 }, sq[3] = { 0 };
+	struct rng rng;
+	const int n = 5000;
+	static float data[5000][3];
+
+	rng_seed(&rng, 8);
+	normaliser_init(&nz, 3);
+	for (int s = 0; s < n; s++) {
+		data[s][0] = 1000.0f + 0.01f * rng_normal(&rng); /* large mean, tiny spread */
+		data[s][1] = 3.0f * rng_normal(&rng) - 7.0f;
+		data[s][2] = 5.0f; /* constant */
+		normaliser_update(&nz, data[s]);
+		for (int i = 0; i < 3; i++)
+			sum[i] += data[s][i];
+	}
+	for (int s = 0; s < n; s++)
+		for (int i = 0; i < 3; i++)
+			sq[i] += (data[s][i] - sum[i] / n) * (data[s][i] - sum[i] / n);
+	for (int i = 0; i < 3; i++) {
+		ASSERT_NEAR(nz.mean[i], sum[i] / n, 1e-9 * fabs(sum[i] / n) + 1e-12, "mean");
+		ASSERT_NEAR(nz.m2[i] / n, sq[i] / n, 1e-6 * sq[i] / n + 1e-12, "variance");
+	}
+	x[0] = 1000.0f + 0.02f, x[1] = -7.0f - 6.0f, x[2] = 5.0f;
+	normaliser_apply(&nz, x, y);
+	ASSERT_NEAR(y[0], 0.02 / sqrt(sq[0] / n), 0.05, "two std up");
+	ASSERT_NEAR(y[1], (-13.0 - sum[1] / n) / sqrt(sq[1] / n), 0.01, "two std down");
+	ASSERT_NEAR(y[2], 0.0, 1e-6, "constant feature maps to 0");
+	x[1] = 1e6f;
+	normaliser_apply(&nz, x, y);
+	ASSERT_NEAR(y[1], 10.0, 0.0, "clipped at 10");
+	normaliser_free(&nz);
+}
+
+/* Replayed windows never straddle agent_reset_state(), and hold what was stepped. */
+static void test_replay_windows_stay_in_episode(void)
+{
+	struct agent_config cfg;
+	struct agent *ag;
+	float obs[5] = { 0 }, w[3];
+	int crossed = 0;
+
+	small_config(&cfg, false, true);
+	cfg.replay_capacity = 64; /* wraps around */
+	ag = agent_create(&cfg);
+	if (!ASSERT_OK_PTR(ag, "create"))
+		return;
+	for (int s = 0; s < 150; s++) {
+		if (s % 9 == 0)
+			agent_reset_state(ag);
+		obs[0] = s;
+		agent_step(ag, obs, s, NULL, true, w);
+	}
+	for (int i = 0; i < 2000; i++) {
+		int64_t start = replay_sample_start(&ag->replay, cfg.seq_len + 1, &ag->rng);
+		float first, last;
+
+		if (!ASSERT_GE(start, 150 - 64, "window inside the ring"))
+			break;
+		first = ag->replay.obs[(start % 64) * 5];
+		last = ag->replay.obs[((start + cfg.seq_len) % 64) * 5];
+		crossed += (int)first / 9 != (int)last / 9 || last - first != cfg.seq_len;
+		/* the reward of step s arrived with step s + 1, whose obs[0] was s + 1 */
+		ASSERT_NEAR(ag->replay.reward[start % 64], first + 1, 0, "reward of the step");
+	}
+	ASSERT_EQ(crossed, 0, "windows crossing an episode boundary");
+	agent_free(ag);
+}
+
 /* ---- model files ---- */
 static char model_path[64];
 
@@ -352,16 +425,16 @@ static void test_model_round_trip_bit_exact(void)
 	if (!ASSERT_OK_PTR(b, err))
 		goto out;
 	ASSERT_TRUE(a->cfg.n_servers == b->cfg.n_servers && a->cfg.obs_dim == b->cfg.obs_dim &&
-		    a->cfg.hidden == b->cfg.hidden && a->cfg.seq_len == b->cfg.seq_len &&
-		    a->cfg.burn_in == b->cfg.burn_in && a->cfg.batch == b->cfg.batch &&
-		    a->cfg.replay_capacity == b->cfg.replay_capacity &&
-		    a->cfg.warmup_steps == b->cfg.warmup_steps &&
-		    a->cfg.updates_per_step == b->cfg.updates_per_step && a->cfg.lr == b->cfg.lr &&
-		    a->cfg.gamma == b->cfg.gamma && a->cfg.tau == b->cfg.tau &&
-		    a->cfg.init_alpha == b->cfg.init_alpha && a->cfg.grad_clip == b->cfg.grad_clip &&
-		    a->cfg.w_min == b->cfg.w_min && a->cfg.w_max == b->cfg.w_max &&
-		    a->cfg.recurrent == b->cfg.recurrent &&
-		    a->cfg.layer_norm == b->cfg.layer_norm && a->cfg.seed == b->cfg.seed,
+			    a->cfg.hidden == b->cfg.hidden && a->cfg.seq_len == b->cfg.seq_len &&
+			    a->cfg.burn_in == b->cfg.burn_in && a->cfg.batch == b->cfg.batch &&
+			    a->cfg.replay_capacity == b->cfg.replay_capacity &&
+			    a->cfg.warmup_steps == b->cfg.warmup_steps &&
+			    a->cfg.updates_per_step == b->cfg.updates_per_step &&
+			    a->cfg.lr == b->cfg.lr && a->cfg.gamma == b->cfg.gamma &&
+			    a->cfg.tau == b->cfg.tau && a->cfg.init_alpha == b->cfg.init_alpha &&
+			    a->cfg.grad_clip == b->cfg.grad_clip && a->cfg.w_min == b->cfg.w_min &&
+			    a->cfg.w_max == b->cfg.w_max && a->cfg.recurrent == b->cfg.recurrent &&
+			    a->cfg.layer_norm == b->cfg.layer_norm && a->cfg.seed == b->cfg.seed,
 		    "config");
 	ASSERT_MEMEQ(a->actor.params, b->actor.params, a->actor.count * 4, "actor");
 	for (int k = 0; k < 2; k++) {
@@ -468,6 +541,8 @@ static const struct test_case tests[] = {
 	TEST(deterministic_given_seed),
 	TEST(step_masks_and_ranges),
 	TEST(rejects_bad_input),
+	TEST(normaliser_matches_two_pass),
+	TEST(replay_windows_stay_in_episode),
 	TEST(model_round_trip_bit_exact),
 	TEST(model_rejects_bad_files),
 	{},

@@ -10,6 +10,7 @@
 
 #include "../test.h"
 #include "gradcheck.h"
+#include "learn/fastmath.h"
 #include "learn/layers.h"
 #include "learn/matmul.h"
 #include "learn/rng.h"
@@ -279,8 +280,8 @@ static void test_gru_matches_pytorch_equations(void)
 			}
 			for (int j = 0; j < H; j++) {
 				h[b][j] = hn[j];
-				worst = fmax(worst,
-					     fabs(hn[j] - gru_output(&g.acts)[(t * B + b) * H + j]));
+				worst = fmax(worst, fabs(hn[j] -
+							 gru_output(&g.acts)[(t * B + b) * H + j]));
 			}
 		}
 	}
@@ -344,8 +345,9 @@ static double max_diff(const float *a, const float *b, size_t n, double *scale)
 
 static void test_blas_equals_naive(void)
 {
-	static const int shapes[][3] = { { 1, 54, 192 }, { 37, 29, 13 }, { 544, 64, 192 },
-					 { 3, 1, 1 } };
+	static const int shapes[][3] = {
+		{ 1, 54, 192 }, { 37, 29, 13 }, { 544, 64, 192 }, { 3, 1, 1 }
+	};
 
 	rng_seed(&rng, 18);
 	for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
@@ -377,7 +379,33 @@ static void test_blas_equals_naive(void)
 	}
 }
 
+/* The vectorisable exp/sigmoid/tanh against libm in double. */
+static void test_fast_math_accuracy(void)
+{
+	double worst_exp = 0.0, worst_sig = 0.0, worst_tanh = 0.0;
+
+	for (int i = -8700; i <= 8800; i++) {
+		float x = i * 0.01f;
+
+		worst_exp = fmax(worst_exp, fabs(exp_fast(x) / exp((double)x) - 1.0));
+	}
+	for (int i = -3000; i <= 3000; i++) {
+		float x = i * 0.01f;
+
+		worst_sig = fmax(worst_sig, fabs(sigmoid_fast(x) - 1.0 / (1.0 + exp(-(double)x))));
+		worst_tanh = fmax(worst_tanh, fabs(tanh_fast(x) - tanh((double)x)));
+	}
+	ASSERT_LT(worst_exp, 5e-7, "exp relative error");
+	ASSERT_LT(worst_sig, 5e-7, "sigmoid absolute error");
+	ASSERT_LT(worst_tanh, 1e-6, "tanh absolute error");
+	ASSERT_EQ(exp_fast(-1000.0f) < 1e-37f, 1, "clamped below");
+	ASSERT_EQ(isfinite(exp_fast(1000.0f)), 1, "clamped above");
+	ASSERT_NEAR(tanh_fast(50.0f), 1.0, 0.0, "tanh saturates to 1");
+	ASSERT_NEAR(tanh_fast(-50.0f), -1.0, 0.0, "tanh saturates to -1");
+}
+
 static const struct test_case tests[] = {
+	TEST(fast_math_accuracy),
 	TEST(linear_grad),
 	TEST(activation_grads),
 	TEST(layernorm_grad),

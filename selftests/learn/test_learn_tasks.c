@@ -24,7 +24,7 @@
 #include "../test.h"
 #include "learn/agent_impl.h"
 
-#define BANDIT_TOL 0.1	/* mean |a - a*|; 0.02-0.03 observed over seeds */
+#define BANDIT_TOL 0.1 /* mean |a - a*|; 0.02-0.03 observed over seeds */
 /* mean |a - 0.7 c| on the query step: with LEARN_SEED = 0, 10, .., 50 the GRU agent ends at
  * 0.02-0.23 and the cut agent at 0.69-0.71, where a = 0 would put it */
 #define MEMORY_TOL 0.3
@@ -52,7 +52,8 @@ static void test_bandit_mean_action(void)
 
 	agent_config_default(&cfg, 2, 2);
 	cfg.hidden = 32, cfg.seq_len = 4, cfg.burn_in = 1, cfg.batch = 32;
-	cfg.warmup_steps = 256, cfg.lr = 1e-3f, cfg.gamma = 0.5f, cfg.tau = 0.05f, cfg.seed = seed_base + 3;
+	cfg.warmup_steps = 256, cfg.lr = 1e-3f, cfg.gamma = 0.5f, cfg.tau = 0.05f,
+	cfg.seed = seed_base + 3;
 	ag = agent_create(&cfg);
 	if (!ASSERT_OK_PTR(ag, "create"))
 		return;
@@ -94,7 +95,8 @@ static float memory_task(bool recurrent, int *updates)
 
 	agent_config_default(&cfg, 1, 5);
 	cfg.hidden = 32, cfg.seq_len = 8, cfg.burn_in = 3, cfg.batch = 32;
-	cfg.warmup_steps = 256, cfg.lr = 1e-3f, cfg.gamma = 0.0f, cfg.tau = 0.05f, cfg.seed = seed_base + 4;
+	cfg.warmup_steps = 256, cfg.lr = 1e-3f, cfg.gamma = 0.0f, cfg.tau = 0.05f,
+	cfg.seed = seed_base + 4;
 	cfg.recurrent = recurrent;
 	ag = agent_create(&cfg);
 	if (!ag)

@@ -14,8 +14,8 @@ void agent_config_default(struct agent_config *cfg, int n_servers, int obs_dim)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->n_servers = n_servers;
 	cfg->obs_dim = obs_dim;
-	cfg->hidden = 64;	/* ~3 ms per update on one core: trains beside the data plane */
-	cfg->seq_len = 16;	/* 4 s of history at 0.25 s steps */
+	cfg->hidden = 64; /* ~6 ms per update on one core: trains beside the data plane */
+	cfg->seq_len = 16; /* 4 s of history at 0.25 s steps */
 	cfg->burn_in = 4;
 	cfg->batch = 32;
 	cfg->replay_capacity = 65536; /* ~4.5 h at 0.25 s steps, 20 MB at N = 7 */
@@ -33,13 +33,13 @@ void agent_config_default(struct agent_config *cfg, int n_servers, int obs_dim)
 	cfg->seed = 1;
 }
 
-#define CHECK(cond, ...)                                                                        \
-	do {                                                                                    \
-		if (!(cond)) {                                                                  \
-			if (err && err_len)                                                     \
-				snprintf(err, err_len, __VA_ARGS__);                            \
-			return -EINVAL;                                                         \
-		}                                                                               \
+#define CHECK(cond, ...)                                             \
+	do {                                                         \
+		if (!(cond)) {                                       \
+			if (err && err_len)                          \
+				snprintf(err, err_len, __VA_ARGS__); \
+			return -EINVAL;                              \
+		}                                                    \
 	} while (0)
 
 int agent_config_check(const struct agent_config *c, char *err, size_t err_len)
@@ -69,8 +69,7 @@ int agent_config_check(const struct agent_config *c, char *err, size_t err_len)
 	return 0;
 }
 
-void agent_net_dims(const struct agent_config *cfg, struct net_dims *actor,
-		    struct net_dims *critic)
+void agent_net_dims(const struct agent_config *cfg, struct net_dims *actor, struct net_dims *critic)
 {
 	*actor = (struct net_dims){ .in = cfg->obs_dim,
 				    .extra = 0,

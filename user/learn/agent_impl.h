@@ -22,25 +22,25 @@
 
 /* A sampled batch and every activation of one update, time-major. */
 struct sac_batch {
-	int steps, batch;  /* T = seq_len + 1, B */
-	int rows_actor;	   /* (T - burn_in) * B: actor head on steps [burn_in, T) */
-	int rows;	   /* (T - 1 - burn_in) * B: trained steps [burn_in, T - 1) */
-	float *obs;	   /* (T, B, O) normalised */
+	int steps, batch; /* T = seq_len + 1, B */
+	int rows_actor; /* (T - burn_in) * B: actor head on steps [burn_in, T) */
+	int rows; /* (T - 1 - burn_in) * B: trained steps [burn_in, T - 1) */
+	float *obs; /* (T, B, O) normalised */
 	float *norm_mean, *norm_inv_std; /* (O): the normaliser, frozen for this batch */
-	float *act;	   /* (T, B, A) replayed squashed actions (0 where masked) */
-	float *mask;	   /* (T, B, A) 1 active, 0 inactive */
-	float *reward;	   /* (T, B) reward of the action at t */
-	float *eps_pi;	   /* (rows, A) noise of the policy action at trained step t */
-	float *eps_next;   /* (rows, A) noise of the policy action at t + 1 (targets) */
+	float *act; /* (T, B, A) replayed squashed actions (0 where masked) */
+	float *mask; /* (T, B, A) 1 active, 0 inactive */
+	float *reward; /* (T, B) reward of the action at t */
+	float *eps_pi; /* (rows, A) noise of the policy action at trained step t */
+	float *eps_next; /* (rows, A) noise of the policy action at t + 1 (targets) */
 
 	struct encoder_acts actor_enc, critic_enc[2], target_enc[2];
 	struct head_acts actor_head, critic_head[2], critic_pi_head[2], target_head[2];
 
 	/* the tanh-Gaussian samples, rows x A (actions) or rows (log-probs) */
 	float *pi_act, *pi_logp, *next_act, *next_logp;
-	float *y;	   /* (rows) critic targets */
-	float *dq[2];	   /* (rows) d loss / d Q */
-	float *dpi_act;	   /* (rows, A) d actor loss / d a */
+	float *y; /* (rows) critic targets */
+	float *dq[2]; /* (rows) d loss / d Q */
+	float *dpi_act; /* (rows, A) d actor loss / d a */
 	float *dactor_out; /* (rows_actor, 2A) */
 };
 
@@ -56,10 +56,10 @@ struct agent {
 
 	/* online acting */
 	uint32_t episode;
-	bool have_prev;		/* the last replay step awaits its reward */
+	bool have_prev; /* the last replay step awaits its reward */
 	uint64_t prev_step;
-	float *h;		/* (H) actor GRU state */
-	float *obs_norm;	/* (O) */
+	float *h; /* (H) actor GRU state */
+	float *obs_norm; /* (O) */
 	struct encoder_acts act_enc; /* T = 1, B = 1 */
 	struct head_acts act_head;
 
@@ -80,8 +80,7 @@ int sac_sample(struct agent *ag);
  * (returned in *dlog_alpha). Parameters are not changed: the tests use this to check the
  * gradients of the real losses by finite differences.
  */
-void sac_losses(struct agent *ag, bool grads, float *q_loss, float *pi_loss,
-		float *dlog_alpha);
+void sac_losses(struct agent *ag, bool grads, float *q_loss, float *pi_loss, float *dlog_alpha);
 /* One full update: sample, losses and gradients, clip, Adam, alpha, Polyak. */
 int sac_update(struct agent *ag);
 

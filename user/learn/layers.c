@@ -235,9 +235,9 @@ void gru_backward(struct gru_params *g, float *dx, float *dh0, const float *dout
 		for (int b = 0; b < B; b++) {
 			const float *r = gates + b * 3 * H;
 
-			gru_cell_backward(dgi + b * 3 * H, dgh + b * 3 * H, a->dh + b * H, dy + b * H,
-					  r, r + H, r + 2 * H, gh + b * 3 * H + 2 * H, hprev + b * H,
-					  rec, H);
+			gru_cell_backward(dgi + b * 3 * H, dgh + b * 3 * H, a->dh + b * H,
+					  dy + b * H, r, r + H, r + 2 * H, gh + b * 3 * H + 2 * H,
+					  hprev + b * H, rec, H);
 		}
 		/* Through W_hh into the previous state, unless that state is burn-in or cut. */
 		if (rec && (t > t_start || dh0))
@@ -249,10 +249,11 @@ void gru_backward(struct gru_params *g, float *dx, float *dh0, const float *dout
 
 	/* Weight gradients of all trained steps at once. */
 	matmul_backward(dx ? dx + (size_t)t_start * B * I : NULL, g->w_ih, g->b_ih,
-			a->dgi + t_start * b3h, x + (size_t)t_start * B * I, p->w_ih, rows, I, 3 * H);
+			a->dgi + t_start * b3h, x + (size_t)t_start * B * I, p->w_ih, rows, I,
+			3 * H);
 	if (rec)
-		matmul_backward(NULL, g->w_hh, g->b_hh, a->dgh + t_start * b3h, a->hs + t_start * bh,
-				p->w_hh, rows, H, 3 * H);
+		matmul_backward(NULL, g->w_hh, g->b_hh, a->dgh + t_start * b3h,
+				a->hs + t_start * bh, p->w_hh, rows, H, 3 * H);
 	else
 		matmul_backward(NULL, NULL, g->b_hh, a->dgh + t_start * b3h, NULL, NULL, rows, H,
 				3 * H);

@@ -55,13 +55,13 @@ struct gru_dims {
 /* Saved activations and backward scratch for one (T, B) shape. */
 struct gru_acts {
 	struct gru_dims dims;
-	float *hs;    /* (T + 1, B, H): hs[0] = h0, hs[t + 1] = output of step t */
-	float *gi;    /* (T, B, 3H): x W_ih^T + b_ih */
-	float *gh;    /* (T, B, 3H): h W_hh^T + b_hh (its n part is needed for dr) */
+	float *hs; /* (T + 1, B, H): hs[0] = h0, hs[t + 1] = output of step t */
+	float *gi; /* (T, B, 3H): x W_ih^T + b_ih */
+	float *gh; /* (T, B, 3H): h W_hh^T + b_hh (its n part is needed for dr) */
 	float *gates; /* (T, B, 3H): r, z, n after their nonlinearities */
-	float *dgi;   /* (T, B, 3H): d loss / d gi */
-	float *dgh;   /* (T, B, 3H): d loss / d gh */
-	float *dh;    /* (B, H): gradient carried to the previous step */
+	float *dgi; /* (T, B, 3H): d loss / d gi */
+	float *dgh; /* (T, B, 3H): d loss / d gh */
+	float *dh; /* (B, H): gradient carried to the previous step */
 	float *zeros; /* (B, H): the previous state when the recurrence is cut */
 };
 

@@ -71,8 +71,8 @@ static void naive_backward(float *dinp, float *dweight, const float *dout, const
 	}
 }
 
-void matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
-		    int rows, int ic, int oc)
+void matmul_forward(float *out, const float *inp, const float *weight, const float *bias, int rows,
+		    int ic, int oc)
 {
 	if (backend == MATMUL_NAIVE) {
 		naive_forward(out, inp, weight, bias, rows, ic, oc);
@@ -85,16 +85,16 @@ void matmul_forward(float *out, const float *inp, const float *weight, const flo
 		memset(out, 0, (size_t)rows * oc * sizeof(float));
 	/* One row (acting, one step at a time): gemv reads W once, gemm would pack it first. */
 	if (rows == 1) {
-		cblas_sgemv(CblasRowMajor, CblasNoTrans, oc, ic, 1.0f, weight, ic, inp, 1, 1.0f, out,
-			    1);
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, oc, ic, 1.0f, weight, ic, inp, 1, 1.0f,
+			    out, 1);
 		return;
 	}
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, oc, ic, 1.0f, inp, ic, weight,
 		    ic, 1.0f, out, oc);
 }
 
-void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout,
-		     const float *inp, const float *weight, int rows, int ic, int oc)
+void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+		     const float *weight, int rows, int ic, int oc)
 {
 	if (dbias) {
 		for (int r = 0; r < rows; r++)
@@ -106,8 +106,8 @@ void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dou
 		return;
 	}
 	if (dinp)
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, ic, oc, 1.0f, dout,
-			    oc, weight, ic, 1.0f, dinp, ic);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, ic, oc, 1.0f, dout, oc,
+			    weight, ic, 1.0f, dinp, ic);
 	if (dweight)
 		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, oc, ic, rows, 1.0f, dout, oc,
 			    inp, ic, 1.0f, dweight, ic);

@@ -25,15 +25,15 @@ enum matmul_backend matmul_get_backend(void);
 void matmul_init(void);
 
 /* out (rows, oc) = inp (rows, ic) . weight (oc, ic)^T + bias (oc); bias may be NULL. */
-void matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
-		    int rows, int ic, int oc);
+void matmul_forward(float *out, const float *inp, const float *weight, const float *bias, int rows,
+		    int ic, int oc);
 
 /*
  * Accumulates (+=) the gradients of matmul_forward given dout (rows, oc):
  *   dinp (rows, ic) += dout . weight;  dweight (oc, ic) += dout^T . inp;  dbias (oc) += sum dout
  * Any of dinp, dweight, dbias may be NULL to skip it.
  */
-void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout,
-		     const float *inp, const float *weight, int rows, int ic, int oc);
+void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+		     const float *weight, int rows, int ic, int oc);
 
 #endif /* MARLLB_LEARN_MATMUL_H */

@@ -67,7 +67,8 @@ static bool model_values_finite(const struct agent *ag)
 	if (!isfinite(ag->log_alpha) || !(ag->norm.count >= 0.0))
 		return false;
 	for (int i = 0; i < ag->cfg.obs_dim; i++)
-		if (!isfinite(ag->norm.mean[i]) || !(ag->norm.m2[i] >= 0.0) || isinf(ag->norm.m2[i]))
+		if (!isfinite(ag->norm.mean[i]) || !(ag->norm.m2[i] >= 0.0) ||
+		    isinf(ag->norm.m2[i]))
 			return false;
 	if (!all_finite(ag->actor.params, ag->actor.count))
 		return false;
@@ -159,7 +160,8 @@ static uint8_t *read_file(const char *path, size_t *len, char *err, size_t err_l
 		snprintf(err, err_len, "%s: cannot open: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > MODEL_MAX_BYTES) {
+	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size > MODEL_MAX_BYTES) {
 		snprintf(err, err_len, "%s: not a regular file of at most 4 GiB", path);
 		fclose(f);
 		return NULL;
@@ -194,8 +196,9 @@ struct agent *agent_load(const char *path, int expect_n_servers, int expect_obs_
 	if (!buf)
 		return NULL;
 	if (len < sizeof(h)) {
-		snprintf(err, err_len, "%s: truncated: %zu bytes is shorter than the %zu-byte header",
-			 path, len, sizeof(h));
+		snprintf(err, err_len,
+			 "%s: truncated: %zu bytes is shorter than the %zu-byte header", path, len,
+			 sizeof(h));
 		goto out;
 	}
 	memcpy(&h, buf, sizeof(h));
@@ -236,8 +239,8 @@ struct agent *agent_load(const char *path, int expect_n_servers, int expect_obs_
 	}
 	need = model_bytes(&cfg, h.actor_floats, h.critic_floats);
 	if (len != need) {
-		snprintf(err, err_len, "%s: %s: %zu bytes, a model of these dimensions has %zu", path,
-			 len < need ? "truncated" : "trailing data", len, need);
+		snprintf(err, err_len, "%s: %s: %zu bytes, a model of these dimensions has %zu",
+			 path, len < need ? "truncated" : "trailing data", len, need);
 		goto out;
 	}
 	memcpy(&crc, buf + len - sizeof(crc), sizeof(crc));

@@ -176,16 +176,16 @@ void encoder_backward(struct net_params *g, struct encoder_acts *e, const struct
 
 		memset(e->dgru, 0, (size_t)d->steps * d->batch * d->hidden * sizeof(float));
 		layernorm_backward(e->dgru + off, g->ln_gain, g->ln_bias, e->denc + off,
-				   gru_output(&e->gru) + off, p->ln_gain, e->ln_mean + t_start * d->batch,
-				   e->ln_rstd + t_start * d->batch, rows, d->hidden);
+				   gru_output(&e->gru) + off, p->ln_gain,
+				   e->ln_mean + t_start * d->batch, e->ln_rstd + t_start * d->batch,
+				   rows, d->hidden);
 		dgru = e->dgru;
 	}
 	gru_backward(&g->gru, NULL, NULL, dgru, &e->gru, &p->gru, x, t_start);
 }
 
-const float *head_forward(struct head_acts *h, const struct net_dims *d,
-			  const struct net_params *p, const float *enc, const float *extra,
-			  int rows)
+const float *head_forward(struct head_acts *h, const struct net_dims *d, const struct net_params *p,
+			  const float *enc, const float *extra, int rows)
 {
 	const int H = d->hidden, E = d->extra, C = H + E;
 

@@ -22,10 +22,10 @@
 #include "learn/rng.h"
 
 struct net_dims {
-	int in;		/* I: observation features */
-	int extra;	/* E: extra head input (action), 0 for none */
-	int hidden;	/* H */
-	int out;	/* O */
+	int in; /* I: observation features */
+	int extra; /* E: extra head input (action), 0 for none */
+	int hidden; /* H */
+	int out; /* O */
 	bool layer_norm;
 	bool recurrent;
 };
@@ -33,10 +33,10 @@ struct net_dims {
 struct net_params {
 	struct gru_params gru;
 	float *ln_gain, *ln_bias; /* (H), only with layer_norm */
-	float *w1;		  /* (H, H + E) */
-	float *b1;		  /* (H) */
-	float *w2;		  /* (O, H) */
-	float *b2;		  /* (O) */
+	float *w1; /* (H, H + E) */
+	float *b1; /* (H) */
+	float *w2; /* (O, H) */
+	float *b2; /* (O) */
 };
 
 struct net {
@@ -59,19 +59,19 @@ void net_free(struct net *n);
 struct encoder_acts {
 	struct gru_acts gru;
 	float *ln_out, *ln_mean, *ln_rstd; /* (T, B, H), (T, B), (T, B): only with layer_norm */
-	float *denc;			   /* (T, B, H): d loss / d enc */
-	float *dgru;			   /* (T, B, H): d loss / d GRU output (layer_norm) */
+	float *denc; /* (T, B, H): d loss / d enc */
+	float *dgru; /* (T, B, H): d loss / d GRU output (layer_norm) */
 };
 
 /* Activations of the head for up to max_rows rows. */
 struct head_acts {
 	int max_rows;
-	float *in;	 /* (R, H + E) */
+	float *in; /* (R, H + E) */
 	float *pre, *act; /* (R, H) before and after the ReLU */
-	float *out;	 /* (R, O) */
-	float *din;	 /* (R, H + E) */
-	float *dact;	 /* (R, H) */
-	float *dpre;	 /* (R, H) */
+	float *out; /* (R, O) */
+	float *din; /* (R, H + E) */
+	float *dact; /* (R, H) */
+	float *dpre; /* (R, H) */
 };
 
 int encoder_acts_alloc(struct encoder_acts *e, const struct net_dims *d, int steps, int batch);
@@ -87,9 +87,8 @@ void encoder_backward(struct net_params *g, struct encoder_acts *e, const struct
 		      const float *x, int t_start);
 
 /* out (rows, O) from enc (rows, H) and extra (rows, E; NULL when E = 0). */
-const float *head_forward(struct head_acts *h, const struct net_dims *d,
-			  const struct net_params *p, const float *enc, const float *extra,
-			  int rows);
+const float *head_forward(struct head_acts *h, const struct net_dims *d, const struct net_params *p,
+			  const float *enc, const float *extra, int rows);
 /*
  * Given dout (rows, O): accumulates parameter gradients into g (NULL: skip them, e.g. the
  * critic under the actor's loss), d enc into denc (rows, H) and d extra into dextra

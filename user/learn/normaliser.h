@@ -13,7 +13,7 @@ struct normaliser {
 	int dim;
 	double count;
 	double *mean; /* (dim) */
-	double *m2;   /* (dim): sum of squared deviations */
+	double *m2; /* (dim): sum of squared deviations */
 };
 
 int normaliser_init(struct normaliser *nz, int dim);

@@ -35,8 +35,7 @@ void replay_free(struct replay *rb)
 	memset(rb, 0, sizeof(*rb));
 }
 
-uint64_t replay_append(struct replay *rb, const float *obs, const uint8_t *mask,
-		       uint32_t episode)
+uint64_t replay_append(struct replay *rb, const float *obs, const uint8_t *mask, uint32_t episode)
 {
 	uint64_t step = rb->written++;
 	size_t slot = step % rb->capacity;

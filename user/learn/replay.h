@@ -16,18 +16,17 @@
 struct replay {
 	int capacity, obs_dim, act_dim;
 	uint64_t written; /* steps ever appended; step i lives in slot i % capacity */
-	float *obs;	  /* (capacity, obs_dim) */
-	float *act;	  /* (capacity, act_dim): squashed action in (-1, 1), 0 if masked */
-	uint8_t *mask;	  /* (capacity, act_dim) */
-	float *reward;	  /* (capacity) */
+	float *obs; /* (capacity, obs_dim) */
+	float *act; /* (capacity, act_dim): squashed action in (-1, 1), 0 if masked */
+	uint8_t *mask; /* (capacity, act_dim) */
+	float *reward; /* (capacity) */
 	uint32_t *episode;
 };
 
 int replay_init(struct replay *rb, int capacity, int obs_dim, int act_dim);
 void replay_free(struct replay *rb);
 /* Appends a step (its action and reward are filled in later); returns its index. */
-uint64_t replay_append(struct replay *rb, const float *obs, const uint8_t *mask,
-		       uint32_t episode);
+uint64_t replay_append(struct replay *rb, const float *obs, const uint8_t *mask, uint32_t episode);
 float *replay_action(struct replay *rb, uint64_t step);
 void replay_set_reward(struct replay *rb, uint64_t step, float reward);
 /* Steps currently held. */

@@ -51,9 +51,10 @@ int sac_batch_alloc(struct sac_batch *sb, const struct agent_config *cfg)
 	sb->dq[0] = calloc(sb->rows, sizeof(float));
 	sb->dq[1] = calloc(sb->rows, sizeof(float));
 	sb->dactor_out = calloc((size_t)sb->rows_actor * 2 * A, sizeof(float));
-	if (!sb->obs || !sb->norm_mean || !sb->norm_inv_std || !sb->act || !sb->mask || !sb->reward || !sb->eps_pi || !sb->eps_next ||
-	    !sb->pi_act || !sb->next_act || !sb->dpi_act || !sb->pi_logp || !sb->next_logp ||
-	    !sb->y || !sb->dq[0] || !sb->dq[1] || !sb->dactor_out)
+	if (!sb->obs || !sb->norm_mean || !sb->norm_inv_std || !sb->act || !sb->mask ||
+	    !sb->reward || !sb->eps_pi || !sb->eps_next || !sb->pi_act || !sb->next_act ||
+	    !sb->dpi_act || !sb->pi_logp || !sb->next_logp || !sb->y || !sb->dq[0] || !sb->dq[1] ||
+	    !sb->dactor_out)
 		goto nomem;
 	err |= encoder_acts_alloc(&sb->actor_enc, &ad, T, B);
 	err |= head_acts_alloc(&sb->actor_head, &ad, sb->rows_actor);
@@ -141,12 +142,13 @@ static inline float softplusf(float x)
 
 float sac_log_std(float pre)
 {
-	return SAC_LOG_STD_MIN + 0.5f * (SAC_LOG_STD_MAX - SAC_LOG_STD_MIN) * (tanh_fast(pre) + 1.0f);
+	return SAC_LOG_STD_MIN +
+	       0.5f * (SAC_LOG_STD_MAX - SAC_LOG_STD_MIN) * (tanh_fast(pre) + 1.0f);
 }
 
 /* log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u)) stays finite where 1 - a^2 rounds to 0 */
-void sac_policy_sample(const float *head, const float *eps, const float *mask, int rows,
-			  int A, float *act, float *logp)
+void sac_policy_sample(const float *head, const float *eps, const float *mask, int rows, int A,
+		       float *act, float *logp)
 {
 	const float half_log_2pi = 0.91893853f;
 
@@ -189,7 +191,7 @@ void sac_losses(struct agent *ag, bool grads, float *q_loss, float *pi_loss, flo
 			    Ra);
 	sac_policy_sample(aout, sb->eps_pi, sb->mask + first * A, R, A, sb->pi_act, sb->pi_logp);
 	sac_policy_sample(aout + (size_t)B * 2 * A, sb->eps_next, sb->mask + (first + B) * A, R, A,
-		      sb->next_act, sb->next_logp);
+			  sb->next_act, sb->next_logp);
 
 	for (int k = 0; k < 2; k++) {
 		struct net *c = &ag->critic[k];
