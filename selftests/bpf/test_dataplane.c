@@ -3,6 +3,7 @@
  * The XDP data plane, driven with crafted frames through bpf_prog_test_run_opts: verdicts,
  * output bytes, flow table, q, samples, statistics and every policy's choice.
  */
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 #include "test.h"
@@ -898,8 +899,6 @@ static void test_bad_config_rejected(void)
  * reclaims random flows as idle. Afterwards q of each backend must equal the number of
  * counted (not closed) flows on it in the table.
  */
-#include <pthread.h>
-
 struct q_stress {
 	struct fx *f;
 	int first_flow, n_flows, iterations;
@@ -978,6 +977,60 @@ static void test_q_exact_under_concurrency(void)
 	fx_teardown(&f);
 }
 
+/*
+ * While a writer keeps publishing two weight vectors in turn, new flows must always land on
+ * the argmin of one of them: A = [4 1 1 1] picks 0, B = [1 1 1 4] picks 3. Any mix of the
+ * two (a half-written vector) ties backends and would show up as 1 or 2.
+ */
+struct w_stress {
+	struct fx *f;
+	volatile bool stop;
+	long published;
+};
+
+static void *w_stress_writer(void *arg)
+{
+	float A[4] = { 4, 1, 1, 1 }, B[4] = { 1, 1, 1, 4 };
+	struct w_stress *w = arg;
+
+	while (!w->stop) {
+		if (mlb_dp_set_weights(w->f->dp, w->f->vip, w->published % 2 ? B : A, 4) < 0)
+			break;
+		w->published++;
+	}
+	return NULL;
+}
+
+static void test_weights_never_half_written(void)
+{
+	uint32_t q[4] = {};
+	struct w_stress w = {};
+	int seen[4] = {}, n = 0;
+	uint64_t end;
+	pthread_t t;
+	struct fx f;
+
+	if (!setup(&f, 4, MLB_POLICY_MARL, 4))
+		return;
+	w.f = &f;
+	ASSERT_GT(mlb_dp_set_weights(f.dp, f.vip, (float[4]){ 4, 1, 1, 1 }, 4), 0, "A first");
+	pthread_create(&t, NULL, w_stress_writer, &w);
+	end = mono_ns() + 400000000ull;	/* 0.4 s: about 40 flips at the 10 ms grace time */
+	while (mono_ns() < end) {
+		int k = pick_once(&f, q, 4, 1024 + n % 60000);
+
+		if (k >= 0 && k < 4)
+			seen[k]++;
+		n++;
+	}
+	w.stop = true;
+	pthread_join(t, NULL);
+	ASSERT_GT(w.published, 10, "the writer published many vectors");
+	ASSERT_EQ(seen[1] + seen[2], 0, "never a mixed vector");
+	ASSERT_EQ(seen[0] + seen[3], n, "every flow placed by A or B");
+	fx_teardown(&f);
+}
+
 static const struct test_case tests[] = {
 	TEST(non_vip_pass_identical),
 	TEST(syn_creates_flow),
@@ -996,6 +1049,7 @@ static const struct test_case tests[] = {
 	TEST(ecmp_stable_per_flow),
 	TEST(power_of_d_large_pool),
 	TEST(weights_double_buffer),
+	TEST(weights_never_half_written),
 	TEST(ipv6_flow),
 	TEST(vlan_tagged),
 	TEST(malformed_and_truncated),
