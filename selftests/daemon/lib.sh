@@ -69,7 +69,7 @@ summary() {
 
 cleanup() {
 	[ -n "$DAEMON_PID" ] && kill -9 "$DAEMON_PID" 2>/dev/null
-	for p in "${SERVER_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	for i in "${!SERVER_PIDS[@]}"; do stop_server "$i"; done
 	for ns in $NS_C $NS_L $NS_BR ${TAG}s1 ${TAG}s2 ${TAG}s3; do
 		ip netns del "$ns" 2>/dev/null
 	done
@@ -122,10 +122,13 @@ start_server() {
 	return 1
 }
 
-stop_server() {
-	local i=$1
-	[ -n "${SERVER_PIDS[$i]}" ] && kill -9 "${SERVER_PIDS[$i]}" 2>/dev/null
-	{ wait "${SERVER_PIDS[$i]}"; } 2>/dev/null
+stop_server() { # SIGTERM: the server stops accepting, finishes what it accepted, exits 0
+	local i=$1 pid=${SERVER_PIDS[$1]}
+	[ -z "$pid" ] && return 0
+	kill -TERM "$pid" 2>/dev/null
+	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -9 "$pid" 2>/dev/null
+	{ wait "$pid"; } 2>/dev/null
 	SERVER_PIDS[$i]=
 }
 

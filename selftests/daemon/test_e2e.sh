@@ -73,6 +73,11 @@ case_bad_input() {
 	after=$(dp_shape)
 	check "maps unchanged by bad inputs ($before vs $after)" [ "$before" = "$after" ]
 	check "same program attached" [ "$(xdp_prog_id)" = "$id_before" ]
+	# marllbctl's man page names every option its --help lists.
+	for o in $("$BUILD/marllbctl" --help | grep -oE -- '--[a-z-]+'); do
+		check "marllbctl.8 documents $o" grep -qF -- "$(echo "$o" | sed 's/-/\\-/g')" \
+			"$ROOT/Documentation/marllbctl.8"
+	done
 	# 3. --check-config validates without touching anything.
 	out=$(in_ns "$NS_L" "$BUILD/marllbd" --iface "$LB_IF" --config "$WORK/good.conf" --check-config)
 	check "--check-config OK ($out)" grep -q "OK: 1 VIPs, 3 backends" <<<"$out"
@@ -175,6 +180,12 @@ case_heterogeneity_marl() {
 		[ $((3 * c2)) -lt $((c0 + c1 + c2)) ]
 	check "no request failed" [ "$(load_field failed "$WORK/marl.out")" = 0 ]
 	scrape
+	check "metrics with agent figures are well-formed" prometheus_wellformed "$WORK/m"
+	for m in marllb_agent_reward marllb_agent_alpha marllb_agent_q_loss marllb_agent_pi_loss; do
+		check "$m exported" grep -q "^$m{vip=" "$WORK/m"
+	done
+	check "marllbctl shows learned weights" \
+		[ "$(ctl_json | jq -r '.[0].vips[0].mode')" = learned ]
 	check "agent trained" [ "$(awk '/^marllb_agent_updates_total/ { print $2 }' "$WORK/m")" -gt 500 ]
 	stop_daemon
 	check "model saved on SIGTERM" test -s "$(ls "$WORK/state/$LB_IF"/vip-*.model 2>/dev/null | head -1)"
@@ -281,7 +292,56 @@ case_health_down() {
 	check "recovered server back up" [ "$(state_of "$dead")" = "active/up" ]
 }
 
-CASES=(bad_input lsq_counts_and_metrics health_down sighup_drain kill9_adopt heterogeneity_marl)
+q_sum() { ctl_json | jq '[.[0].vips[0].backends[].open_flows] | add'; }
+
+# set_q slot value: overwrite one open-flow count of VIP id 0 (a leak or a wrap made by hand)
+set_q() {
+	local hex i
+	hex=$(printf '%08x' "$2" | sed -E 's/(..)(..)(..)(..)/\4 \3 \2 \1/')
+	local bytes=()
+	for i in $(seq 0 255); do
+		if [ "$i" = "$1" ]; then bytes+=($hex); else bytes+=(00 00 00 00); fi
+	done
+	bpftool map update pinned "$PIN_DIR/mlb_queues" key 0 0 0 0 value hex "${bytes[@]}"
+}
+
+case_flow_hygiene() {
+	write_config "$WORK/lsq.conf" lsq
+	start_daemon --config "$WORK/lsq.conf" --step 0.1 --idle-established 1 --idle-half-open 1 \
+		--reconcile-interval 0.3 || return 1
+	# An established connection that then stays silent: counted, then reclaimed as idle.
+	nsenter --net=/run/netns/"$NS_C" bash -c "exec 3<>/dev/tcp/$VIP/80; sleep 3.5" &
+	local cp=$! seen=0 q
+	for _ in $(seq 20); do
+		q=$(q_sum); [ "$q" = 1 ] && { seen=1; break; }; sleep 0.1
+	done
+	check "idle connection counted" [ "$seen" = 1 ]
+	for _ in $(seq 30); do
+		q=$(q_sum); [ "$q" = 0 ] && break; sleep 0.1
+	done
+	check "idle flow reclaimed while the connection is still open (q $q)" [ "$q" = 0 ] &&
+		kill -0 "$cp" 2>/dev/null
+	{ wait "$cp"; } 2>/dev/null # the client closes now: FIN of a reclaimed flow
+	local max=0
+	for _ in $(seq 10); do
+		q=$(q_sum); [ "$q" -gt "$max" ] && max=$q; sleep 0.1
+	done
+	check "no double decrement after the late FIN (max q $max)" [ "$max" = 0 ]
+	scrape
+	check "reclaim counted" [ "$(awk '/^marllb_flows_reclaimed_total\{kind="established"\}/ { print $2 }' "$WORK/m")" -ge 1 ]
+	# Counts that drifted (as after an LRU eviction) or wrapped below zero are corrected.
+	set_q 0 5 && set_q 1 4294967295 || { CASE_FAILED=1; return 1; }
+	for _ in $(seq 30); do
+		[ "$(q_of "${SERVER_IPS[0]}")" = 0 ] && [ "$(q_of "${SERVER_IPS[1]}")" = 0 ] && break
+		sleep 0.1
+	done
+	check "leaked count reconciled to 0" [ "$(q_of "${SERVER_IPS[0]}")" = 0 ]
+	check "wrapped count reconciled to 0" [ "$(q_of "${SERVER_IPS[1]}")" = 0 ]
+	scrape
+	check "corrections counted" [ "$(awk '/^marllb_open_flow_corrections_total/ { print $2 }' "$WORK/m")" -ge 1 ]
+}
+
+CASES=(bad_input lsq_counts_and_metrics flow_hygiene health_down sighup_drain kill9_adopt heterogeneity_marl)
 [ $# -gt 0 ] && CASES=("$@")
 
 if [ "$(id -u)" != 0 ]; then
