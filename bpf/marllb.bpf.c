@@ -167,6 +167,15 @@ static __always_inline void mlb_flow_ack(struct mlb_pkt *pkt, struct mlb_flow *f
 	}
 }
 
+static __always_inline struct mlb_vip *mlb_vip_lookup(const struct mlb_flow_key *key)
+{
+	struct mlb_vip_key vk = { .port = key->dport, .proto = IPPROTO_TCP,
+				  .family = key->family };
+
+	__builtin_memcpy(vk.addr, key->dst, sizeof(vk.addr));
+	return bpf_map_lookup_elem(&mlb_vips, &vk);
+}
+
 /* A cheap first look before the VIP hash lookup: one bit per (address, port) hash. */
 static __always_inline bool mlb_vip_filter_hit(const struct mlb_flow_key *key)
 {
@@ -191,13 +200,12 @@ int marllb(struct xdp_md *ctx)
 {
 	__u64 bytes = ctx->data_end - ctx->data;
 	struct mlb_pkt pkt = {};
-	struct mlb_vip_key vk = {};
 	const struct mlb_backend *be;
 	struct ethhdr *eth = NULL;
 	struct mlb_stats *st;
 	struct mlb_vip *vip;
 	struct mlb_flow *f;
-	__u32 be_idx;
+	__u32 be_idx, vip_id;
 	__u8 flags;
 	int k, res;
 
@@ -209,21 +217,9 @@ int marllb(struct xdp_md *ctx)
 
 	if (!mlb_vip_filter_hit(&pkt.key))
 		return XDP_PASS;
-	__builtin_memcpy(vk.addr, pkt.key.dst, sizeof(vk.addr));
-	vk.port = pkt.key.dport;
-	vk.proto = IPPROTO_TCP;
-	vk.family = pkt.key.family;
-	vip = bpf_map_lookup_elem(&mlb_vips, &vk);
-	if (!vip)
-		return XDP_PASS;
-
 	st = mlb_stats_get();
 	if (!st)
 		return XDP_PASS;
-	if (eth->h_dest[0] & 1) {
-		st->drops[MLB_DROP_BAD_L2]++;
-		return XDP_DROP;
-	}
 	if (mlb_bench_new_flows) {
 		__u32 seq = mlb_bench_seq++;
 
@@ -233,20 +229,34 @@ int marllb(struct xdp_md *ctx)
 
 	flags = pkt.tcp_flags;
 	if ((flags & (MLB_TCP_SYN | MLB_TCP_ACK | MLB_TCP_RST | MLB_TCP_FIN)) == MLB_TCP_SYN) {
+		vip = mlb_vip_lookup(&pkt.key);
+		if (!vip)
+			return XDP_PASS;
+		if (eth->h_dest[0] & 1)
+			goto bad_l2;
 		k = mlb_flow_syn(vip, &pkt, st);
 		if (k < 0) {
 			mlb_drop_count(st, -k);
 			return XDP_DROP;
 		}
+		vip_id = vip->id;
 	} else {
 		__u64 coarse;
 
+		/* An established flow needs no VIP lookup: its entry says which VIP it is. */
 		f = bpf_map_lookup_elem(&mlb_flows, &pkt.key);
-		if (!f || f->vip_id != vip->id) {
+		if (!f) {
+			if (!mlb_vip_lookup(&pkt.key))
+				return XDP_PASS;
+			if (eth->h_dest[0] & 1)
+				goto bad_l2;
 			/* never moved to a guessed backend: see Documentation/dataplane.md */
 			st->drops[MLB_DROP_NO_FLOW]++;
 			return XDP_DROP;
 		}
+		if (eth->h_dest[0] & 1)
+			goto bad_l2;
+		vip_id = f->vip_id;
 		k = f->backend;
 		coarse = bpf_ktime_get_coarse_ns();
 		if (f->last_seen_ns != coarse)
@@ -257,13 +267,16 @@ int marllb(struct xdp_md *ctx)
 			mlb_flow_ack(&pkt, f, st);
 	}
 
-	be_idx = vip->id * MLB_MAX_BACKENDS + (k & MLB_BE_MASK);
+	be_idx = (vip_id % MLB_MAX_VIPS) * MLB_MAX_BACKENDS + (k & MLB_BE_MASK);
 	be = bpf_map_lookup_elem(&mlb_backends, &be_idx);
 	if (!be || be->state == MLB_BACKEND_DOWN || be->state == MLB_BACKEND_UNUSED) {
 		st->drops[MLB_DROP_BACKEND_DOWN]++;
 		return XDP_DROP;
 	}
-	mlb_traffic_add(&mlb_vip_stats, vip->id, bytes);
+	mlb_traffic_add(&mlb_vip_stats, vip_id, bytes);
 	mlb_traffic_add(&mlb_be_stats, be_idx, bytes);
 	return mlb_forward(ctx, eth, be);
+bad_l2:
+	st->drops[MLB_DROP_BAD_L2]++;
+	return XDP_DROP;
 }
