@@ -11,13 +11,13 @@
 #include <bpf/bpf_helpers.h>
 #include "marllb.h"
 
-#define MLB_FLOW_TABLE(name)                                                                    \
-	struct {                                                                                \
-		__uint(type, BPF_MAP_TYPE_LRU_HASH);                                            \
-		__uint(max_entries, MLB_FLOW_TABLE_SIZE);                                       \
-		__uint(map_flags, BPF_F_NO_COMMON_LRU);                                         \
-		__type(key, struct mlb_flow_key);                                               \
-		__type(value, struct mlb_flow);                                                 \
+#define MLB_FLOW_TABLE(name)                              \
+	struct {                                          \
+		__uint(type, BPF_MAP_TYPE_LRU_HASH);      \
+		__uint(max_entries, MLB_FLOW_TABLE_SIZE); \
+		__uint(map_flags, BPF_F_NO_COMMON_LRU);   \
+		__type(key, struct mlb_flow_key);         \
+		__type(value, struct mlb_flow);           \
 	} name SEC(".maps")
 
 #endif /* MARLLB_BPF_FLOW_TABLE_H */

@@ -32,7 +32,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, MLB_MAX_VIPS * MLB_MAX_BACKENDS);
+	__uint(max_entries, MLB_MAX_VIPS *MLB_MAX_BACKENDS);
 	__type(key, __u32);
 	__type(value, struct mlb_backend);
 } mlb_backends SEC(".maps");
@@ -46,7 +46,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, MLB_MAX_VIPS * MLB_WEIGHT_SLOTS);
+	__uint(max_entries, MLB_MAX_VIPS *MLB_WEIGHT_SLOTS);
 	__type(key, __u32);
 	__type(value, struct mlb_weights);
 } mlb_weights SEC(".maps");
@@ -83,7 +83,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MLB_MAX_VIPS * MLB_MAX_BACKENDS);
+	__uint(max_entries, MLB_MAX_VIPS *MLB_MAX_BACKENDS);
 	__type(key, __u32);
 	__type(value, struct mlb_traffic);
 } mlb_be_stats SEC(".maps");

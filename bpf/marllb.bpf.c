@@ -37,8 +37,8 @@ static __always_inline struct mlb_stats *mlb_stats_get(void)
 	return bpf_map_lookup_elem(&mlb_stats, &zero);
 }
 
-static __always_inline void mlb_sample(struct mlb_stats *st, __u8 kind, __u32 vip_id,
-				       __u32 backend, __u64 ts, __u64 value)
+static __always_inline void mlb_sample(struct mlb_stats *st, __u8 kind, __u32 vip_id, __u32 backend,
+				       __u64 ts, __u64 value)
 {
 	struct mlb_sample *s = bpf_ringbuf_reserve(&mlb_samples, sizeof(*s), 0);
 
@@ -169,8 +169,7 @@ static __always_inline void mlb_flow_ack(struct mlb_pkt *pkt, struct mlb_flow *f
 
 static __always_inline struct mlb_vip *mlb_vip_lookup(const struct mlb_flow_key *key)
 {
-	struct mlb_vip_key vk = { .port = key->dport, .proto = IPPROTO_TCP,
-				  .family = key->family };
+	struct mlb_vip_key vk = { .port = key->dport, .proto = IPPROTO_TCP, .family = key->family };
 
 	__builtin_memcpy(vk.addr, key->dst, sizeof(vk.addr));
 	return bpf_map_lookup_elem(&mlb_vips, &vk);

@@ -28,17 +28,17 @@
 #define MLB_TCP_ACK 0x10
 
 enum mlb_parse_result {
-	MLB_PARSE_TCP = 0,	/* a TCP segment; pkt fully filled */
-	MLB_PARSE_OTHER,	/* not something marllb serves: pass it on */
-	MLB_PARSE_BAD,		/* broken, but its destination address is known: pkt->key.dst */
+	MLB_PARSE_TCP = 0, /* a TCP segment; pkt fully filled */
+	MLB_PARSE_OTHER, /* not something marllb serves: pass it on */
+	MLB_PARSE_BAD, /* broken, but its destination address is known: pkt->key.dst */
 };
 
 struct mlb_pkt {
 	struct mlb_flow_key key;
-	__u32 seq;		/* host byte order */
+	__u32 seq; /* host byte order */
 	__u32 ack;
 	__u8 tcp_flags;
-	__u8 bad_reason;	/* enum mlb_drop_reason when MLB_PARSE_BAD */
+	__u8 bad_reason; /* enum mlb_drop_reason when MLB_PARSE_BAD */
 };
 
 struct mlb_vlan_hdr {
@@ -76,7 +76,7 @@ static __always_inline int mlb_parse_ipv4(struct mlb_pkt *pkt, struct iphdr *iph
 	__u32 ihl, tot_len;
 
 	if ((void *)(iph + 1) > data_end)
-		return MLB_PARSE_OTHER;	/* no destination address to judge by */
+		return MLB_PARSE_OTHER; /* no destination address to judge by */
 	pkt->key.family = MLB_AF_INET;
 	pkt->key.src[0] = iph->saddr;
 	pkt->key.dst[0] = iph->daddr;
@@ -96,13 +96,12 @@ static __always_inline int mlb_parse_ipv4(struct mlb_pkt *pkt, struct iphdr *iph
 static __always_inline bool mlb_ipv6_exthdr(__u8 nexthdr)
 {
 	return nexthdr == IPPROTO_HOPOPTS || nexthdr == IPPROTO_ROUTING ||
-	       nexthdr == IPPROTO_FRAGMENT || nexthdr == IPPROTO_DSTOPTS ||
-	       nexthdr == IPPROTO_AH || nexthdr == IPPROTO_ESP || nexthdr == 135 /* mobility */ ||
+	       nexthdr == IPPROTO_FRAGMENT || nexthdr == IPPROTO_DSTOPTS || nexthdr == IPPROTO_AH ||
+	       nexthdr == IPPROTO_ESP || nexthdr == 135 /* mobility */ ||
 	       nexthdr == 139 /* HIP */ || nexthdr == 140 /* shim6 */;
 }
 
-static __always_inline int mlb_parse_ipv6(struct mlb_pkt *pkt, struct ipv6hdr *ip6h,
-					  void *data_end)
+static __always_inline int mlb_parse_ipv6(struct mlb_pkt *pkt, struct ipv6hdr *ip6h, void *data_end)
 {
 	__u32 payload_len;
 

@@ -92,10 +92,10 @@ static __always_inline int mlb_argmin_exact(const struct mlb_pool *pool,
  */
 struct mlb_walk {
 	const struct mlb_pool *pool;
-	const __u32 *a;		/* NULL: every active backend qualifies */
+	const __u32 *a; /* NULL: every active backend qualifies */
 	__u32 n;
-	__u32 start;		/* first index visited; the walk wraps around at n */
-	__u64 total;		/* wcmp: sum of active weights, then the remaining draw */
+	__u32 start; /* first index visited; the walk wraps around at n */
+	__u64 total; /* wcmp: sum of active weights, then the remaining draw */
 	__s32 found;
 };
 
@@ -160,8 +160,8 @@ static __always_inline int mlb_first_active(const struct mlb_pool *pool, const _
  * wasted; if none was active, the first active backend from a random start is taken.
  */
 static __always_inline int mlb_argmin_power_d(const struct mlb_pool *pool,
-					      const struct mlb_queues *qs, const __u32 *a,
-					      __u32 n, __u32 seed)
+					      const struct mlb_queues *qs, const __u32 *a, __u32 n,
+					      __u32 seed)
 {
 	struct mlb_best b = { .num = 1, .den = 0, .rank = 0, .k = -1 };
 	__u32 i, k, r = seed;
@@ -260,7 +260,7 @@ __noinline int mlb_pick(const struct mlb_vip *vip, const struct mlb_flow_key *ke
 		return mlb_argmin(pool, qs, NULL, n, seed);
 	/* marl reads the live half of the double buffer; user space never writes it */
 	w = mlb_weights_of(id, vip->policy == MLB_POLICY_SED ? MLB_WSLOT_STATIC :
-								 pool->weight_slot & 1);
+							       pool->weight_slot & 1);
 	return w ? mlb_argmin(pool, qs, w->a, n, seed) : -1;
 }
 

@@ -14,14 +14,14 @@
 #include <linux/types.h>
 
 /* Limits */
-#define MLB_MAX_VIPS 64			/* virtual services per data plane */
-#define MLB_MAX_BACKENDS 256		/* backends per VIP (a power of two) */
-#define MLB_FLOW_TABLE_SIZE 262144	/* 5-tuple flow table entries (LRU) */
-#define MLB_EXACT_SCAN_MAX 64		/* marl/sed/lsq scan every backend up to this pool size */
-#define MLB_POWER_D 16			/* candidates sampled above MLB_EXACT_SCAN_MAX */
-#define MLB_SAMPLES_BYTES (1 << 22)	/* ring buffer size */
-#define MLB_WEIGHT_ONE 65536		/* agent weight 1.0 in the u32 weight vectors */
-#define MLB_WEIGHT_GRACE_NS 10000000ULL	/* a weight slot is rewritten >= 10 ms after it left use */
+#define MLB_MAX_VIPS 64 /* virtual services per data plane */
+#define MLB_MAX_BACKENDS 256 /* backends per VIP (a power of two) */
+#define MLB_FLOW_TABLE_SIZE 262144 /* 5-tuple flow table entries (LRU) */
+#define MLB_EXACT_SCAN_MAX 64 /* marl/sed/lsq scan every backend up to this pool size */
+#define MLB_POWER_D 16 /* candidates sampled above MLB_EXACT_SCAN_MAX */
+#define MLB_SAMPLES_BYTES (1 << 22) /* ring buffer size */
+#define MLB_WEIGHT_ONE 65536 /* agent weight 1.0 in the u32 weight vectors */
+#define MLB_WEIGHT_GRACE_NS 10000000ULL /* a weight slot is rewritten >= 10 ms after it left use */
 
 #define MLB_AF_INET 4
 #define MLB_AF_INET6 6
@@ -39,52 +39,52 @@
 #define MLB_MAP_STATS "mlb_stats"
 #define MLB_MAP_VIP_STATS "mlb_vip_stats"
 #define MLB_MAP_BE_STATS "mlb_be_stats"
-#define MLB_PROG_NAME "marllb"		/* the XDP program (ELF section "prog") */
+#define MLB_PROG_NAME "marllb" /* the XDP program (ELF section "prog") */
 
 /* Policy of a VIP: how a new flow picks its backend. */
 enum mlb_policy {
-	MLB_POLICY_MARL = 0,	/* argmin (q + 1) / a, a = the agent's weight vector */
-	MLB_POLICY_SED = 1,	/* argmin (q + 1) / a, a = static weights */
-	MLB_POLICY_LSQ = 2,	/* argmin q (all a = 1) */
-	MLB_POLICY_WCMP = 3,	/* random, in proportion to static weights */
-	MLB_POLICY_ECMP = 4,	/* hash of the 5-tuple */
+	MLB_POLICY_MARL = 0, /* argmin (q + 1) / a, a = the agent's weight vector */
+	MLB_POLICY_SED = 1, /* argmin (q + 1) / a, a = static weights */
+	MLB_POLICY_LSQ = 2, /* argmin q (all a = 1) */
+	MLB_POLICY_WCMP = 3, /* random, in proportion to static weights */
+	MLB_POLICY_ECMP = 4, /* hash of the 5-tuple */
 	MLB_POLICY_MAX,
 };
 
 /* Backend state: only active backends get new flows; draining ones keep their flows. */
 enum mlb_backend_state {
-	MLB_BACKEND_UNUSED = 0,	/* slot not configured */
+	MLB_BACKEND_UNUSED = 0, /* slot not configured */
 	MLB_BACKEND_ACTIVE = 1,
 	MLB_BACKEND_DRAINING = 2,
-	MLB_BACKEND_DOWN = 3,	/* no new flows; packets of its existing flows are dropped */
+	MLB_BACKEND_DOWN = 3, /* no new flows; packets of its existing flows are dropped */
 };
 
 /* Why a packet for a VIP was dropped (index into mlb_stats.drops). */
 enum mlb_drop_reason {
-	MLB_DROP_MALFORMED = 0,	/* bad IP/TCP header: version, ihl, doff, lengths */
-	MLB_DROP_TRUNCATED = 1,	/* frame ends inside a header */
-	MLB_DROP_FRAGMENT = 2,	/* IPv4 fragment or IPv6 extension header to a VIP address */
-	MLB_DROP_NO_FLOW = 3,	/* non-SYN packet of an unknown flow */
-	MLB_DROP_NO_BACKEND = 4,	/* new flow but no active backend */
-	MLB_DROP_BACKEND_DOWN = 5,	/* packet of a flow whose backend is down */
-	MLB_DROP_BAD_L2 = 6,	/* VIP packet to a group (multicast/broadcast) MAC */
-	MLB_DROP_FLOW_TABLE = 7,	/* flow could not be inserted */
+	MLB_DROP_MALFORMED = 0, /* bad IP/TCP header: version, ihl, doff, lengths */
+	MLB_DROP_TRUNCATED = 1, /* frame ends inside a header */
+	MLB_DROP_FRAGMENT = 2, /* IPv4 fragment or IPv6 extension header to a VIP address */
+	MLB_DROP_NO_FLOW = 3, /* non-SYN packet of an unknown flow */
+	MLB_DROP_NO_BACKEND = 4, /* new flow but no active backend */
+	MLB_DROP_BACKEND_DOWN = 5, /* packet of a flow whose backend is down */
+	MLB_DROP_BAD_L2 = 6, /* VIP packet to a group (multicast/broadcast) MAC */
+	MLB_DROP_FLOW_TABLE = 7, /* flow could not be inserted */
 	MLB_DROP_MAX = 8,
 };
 
 /* mlb_vips: key -> VIP. Hash map, MLB_MAX_VIPS entries. */
 struct mlb_vip_key {
 	__u32 addr[4];
-	__u16 port;		/* network byte order */
-	__u8 proto;		/* IPPROTO_TCP */
-	__u8 family;		/* MLB_AF_INET or MLB_AF_INET6 */
+	__u16 port; /* network byte order */
+	__u8 proto; /* IPPROTO_TCP */
+	__u8 family; /* MLB_AF_INET or MLB_AF_INET6 */
 };
 
 struct mlb_vip {
-	__u32 id;		/* 0 .. MLB_MAX_VIPS-1: index into the per-VIP arrays */
-	__u32 policy;		/* enum mlb_policy */
-	__u32 n_backends;	/* backend slots in use: 0 .. n_backends-1 */
-	__u32 flags;		/* reserved, 0 */
+	__u32 id; /* 0 .. MLB_MAX_VIPS-1: index into the per-VIP arrays */
+	__u32 policy; /* enum mlb_policy */
+	__u32 n_backends; /* backend slots in use: 0 .. n_backends-1 */
+	__u32 flags; /* reserved, 0 */
 };
 
 /*
@@ -92,7 +92,7 @@ struct mlb_vip {
  * that most non-VIP packets pass after one bit test, before the VIP hash lookup. False
  * positives only cost that lookup. Rebuilt by user space whenever the VIP set changes.
  */
-#define MLB_VIP_FILTER_WORDS 64		/* 4096 bits */
+#define MLB_VIP_FILTER_WORDS 64 /* 4096 bits */
 struct mlb_vip_filter {
 	__u64 bits[MLB_VIP_FILTER_WORDS];
 };
@@ -112,17 +112,17 @@ static inline __u32 mlb_vip_filter_hash(const __u32 *addr, __u16 port)
 struct mlb_backend {
 	__u32 addr[4];
 	__u8 mac[6];
-	__u8 state;		/* enum mlb_backend_state */
+	__u8 state; /* enum mlb_backend_state */
 	__u8 family;
-	__u32 weight;		/* static weight, relative units (sed, wcmp); 0: no new flows */
+	__u32 weight; /* static weight, relative units (sed, wcmp); 0: no new flows */
 };
 
 /* mlb_pools: array, index vip_id. Written by user space only. */
 struct mlb_pool {
-	__u64 active[MLB_MAX_BACKENDS / 64];	/* bit k: backend k takes new flows */
-	__u64 weight_gen;	/* generation of the live agent weight vector */
-	__u64 flip_ns;		/* when weight_slot last changed (user-space clock) */
-	__u32 weight_slot;	/* 0 or 1: which agent slot of mlb_weights is live */
+	__u64 active[MLB_MAX_BACKENDS / 64]; /* bit k: backend k takes new flows */
+	__u64 weight_gen; /* generation of the live agent weight vector */
+	__u64 flip_ns; /* when weight_slot last changed (user-space clock) */
+	__u32 weight_slot; /* 0 or 1: which agent slot of mlb_weights is live */
 	__u32 pad;
 };
 
@@ -132,7 +132,7 @@ struct mlb_pool {
 #define MLB_WEIGHT_SLOTS 3
 #define MLB_WSLOT_STATIC 2
 struct mlb_weights {
-	__u64 gen;		/* generation this vector was published as */
+	__u64 gen; /* generation this vector was published as */
 	__u32 a[MLB_MAX_BACKENDS];
 };
 
@@ -150,49 +150,49 @@ struct mlb_flow_key {
 	__u16 dport;
 	__u8 proto;
 	__u8 family;
-	__u16 pad;		/* 0 */
+	__u16 pad; /* 0 */
 };
 
 enum mlb_flow_state {
-	MLB_FLOW_SYN = 1,	/* SYN seen, handshake not completed; counted in q */
-	MLB_FLOW_OPEN = 2,	/* handshake-completing ACK seen; task timer running */
-	MLB_FLOW_TASK_DONE = 3,	/* task duration sampled */
-	MLB_FLOW_CLOSED = 4,	/* client FIN/RST seen, q already decremented: not counted */
+	MLB_FLOW_SYN = 1, /* SYN seen, handshake not completed; counted in q */
+	MLB_FLOW_OPEN = 2, /* handshake-completing ACK seen; task timer running */
+	MLB_FLOW_TASK_DONE = 3, /* task duration sampled */
+	MLB_FLOW_CLOSED = 4, /* client FIN/RST seen, q already decremented: not counted */
 };
 
 struct mlb_flow {
-	__u64 syn_ns;		/* first SYN (flow completion time starts here) */
-	__u64 last_seen_ns;	/* coarse clock (bpf_ktime_get_coarse_ns) of the last packet */
-	__u64 ack_ns;		/* handshake-completing ACK (task duration starts here) */
-	__u32 ack0;		/* its ack number: server ISN + 1, host byte order */
+	__u64 syn_ns; /* first SYN (flow completion time starts here) */
+	__u64 last_seen_ns; /* coarse clock (bpf_ktime_get_coarse_ns) of the last packet */
+	__u64 ack_ns; /* handshake-completing ACK (task duration starts here) */
+	__u32 ack0; /* its ack number: server ISN + 1, host byte order */
 	__u32 vip_id;
-	__u16 backend;		/* index in the VIP's pool */
-	__u8 state;		/* enum mlb_flow_state */
+	__u16 backend; /* index in the VIP's pool */
+	__u8 state; /* enum mlb_flow_state */
 	__u8 pad[5];
 };
 
 /* mlb_samples: ring buffer of these records. */
 enum mlb_sample_kind {
-	MLB_SAMPLE_TASK = 1,	/* value: task duration */
-	MLB_SAMPLE_FCT = 2,	/* value: flow completion time, SYN -> client FIN/RST */
-	MLB_SAMPLE_NEW_FLOW = 3,	/* value: 0; ts is the arrival time */
+	MLB_SAMPLE_TASK = 1, /* value: task duration */
+	MLB_SAMPLE_FCT = 2, /* value: flow completion time, SYN -> client FIN/RST */
+	MLB_SAMPLE_NEW_FLOW = 3, /* value: 0; ts is the arrival time */
 };
 
 struct mlb_sample {
-	__u64 ts_ns;		/* when the event happened */
+	__u64 ts_ns; /* when the event happened */
 	__u64 value_ns;
 	__u32 vip_id;
 	__u16 backend;
-	__u8 kind;		/* enum mlb_sample_kind */
+	__u8 kind; /* enum mlb_sample_kind */
 	__u8 pad;
 };
 
 /* mlb_stats: per-CPU array of one; sum over CPUs for totals. */
 struct mlb_stats {
 	__u64 new_flows;
-	__u64 closed_flows;	/* q decrements by the data plane (client FIN/RST) */
-	__u64 samples;		/* records written to the ring buffer */
-	__u64 ring_lost;	/* records lost because the ring buffer was full */
+	__u64 closed_flows; /* q decrements by the data plane (client FIN/RST) */
+	__u64 samples; /* records written to the ring buffer */
+	__u64 ring_lost; /* records lost because the ring buffer was full */
 	__u64 drops[MLB_DROP_MAX];
 };
 

@@ -33,9 +33,9 @@ struct bench_case {
 	int family, n_backends;
 	bool new_flows;
 	bool established;
-	bool reference;		/* the bare flow-table insert program, not marllb */
+	bool reference; /* the bare flow-table insert program, not marllb */
 	int repeat;
-	int backend;		/* established: the flow's backend */
+	int backend; /* established: the flow's backend */
 	struct fx fx;
 	uint8_t frame[PKT_MAX];
 	uint32_t len;
@@ -67,7 +67,7 @@ static uint64_t ref_inserted(struct bpf_object *ref)
 
 	if (!bss || bpf_map_lookup_elem(bpf_map__fd(bss), &zero, val))
 		return 0;
-	memcpy(&n, val + 8, sizeof(n));	/* ref_seq (u32, padded), then ref_inserted */
+	memcpy(&n, val + 8, sizeof(n)); /* ref_seq (u32, padded), then ref_inserted */
 	return n;
 }
 
@@ -121,7 +121,7 @@ static int setup_case(struct bench_case *c)
 	if (err)
 		return err;
 	s = c->fx.vip_spec;
-	if (!c->new_flows && !c->established)	/* non-VIP: same frame, another address */
+	if (!c->new_flows && !c->established) /* non-VIP: same frame, another address */
 		inet_pton(AF_INET, "10.0.0.200", s.dst);
 	if (c->established) {
 		c->len = pkt_build(&s, c->frame);
@@ -186,18 +186,35 @@ static int time_case(struct bench_case *c, double *ns)
 int main(void)
 {
 	struct bench_case cases[] = {
-		{ .name = "non-VIP packet (IPv4 TCP)", .family = 4, .n_backends = 64,
+		{ .name = "non-VIP packet (IPv4 TCP)",
+		  .family = 4,
+		  .n_backends = 64,
 		  .repeat = 200000 },
-		{ .name = "established flow, IPv4", .family = 4, .n_backends = 64,
-		  .established = true, .repeat = 200000 },
-		{ .name = "established flow, IPv6", .family = 6, .n_backends = 64,
-		  .established = true, .repeat = 200000 },
-		{ .name = "new flow, 8 backends", .family = 4, .n_backends = 8, .new_flows = true,
+		{ .name = "established flow, IPv4",
+		  .family = 4,
+		  .n_backends = 64,
+		  .established = true,
+		  .repeat = 200000 },
+		{ .name = "established flow, IPv6",
+		  .family = 6,
+		  .n_backends = 64,
+		  .established = true,
+		  .repeat = 200000 },
+		{ .name = "new flow, 8 backends",
+		  .family = 4,
+		  .n_backends = 8,
+		  .new_flows = true,
 		  .repeat = 50000 },
-		{ .name = "new flow, 64 backends", .family = 4, .n_backends = 64,
-		  .new_flows = true, .repeat = 50000 },
-		{ .name = "new flow, 256 backends", .family = 4, .n_backends = 256,
-		  .new_flows = true, .repeat = 50000 },
+		{ .name = "new flow, 64 backends",
+		  .family = 4,
+		  .n_backends = 64,
+		  .new_flows = true,
+		  .repeat = 50000 },
+		{ .name = "new flow, 256 backends",
+		  .family = 4,
+		  .n_backends = 256,
+		  .new_flows = true,
+		  .repeat = 50000 },
 	};
 	int n_cases = sizeof(cases) / sizeof(cases[0]), empty_fd, ref_fd, err;
 	struct bpf_object *empty, *ref;
@@ -207,7 +224,8 @@ int main(void)
 	empty = bpf_object__open_file("build/xdp_pass.o", NULL);
 	ref = bpf_object__open_file("build/bench_ref.o", NULL);
 	if (!empty || bpf_object__load(empty) || !ref || bpf_object__load(ref)) {
-		fprintf(stderr, "bench: cannot load build/xdp_pass.o or build/bench_ref.o (make)\n");
+		fprintf(stderr,
+			"bench: cannot load build/xdp_pass.o or build/bench_ref.o (make)\n");
 		return 1;
 	}
 	empty_fd = bpf_program__fd(bpf_object__find_program_by_name(empty, "xdp_pass"));
@@ -225,7 +243,8 @@ int main(void)
 			struct bench_case *c = &cases[i];
 
 			if (run_repeat(empty_fd, c->frame, c->len, c->repeat, &verdict,
-				       &c->empty_ns[r]) || verdict != XDP_PASS)
+				       &c->empty_ns[r]) ||
+			    verdict != XDP_PASS)
 				return 1;
 			if (time_case(c, &c->ns[r]))
 				return 1;
@@ -240,8 +259,8 @@ int main(void)
 				       &verdict, &ref_case.ns[r]))
 				return 1;
 			after = ref_inserted(ref);
-			if (flush_flows(bpf_map__fd(bpf_object__find_map_by_name(ref,
-										  "ref_flows"))))
+			if (flush_flows(
+				    bpf_map__fd(bpf_object__find_map_by_name(ref, "ref_flows"))))
 				return 1;
 			if (after - before != (uint64_t)ref_case.repeat) {
 				fprintf(stderr, "reference: %llu inserts, expected %d\n",

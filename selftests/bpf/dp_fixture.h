@@ -14,7 +14,7 @@ struct fx {
 	struct mlb_dp *dp;
 	int prog_fd;
 	uint32_t vip;
-	struct pkt_spec vip_spec;	/* a SYN from the client to the VIP */
+	struct pkt_spec vip_spec; /* a SYN from the client to the VIP */
 	struct ring_buffer *rb;
 	struct mlb_sample samples[FX_MAX_SAMPLES];
 	int n_samples;
@@ -41,13 +41,15 @@ static inline int fx_add_vip(struct fx *f, int family, const char *addr, uint16_
 			     uint32_t policy, uint32_t n_backends, uint32_t *vip_id)
 {
 	struct mlb_vip_cfg cfg = { .family = family == 4 ? MLB_AF_INET : MLB_AF_INET6,
-				   .port = port, .policy = policy };
+				   .port = port,
+				   .policy = policy };
 	int err;
 
 	inet_pton(family == 4 ? AF_INET : AF_INET6, addr, cfg.addr);
 	err = mlb_dp_set_vip(f->dp, &cfg, vip_id);
 	for (uint32_t k = 0; !err && k < n_backends; k++) {
-		struct mlb_backend_cfg b = { .family = MLB_AF_INET, .state = MLB_BACKEND_ACTIVE,
+		struct mlb_backend_cfg b = { .family = MLB_AF_INET,
+					     .state = MLB_BACKEND_ACTIVE,
 					     .weight = 1 };
 
 		b.addr[0] = 10, b.addr[1] = 0, b.addr[2] = 1, b.addr[3] = k;

@@ -25,7 +25,7 @@ static int serve(int port, const char *name, int seconds)
 	int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
 	char buf[256];
 
-	alarm(seconds);		/* bounded in time whatever happens */
+	alarm(seconds); /* bounded in time whatever happens */
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(fd, (struct sockaddr *)&addr, sizeof(addr)) || listen(fd, 64)) {
 		perror("e2e_tcp serve");
@@ -38,7 +38,7 @@ static int serve(int port, const char *name, int seconds)
 			continue;
 		if (read(c, buf, sizeof(buf)) > 0 && write(c, name, strlen(name)) < 0)
 			perror("e2e_tcp write");
-		close(c);	/* the server closes first, like an HTTP/1.0 server */
+		close(c); /* the server closes first, like an HTTP/1.0 server */
 	}
 }
 
@@ -66,7 +66,8 @@ static int connect_many(const char *ip, int port, int n, int seconds)
 			close(fd);
 			continue;
 		}
-		while (len < (int)sizeof(buf) - 1 && (r = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		while (len < (int)sizeof(buf) - 1 &&
+		       (r = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
 			len += r;
 		close(fd);
 		buf[len] = 0;

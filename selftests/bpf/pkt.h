@@ -20,13 +20,13 @@
 #define PKT_ACK 0x10
 
 struct pkt_spec {
-	int family;		/* 4 or 6 */
+	int family; /* 4 or 6 */
 	uint8_t src[16], dst[16];
-	uint16_t sport, dport;	/* host order */
+	uint16_t sport, dport; /* host order */
 	uint8_t flags;
 	uint32_t seq, ack;
-	int vlan;		/* 0: untagged, else the VLAN id */
-	int payload;		/* bytes of payload */
+	int vlan; /* 0: untagged, else the VLAN id */
+	int payload; /* bytes of payload */
 	uint8_t dmac[6], smac[6];
 };
 
@@ -48,8 +48,8 @@ static inline uint16_t pkt_csum(const void *data, size_t len)
 }
 
 /* A spec with defaults: 10.0.0.1:sport -> dst:dport, client and LB MACs. */
-static inline void pkt_spec_v4(struct pkt_spec *s, const char *src, const char *dst,
-			       uint16_t sport, uint16_t dport, uint8_t flags)
+static inline void pkt_spec_v4(struct pkt_spec *s, const char *src, const char *dst, uint16_t sport,
+			       uint16_t dport, uint8_t flags)
 {
 	memset(s, 0, sizeof(*s));
 	s->family = 4;
@@ -63,8 +63,8 @@ static inline void pkt_spec_v4(struct pkt_spec *s, const char *src, const char *
 	memcpy(s->smac, pkt_client_mac, 6);
 }
 
-static inline void pkt_spec_v6(struct pkt_spec *s, const char *src, const char *dst,
-			       uint16_t sport, uint16_t dport, uint8_t flags)
+static inline void pkt_spec_v6(struct pkt_spec *s, const char *src, const char *dst, uint16_t sport,
+			       uint16_t dport, uint8_t flags)
 {
 	pkt_spec_v4(s, "0.0.0.0", "0.0.0.0", sport, dport, flags);
 	s->family = 6;

@@ -55,12 +55,12 @@ static void test_non_vip_pass_identical(void)
 
 	if (!setup(&f, 4, MLB_POLICY_MARL, 4))
 		return;
-	pkt_spec_v4(&cases[0], "10.0.0.1", "10.0.0.200", 40000, 80, PKT_SYN);	/* other addr */
-	pkt_spec_v4(&cases[1], "10.0.0.1", "10.0.0.100", 40000, 81, PKT_SYN);	/* other port */
-	pkt_spec_v6(&cases[2], "fd00::1", "fd00::100", 40000, 80, PKT_SYN);	/* v6, no VIP */
+	pkt_spec_v4(&cases[0], "10.0.0.1", "10.0.0.200", 40000, 80, PKT_SYN); /* other addr */
+	pkt_spec_v4(&cases[1], "10.0.0.1", "10.0.0.100", 40000, 81, PKT_SYN); /* other port */
+	pkt_spec_v6(&cases[2], "fd00::1", "fd00::100", 40000, 80, PKT_SYN); /* v6, no VIP */
 	pkt_spec_v4(&cases[3], "10.0.0.1", "10.0.0.200", 40000, 80, PKT_ACK);
 	cases[3].vlan = 7;
-	pkt_spec_v4(&cases[4], "10.0.0.100", "10.0.0.1", 80, 40000, PKT_ACK);	/* reply dir */
+	pkt_spec_v4(&cases[4], "10.0.0.100", "10.0.0.1", 80, 40000, PKT_ACK); /* reply dir */
 	for (int i = 0; i < 5; i++) {
 		uint32_t len = pkt_build(&cases[i], in), out_len = 0;
 
@@ -217,11 +217,11 @@ static void test_task_duration_sample(void)
 	k = fx_backend_of(out);
 	s.flags = PKT_ACK;
 	s.seq = 1001;
-	s.ack = 7001;		/* server ISN 7000 + 1: completes the handshake */
+	s.ack = 7001; /* server ISN 7000 + 1: completes the handshake */
 	t_ack = mono_ns();
 	ASSERT_EQ(fx_run(&f, &s, out, NULL), XDP_TX, "handshake ACK");
 	s.flags = PKT_ACK | PKT_PSH;
-	s.payload = 100;	/* the request: acks nothing new */
+	s.payload = 100; /* the request: acks nothing new */
 	ASSERT_EQ(fx_run(&f, &s, out, NULL), XDP_TX, "request");
 	fx_drain_samples(&f);
 	ASSERT_EQ(f.n_samples, 1, "no task sample before server data");
@@ -229,7 +229,7 @@ static void test_task_duration_sample(void)
 	s.flags = PKT_ACK;
 	s.payload = 0;
 	s.seq = 1101;
-	s.ack = 7001 + 1448;	/* the server sent data */
+	s.ack = 7001 + 1448; /* the server sent data */
 	ASSERT_EQ(fx_run(&f, &s, out, NULL), XDP_TX, "ACK of server data");
 	t_done = mono_ns();
 	s.ack = 7001 + 2896;
@@ -282,7 +282,7 @@ static void test_flow_stays_on_backend(void)
 	s = f.vip_spec;
 	fx_run(&f, &s, out, NULL);
 	k = fx_backend_of(out);
-	q[k] = 1000;		/* now the worst choice for new flows */
+	q[k] = 1000; /* now the worst choice for new flows */
 	fx_set_q(&f, f.vip, q, 4);
 	s.flags = PKT_ACK;
 	for (int i = 0; i < 10; i++) {
@@ -323,11 +323,11 @@ static void test_draining_and_down(void)
 			break;
 		}
 	}
-	s = f.vip_spec;		/* the first flow, on the draining backend */
+	s = f.vip_spec; /* the first flow, on the draining backend */
 	s.flags = PKT_ACK;
 	ASSERT_EQ(fx_run(&f, &s, out, NULL), XDP_TX, "draining backend keeps its flow");
 	ASSERT_EQ(fx_backend_of(out), k_drain, "to the draining backend");
-	s.sport++;		/* the second flow, on the down backend */
+	s.sport++; /* the second flow, on the down backend */
 	ASSERT_EQ(fx_run(&f, &s, out, NULL), XDP_DROP, "down backend's flow dropped");
 	ASSERT_EQ(stats(&f).drops[MLB_DROP_BACKEND_DOWN], 1, "counted");
 	/* all down: no backend for new flows */
@@ -399,7 +399,7 @@ static void check_argmin(uint32_t n, uint32_t policy)
 			}
 		}
 		if (second - best < 1e-6 * best)
-			continue;	/* a tie: covered by the tie tests */
+			continue; /* a tie: covered by the tie tests */
 		ASSERT_EQ(pick_once(&f, q, n, 30000 + round), expect, "argmin (q+1)/a");
 		checked++;
 	}
@@ -430,7 +430,7 @@ static void test_lsq_ignores_weights(void)
 
 	if (!setup(&f, 4, MLB_POLICY_LSQ, 5))
 		return;
-	mlb_dp_set_weights(f.dp, f.vip, a, 5);	/* not used by lsq */
+	mlb_dp_set_weights(f.dp, f.vip, a, 5); /* not used by lsq */
 	for (int i = 0; i < 20; i++)
 		ASSERT_EQ(pick_once(&f, q, 5, 30000 + i), 3, "least q");
 	fx_teardown(&f);
@@ -479,7 +479,8 @@ static void test_wcmp_proportions(void)
 	if (!setup(&f, 4, MLB_POLICY_WCMP, 4))
 		return;
 	for (uint32_t k = 0; k < 4; k++) {
-		struct mlb_backend_cfg b = { .family = MLB_AF_INET, .state = MLB_BACKEND_ACTIVE,
+		struct mlb_backend_cfg b = { .family = MLB_AF_INET,
+					     .state = MLB_BACKEND_ACTIVE,
 					     .weight = w[k] };
 
 		fx_backend_mac(k, b.mac);
@@ -638,7 +639,7 @@ static void test_vlan_tagged(void)
 	len = pkt_build(&s, in);
 	ASSERT_EQ(fx_run_frame(&f, in, len, out, &out_len), XDP_TX, "tagged SYN");
 	assert_l2_rewrite(in, out, len, fx_backend_of(out));
-	s.vlan = 43;		/* the same flow on another VLAN is the same 5-tuple */
+	s.vlan = 43; /* the same flow on another VLAN is the same 5-tuple */
 	s.flags = PKT_ACK;
 	ASSERT_EQ(fx_run(&f, &s, out, NULL), XDP_TX, "tagged ACK");
 	fx_teardown(&f);
@@ -668,14 +669,14 @@ static void test_malformed_and_truncated(void)
 
 		inet_pton(AF_INET, to_vip ? "10.0.0.100" : "10.0.0.99", v4.dst);
 		inet_pton(AF_INET6, to_vip ? "fd00::100" : "fd00::99", v6.dst);
-#define CASE(name, spec, mutate, cut)                                                   \
-	do {                                                                            \
-		len = pkt_build(&(spec), in);                                           \
-		mutate;                                                                 \
-		len -= (cut);                                                           \
-		ASSERT_EQ(fx_run_frame(&f, in, len, out, &out_len), expect, name);      \
-		if (expect == XDP_PASS)                                                 \
-			ASSERT_MEMEQ(in, out, len, name " untouched");                  \
+#define CASE(name, spec, mutate, cut)                                              \
+	do {                                                                       \
+		len = pkt_build(&(spec), in);                                      \
+		mutate;                                                            \
+		len -= (cut);                                                      \
+		ASSERT_EQ(fx_run_frame(&f, in, len, out, &out_len), expect, name); \
+		if (expect == XDP_PASS)                                            \
+			ASSERT_MEMEQ(in, out, len, name " untouched");             \
 	} while (0)
 		CASE("tcp header cut", v4, , 10);
 		CASE("ihl < 5", v4, iph->ihl = 4, 0);
@@ -814,7 +815,7 @@ static void test_traffic_stats(void)
 static void test_ring_full_loses_samples_not_packets(void)
 {
 	uint8_t in[PKT_MAX], out[PKT_MAX];
-	int n = MLB_SAMPLES_BYTES / 32 + 5000;	/* more records than the ring holds */
+	int n = MLB_SAMPLES_BYTES / 32 + 5000; /* more records than the ring holds */
 	struct mlb_stats st;
 	struct fx f;
 	uint32_t len;
@@ -886,8 +887,8 @@ static void test_bad_config_rejected(void)
 	ASSERT_EQ(mlb_dp_set_backend(f.dp, f.vip, 1, &b), -EINVAL, "bad state");
 	ASSERT_OK(mlb_dp_get_backend(f.dp, f.vip, 1, &be), "slot 1");
 	ASSERT_EQ(be.state, MLB_BACKEND_UNUSED, "left unchanged");
-	ASSERT_EQ(mlb_dp_set_weights(f.dp, f.vip, (float[1]){ 1 }, MLB_MAX_BACKENDS + 1),
-		  -ERANGE, "too many weights");
+	ASSERT_EQ(mlb_dp_set_weights(f.dp, f.vip, (float[1]){ 1 }, MLB_MAX_BACKENDS + 1), -ERANGE,
+		  "too many weights");
 	ASSERT_EQ(mlb_policy_parse("marl"), MLB_POLICY_MARL, "parse marl");
 	ASSERT_EQ(mlb_policy_parse("nope"), -EINVAL, "parse unknown");
 	fx_teardown(&f);
@@ -1015,7 +1016,7 @@ static void test_weights_never_half_written(void)
 	w.f = &f;
 	ASSERT_GT(mlb_dp_set_weights(f.dp, f.vip, (float[4]){ 4, 1, 1, 1 }, 4), 0, "A first");
 	pthread_create(&t, NULL, w_stress_writer, &w);
-	end = mono_ns() + 400000000ull;	/* 0.4 s: about 40 flips at the 10 ms grace time */
+	end = mono_ns() + 400000000ull; /* 0.4 s: about 40 flips at the 10 ms grace time */
 	while (mono_ns() < end) {
 		int k = pick_once(&f, q, 4, 1024 + n % 60000);
 

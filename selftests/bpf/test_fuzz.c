@@ -98,8 +98,9 @@ static enum ref_class classify(const uint8_t *f, uint32_t len, uint8_t *tcp_flag
 		family = 6;
 		dst = f + l3 + 24;
 		if (f[l3 + 6] != IPPROTO_TCP)
-			return ipv6_exthdr(f[l3 + 6]) ? (is_vip_addr(6, dst) ? REF_DROP : REF_PASS) :
-							REF_PASS;
+			return ipv6_exthdr(f[l3 + 6]) ?
+				       (is_vip_addr(6, dst) ? REF_DROP : REF_PASS) :
+				       REF_PASS;
 		if (f[l3] >> 4 != 6)
 			goto bad;
 		l4_len = get16(f + l3 + 4);
@@ -126,7 +127,7 @@ static uint32_t make_frame(uint8_t *f)
 	uint32_t len;
 	int v6 = rnd() % 3 == 0;
 
-	if (rnd() % 5 == 0) {	/* pure noise, sometimes with an IP ethertype */
+	if (rnd() % 5 == 0) { /* pure noise, sometimes with an IP ethertype */
 		len = 14 + rnd() % 120;
 		for (uint32_t i = 0; i < len; i++)
 			f[i] = rnd();
@@ -148,19 +149,19 @@ static uint32_t make_frame(uint8_t *f)
 	s.vlan = rnd() % 4 == 0 ? 1 + rnd() % 4094 : 0;
 	s.payload = rnd() % 3 == 0 ? rnd() % 64 : 0;
 	if (rnd() % 16 == 0)
-		s.dmac[0] |= 1;	/* group address */
+		s.dmac[0] |= 1; /* group address */
 	len = pkt_build(&s, f);
 	switch (rnd() % 4) {
-	case 0:		/* intact */
+	case 0: /* intact */
 		break;
-	case 1:		/* flip bytes, mostly in the headers */
+	case 1: /* flip bytes, mostly in the headers */
 		for (int n = 1 + rnd() % 4; n > 0; n--)
 			f[rnd() % (len < 80 ? len : 80)] ^= 1 << (rnd() % 8);
 		break;
-	case 2:		/* truncate */
+	case 2: /* truncate */
 		len = 14 + rnd() % (len - 13);
 		break;
-	default:	/* a random byte anywhere, and maybe trailing garbage */
+	default: /* a random byte anywhere, and maybe trailing garbage */
 		f[rnd() % len] = rnd();
 		if (rnd() % 2) {
 			uint32_t extra = rnd() % 32;
@@ -219,8 +220,8 @@ static void test_fuzz_frames(void)
 		counts[ref]++;
 		if (verdict != XDP_PASS && verdict != XDP_TX && verdict != XDP_DROP)
 			why = "unexpected verdict";
-		else if (ref == REF_PASS && (verdict != XDP_PASS || out_len != len ||
-					     memcmp(in, out, len)))
+		else if (ref == REF_PASS &&
+			 (verdict != XDP_PASS || out_len != len || memcmp(in, out, len)))
 			why = "non-VIP frame not passed byte-identical";
 		else if (ref == REF_DROP && verdict != XDP_DROP)
 			why = "broken frame to a VIP address not dropped";
@@ -239,7 +240,8 @@ static void test_fuzz_frames(void)
 		tx += verdict == XDP_TX;
 		if (why) {
 			bad++;
-			printf("    frame %ld (class %d, verdict %d): %s\n    ", i, ref, verdict, why);
+			printf("    frame %ld (class %d, verdict %d): %s\n    ", i, ref, verdict,
+			       why);
 			hexdump(in, len);
 		}
 	}

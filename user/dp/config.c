@@ -231,7 +231,7 @@ static int mlb_backend_check(const struct mlb_backend_cfg *cfg)
 		return -EAFNOSUPPORT;
 	if (cfg->state < MLB_BACKEND_ACTIVE || cfg->state > MLB_BACKEND_DOWN)
 		return -EINVAL;
-	if (cfg->mac[0] & 1)	/* a group address cannot be a server */
+	if (cfg->mac[0] & 1) /* a group address cannot be a server */
 		return -EINVAL;
 	return 0;
 }
@@ -325,7 +325,7 @@ static uint32_t mlb_weight_fixed(float a)
 {
 	double v;
 
-	if (!(a > 0))	/* also NaN */
+	if (!(a > 0)) /* also NaN */
 		return 0;
 	v = (double)a * MLB_WEIGHT_ONE;
 	if (v < 1)

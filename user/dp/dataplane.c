@@ -18,12 +18,17 @@
 #include "marllb.skel.h"
 
 const char *const mlb_map_names[MLB_M_COUNT] = {
-	[MLB_M_VIPS] = MLB_MAP_VIPS,		[MLB_M_VIP_ADDRS] = MLB_MAP_VIP_ADDRS,
+	[MLB_M_VIPS] = MLB_MAP_VIPS,
+	[MLB_M_VIP_ADDRS] = MLB_MAP_VIP_ADDRS,
 	[MLB_M_VIP_FILTER] = MLB_MAP_VIP_FILTER,
-	[MLB_M_BACKENDS] = MLB_MAP_BACKENDS,	[MLB_M_POOLS] = MLB_MAP_POOLS,
-	[MLB_M_WEIGHTS] = MLB_MAP_WEIGHTS,	[MLB_M_QUEUES] = MLB_MAP_QUEUES,
-	[MLB_M_FLOWS] = MLB_MAP_FLOWS,		[MLB_M_SAMPLES] = MLB_MAP_SAMPLES,
-	[MLB_M_STATS] = MLB_MAP_STATS,		[MLB_M_VIP_STATS] = MLB_MAP_VIP_STATS,
+	[MLB_M_BACKENDS] = MLB_MAP_BACKENDS,
+	[MLB_M_POOLS] = MLB_MAP_POOLS,
+	[MLB_M_WEIGHTS] = MLB_MAP_WEIGHTS,
+	[MLB_M_QUEUES] = MLB_MAP_QUEUES,
+	[MLB_M_FLOWS] = MLB_MAP_FLOWS,
+	[MLB_M_SAMPLES] = MLB_MAP_SAMPLES,
+	[MLB_M_STATS] = MLB_MAP_STATS,
+	[MLB_M_VIP_STATS] = MLB_MAP_VIP_STATS,
 	[MLB_M_BE_STATS] = MLB_MAP_BE_STATS,
 };
 
@@ -46,7 +51,7 @@ void mlb_dp_close(struct mlb_dp *dp)
 	if (dp->queues)
 		munmap(dp->queues, dp->queues_len);
 	if (dp->skel) {
-		marllb__destroy(dp->skel);	/* owns prog_fd and the map fds */
+		marllb__destroy(dp->skel); /* owns prog_fd and the map fds */
 	} else {
 		for (int i = 0; i < MLB_M_COUNT; i++)
 			if (dp->fds[i] >= 0)
@@ -126,7 +131,7 @@ static int mlb_dp_from_skel(struct marllb *skel, struct mlb_dp **out)
 	}
 	err = mlb_dp_finish_open(dp);
 	if (err) {
-		dp->skel = NULL;	/* the caller destroys the skeleton */
+		dp->skel = NULL; /* the caller destroys the skeleton */
 		for (int i = 0; i < MLB_M_COUNT; i++)
 			dp->fds[i] = -1;
 		dp->prog_fd = -1;
@@ -174,7 +179,7 @@ static int mlb_pin_maps(struct marllb *skel, const char *dir)
 		struct bpf_map *m = bpf_object__find_map_by_name(skel->obj, mlb_map_names[i]);
 
 		snprintf(path, sizeof(path), "%s/%s", dir, mlb_map_names[i]);
-		unlink(path);	/* a stale pin from an earlier run */
+		unlink(path); /* a stale pin from an earlier run */
 		err = bpf_map__pin(m, path);
 		if (err)
 			return err;
@@ -246,7 +251,7 @@ int mlb_dp_attach(const char *ifname, enum mlb_dp_mode mode, const char *pin_dir
 		goto fail;
 	/* libxdp may have loaded it as an extension of its dispatcher: keep the kernel's fd */
 	(*out)->prog_fd = xdp_program__fd(xprog);
-	xdp_program__close(xprog);	/* the kernel keeps it attached; the object stays ours */
+	xdp_program__close(xprog); /* the kernel keeps it attached; the object stays ours */
 	return 0;
 fail:
 	xdp_program__close(xprog);

@@ -29,8 +29,8 @@ struct ring_buffer;
 #define MLB_PIN_ROOT "/sys/fs/bpf/marllb"
 
 enum mlb_dp_mode {
-	MLB_DP_NATIVE = 0,	/* driver XDP */
-	MLB_DP_GENERIC = 1,	/* skb XDP, works on any interface */
+	MLB_DP_NATIVE = 0, /* driver XDP */
+	MLB_DP_GENERIC = 1, /* skb XDP, works on any interface */
 };
 
 /* Loads the marllb.o built into the library, attaches it to ifname through libxdp and pins
@@ -56,7 +56,7 @@ struct mlb_vip_cfg {
 	uint8_t family;
 	uint8_t addr[16];
 	uint16_t port;
-	uint32_t policy;	/* enum mlb_policy */
+	uint32_t policy; /* enum mlb_policy */
 };
 int mlb_vip_key_make(struct mlb_vip_key *key, const struct mlb_vip_cfg *cfg);
 /* Creates a VIP (next free id) or changes its policy (same id). *id may be NULL. */
@@ -70,8 +70,8 @@ struct mlb_backend_cfg {
 	uint8_t family;
 	uint8_t addr[16];
 	uint8_t mac[6];
-	uint8_t state;		/* enum mlb_backend_state */
-	uint32_t weight;	/* static weight (relative), used by sed and wcmp */
+	uint8_t state; /* enum mlb_backend_state */
+	uint32_t weight; /* static weight (relative), used by sed and wcmp */
 };
 int mlb_dp_set_backend(struct mlb_dp *dp, uint32_t vip_id, uint32_t k,
 		       const struct mlb_backend_cfg *cfg);
@@ -110,11 +110,9 @@ int mlb_dp_read_backend_traffic(struct mlb_dp *dp, uint32_t vip_id, uint32_t k,
  * after idle_before_ns, it is put back unchanged and -EBUSY is returned. Returns 1 if q was
  * decremented, 0 if the flow was closed already, -ENOENT if it is gone.
  */
-typedef int (*mlb_flow_fn)(const struct mlb_flow_key *key, const struct mlb_flow *flow,
-			   void *ctx);
+typedef int (*mlb_flow_fn)(const struct mlb_flow_key *key, const struct mlb_flow *flow, void *ctx);
 long mlb_dp_for_each_flow(struct mlb_dp *dp, mlb_flow_fn fn, void *ctx);
-int mlb_dp_reclaim_flow(struct mlb_dp *dp, const struct mlb_flow_key *key,
-			uint64_t idle_before_ns);
+int mlb_dp_reclaim_flow(struct mlb_dp *dp, const struct mlb_flow_key *key, uint64_t idle_before_ns);
 int mlb_dp_lookup_flow(struct mlb_dp *dp, const struct mlb_flow_key *key, struct mlb_flow *flow);
 
 /* Samples: a libbpf ring buffer on mlb_samples; fn gets one struct mlb_sample per call (data,
@@ -125,7 +123,7 @@ struct ring_buffer *mlb_dp_samples_new(struct mlb_dp *dp, mlb_sample_fn fn, void
 
 /* Helpers for callers. */
 const char *mlb_policy_name(uint32_t policy);
-int mlb_policy_parse(const char *name);		/* "marl", "sed", ...; -EINVAL if unknown */
+int mlb_policy_parse(const char *name); /* "marl", "sed", ...; -EINVAL if unknown */
 const char *mlb_drop_reason_name(uint32_t reason);
 
 #endif /* MARLLB_DATAPLANE_H */

@@ -27,10 +27,10 @@ extern const char *const mlb_map_names[MLB_M_COUNT];
 struct marllb;
 
 struct mlb_dp {
-	int prog_fd;			/* -1 when opened from pins */
+	int prog_fd; /* -1 when opened from pins */
 	int fds[MLB_M_COUNT];
-	struct marllb *skel;		/* set when this process loaded the program */
-	struct mlb_queues *queues;	/* mmap of mlb_queues, MLB_MAX_VIPS entries */
+	struct marllb *skel; /* set when this process loaded the program */
+	struct mlb_queues *queues; /* mmap of mlb_queues, MLB_MAX_VIPS entries */
 	size_t queues_len;
 	int ncpus;
 };

@@ -75,7 +75,7 @@ long mlb_dp_for_each_flow(struct mlb_dp *dp, mlb_flow_fn fn, void *ctx)
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(dp->fds[MLB_M_FLOWS], &key, &flow))
-			continue;	/* gone meanwhile */
+			continue; /* gone meanwhile */
 		n++;
 		if (fn(&key, &flow, ctx))
 			break;
@@ -88,8 +88,7 @@ int mlb_dp_lookup_flow(struct mlb_dp *dp, const struct mlb_flow_key *key, struct
 	return bpf_map_lookup_elem(dp->fds[MLB_M_FLOWS], key, flow) ? -errno : 0;
 }
 
-int mlb_dp_reclaim_flow(struct mlb_dp *dp, const struct mlb_flow_key *key,
-			uint64_t idle_before_ns)
+int mlb_dp_reclaim_flow(struct mlb_dp *dp, const struct mlb_flow_key *key, uint64_t idle_before_ns)
 {
 	struct mlb_flow flow;
 
