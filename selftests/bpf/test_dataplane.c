@@ -783,6 +783,46 @@ static void test_reclaim_flow(void)
 	fx_teardown(&f);
 }
 
+struct reclaim_walk {
+	struct fx *f;
+	int visited, reclaimed;
+};
+
+static int reclaim_each(const struct mlb_flow_key *key, const struct mlb_flow *flow, void *ctx)
+{
+	struct reclaim_walk *w = ctx;
+
+	w->visited++;
+	w->reclaimed += mlb_dp_reclaim_flow(w->f->dp, key, UINT64_MAX) == 1;
+	return 0;
+}
+
+/* The daemon's idle reclaim: walk the table and reclaim inside the callback. */
+static void test_reclaim_while_walking(void)
+{
+	struct reclaim_walk w = {};
+	struct pkt_spec s;
+	uint32_t q[4];
+	struct fx f;
+
+	if (!setup(&f, 4, MLB_POLICY_LSQ, 4))
+		return;
+	s = f.vip_spec;
+	for (int i = 0; i < 500; i++) {
+		s.sport = 3000 + i;
+		fx_run(&f, &s, NULL, NULL);
+	}
+	w.f = &f;
+	ASSERT_EQ(mlb_dp_for_each_flow(f.dp, reclaim_each, &w), 500, "walk counts every flow");
+	ASSERT_EQ(w.visited, 500, "each flow visited once");
+	ASSERT_EQ(w.reclaimed, 500, "each reclaimed once");
+	mlb_dp_read_queues(f.dp, f.vip, q, 4);
+	ASSERT_EQ(q[0] + q[1] + q[2] + q[3], 0, "q all given back");
+	w.visited = 0;
+	ASSERT_EQ(mlb_dp_for_each_flow(f.dp, reclaim_each, &w), 0, "table empty");
+	fx_teardown(&f);
+}
+
 static void test_traffic_stats(void)
 {
 	struct mlb_traffic vt, bt;
@@ -839,6 +879,11 @@ static void test_ring_full_loses_samples_not_packets(void)
 	fx_teardown(&f);
 }
 
+static int count_none(const struct mlb_flow_key *key, const struct mlb_flow *flow, void *ctx)
+{
+	return 0;
+}
+
 static void test_del_vip(void)
 {
 	struct mlb_vip_cfg cfg = { .family = MLB_AF_INET, .port = 80 };
@@ -850,9 +895,15 @@ static void test_del_vip(void)
 	if (!setup(&f, 4, MLB_POLICY_MARL, 2))
 		return;
 	s = f.vip_spec;
+	for (int i = 0; i < 300; i++) {
+		s.sport = 5000 + i;
+		fx_run(&f, &s, out, NULL);
+	}
+	s.sport = f.vip_spec.sport;
 	fx_run(&f, &s, out, NULL);
 	inet_pton(AF_INET, "10.0.0.100", cfg.addr);
 	ASSERT_OK(mlb_dp_del_vip(f.dp, &cfg), "delete");
+	ASSERT_EQ(mlb_dp_for_each_flow(f.dp, count_none, NULL), 0, "its flows forgotten");
 	s.flags = PKT_ACK;
 	len = pkt_build(&s, in);
 	ASSERT_EQ(fx_run_frame(&f, in, len, out, NULL), XDP_PASS, "no longer a VIP");
@@ -1058,6 +1109,7 @@ static const struct test_case tests[] = {
 	TEST(group_mac_dropped),
 	TEST(reclaim_flow),
 	TEST(q_exact_under_concurrency),
+	TEST(reclaim_while_walking),
 	TEST(traffic_stats),
 	TEST(ring_full_loses_samples_not_packets),
 	TEST(del_vip),

@@ -215,12 +215,16 @@ int mlb_dp_del_vip(struct mlb_dp *dp, const struct mlb_vip_cfg *cfg)
 		return err;
 	mlb_vip_addr_ref(dp, &key, -1);
 	mlb_vip_filter_rebuild(dp, NULL);
-	/* Forget its flows, so that a VIP that reuses the id starts from q = 0. */
+	/* Forget its flows, so that a VIP that reuses the id starts from q = 0. The walk goes on
+	 * from the last kept key: the successor of a deleted one would restart it. */
 	while (!bpf_map_get_next_key(dp->fds[MLB_M_FLOWS], prev, &next)) {
+		if (!bpf_map_lookup_elem(dp->fds[MLB_M_FLOWS], &next, &flow) &&
+		    flow.vip_id == vip.id) {
+			bpf_map_delete_elem(dp->fds[MLB_M_FLOWS], &next);
+			continue;
+		}
 		fk = next;
 		prev = &fk;
-		if (!bpf_map_lookup_elem(dp->fds[MLB_M_FLOWS], &fk, &flow) && flow.vip_id == vip.id)
-			bpf_map_delete_elem(dp->fds[MLB_M_FLOWS], &fk);
 	}
 	return mlb_vip_slots_reset(dp, vip.id);
 }

@@ -99,8 +99,8 @@ int mlb_dp_read_backend_traffic(struct mlb_dp *dp, uint32_t vip_id, uint32_t k,
 				struct mlb_traffic *sum);
 
 /*
- * Flow table. mlb_dp_for_each_flow() calls fn for each flow (a snapshot per entry); fn returns
- * non-zero to stop. Returns the number of flows visited or a negative errno.
+ * Flow table. mlb_dp_for_each_flow() calls fn for each flow (a snapshot per entry); fn may
+ * reclaim that flow; fn returns non-zero to stop. Returns the number of flows visited.
  *
  * mlb_dp_reclaim_flow() removes a flow that has been idle since before idle_before_ns
  * (bpf_ktime_get_coarse_ns / CLOCK_MONOTONIC_COARSE clock) and gives back its q exactly once:

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Reading a data plane: q, statistics, flows (and their reclaim), samples. */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -64,22 +65,30 @@ int mlb_dp_read_backend_traffic(struct mlb_dp *dp, uint32_t vip_id, uint32_t k,
 	return mlb_traffic_sum(dp, dp->fds[MLB_M_BE_STATS], vip_id * MLB_MAX_BACKENDS + k, sum);
 }
 
+/*
+ * The next key is fetched before fn runs, so fn may delete (reclaim) the flow it is given:
+ * a hash map restarts from its first key when asked for the successor of a missing one. The
+ * walk is bounded for the same reason, in case other deletions keep restarting it.
+ */
 long mlb_dp_for_each_flow(struct mlb_dp *dp, mlb_flow_fn fn, void *ctx)
 {
+	int fd = dp->fds[MLB_M_FLOWS];
 	struct mlb_flow_key key, next;
+	long n = 0, steps = 0;
 	struct mlb_flow flow;
-	void *prev = NULL;
-	long n = 0;
+	bool more;
 
-	while (!bpf_map_get_next_key(dp->fds[MLB_M_FLOWS], prev, &next)) {
+	if (bpf_map_get_next_key(fd, NULL, &key))
+		return 0;
+	do {
+		more = !bpf_map_get_next_key(fd, &key, &next);
+		if (!bpf_map_lookup_elem(fd, &key, &flow)) {
+			n++;
+			if (fn(&key, &flow, ctx))
+				break;
+		}
 		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(dp->fds[MLB_M_FLOWS], &key, &flow))
-			continue; /* gone meanwhile */
-		n++;
-		if (fn(&key, &flow, ctx))
-			break;
-	}
+	} while (more && ++steps < 2L * MLB_FLOW_TABLE_SIZE);
 	return n;
 }
 
