@@ -260,6 +260,16 @@ case_sighup_drain() {
 	done
 	check "removed backend's slot freed" [ -z "$(state_of "$drained")" ]
 	check "unchanged backends untouched" [ "$(state_of "${SERVER_IPS[1]}")" = "active/up" ]
+	# The policy changes by reload too.
+	write_config "$WORK/sed.conf" lsq "{ address = \"${SERVER_IPS[1]}\"; }" \
+		"{ address = \"${SERVER_IPS[2]}\"; }"
+	kill -HUP "$DAEMON_PID"
+	for _ in $(seq 20); do
+		[ "$(ctl_json | jq -r '.[0].vips[0].policy')" = lsq ] && break
+		sleep 0.1
+	done
+	check "policy switched to lsq by SIGHUP" [ "$(ctl_json | jq -r '.[0].vips[0].policy')" = lsq ]
+	check "backends kept across the policy switch" [ "$(state_of "${SERVER_IPS[2]}")" = "active/up" ]
 	stop_server 0 && start_server 0 10 4
 }
 
@@ -290,6 +300,38 @@ case_health_down() {
 		sleep 0.1
 	done
 	check "recovered server back up" [ "$(state_of "$dead")" = "active/up" ]
+}
+
+# The safety net's mechanism end to end. The ratio 0.5 makes the learned weights "worse"
+# unless they halve the task durations, so the fallback is certain; the thresholds
+# themselves are covered by the unit test.
+case_safety_fallback() {
+	write_config "$WORK/marl.conf" marl
+	start_daemon --config "$WORK/marl.conf" --step 0.1 --fallback-probe 1 --fallback-ratio 0.5 \
+		--fallback-sustain 1 --fallback-hold 3 --no-learn --default-model "$WORK/none.model" ||
+		return 1
+	check "starts on SED weights (probe)" [ "$(ctl_json | jq -r '.[0].vips[0].mode')" = probe ]
+	load 16 200 "$WORK/fb.out" &
+	local lp=$! mode= w
+	for _ in $(seq 140); do
+		mode=$(ctl_json | jq -r '.[0].vips[0].mode')
+		[ "$mode" = fallback ] && break
+		sleep 0.1
+	done
+	check "fell back to SED (mode $mode)" [ "$mode" = fallback ]
+	w=$(ctl_json | jq -c '[.[0].vips[0].backends[].weight]')
+	check "SED weights in effect ($w)" [ "$w" = "[1,1,1]" ]
+	check "the log says why" grep -qE "above 0.50 x the SED baseline .*falling back to SED for 3 s" \
+		"$WORK/daemon.log"
+	for _ in $(seq 50); do
+		mode=$(ctl_json | jq -r '.[0].vips[0].mode')
+		[ "$mode" = learned ] && break
+		sleep 0.1
+	done
+	check "retried the learned weights after the hold" [ "$mode" = learned ]
+	check "retry logged" grep -q "retrying learned weights after 3 s on SED" "$WORK/daemon.log"
+	wait $lp
+	check "no request failed" [ "$(load_field failed "$WORK/fb.out")" = 0 ]
 }
 
 q_sum() { ctl_json | jq '[.[0].vips[0].backends[].open_flows] | add'; }
@@ -341,7 +383,8 @@ case_flow_hygiene() {
 	check "corrections counted" [ "$(awk '/^marllb_open_flow_corrections_total/ { print $2 }' "$WORK/m")" -ge 1 ]
 }
 
-CASES=(bad_input lsq_counts_and_metrics flow_hygiene health_down sighup_drain kill9_adopt heterogeneity_marl)
+CASES=(bad_input lsq_counts_and_metrics flow_hygiene health_down sighup_drain kill9_adopt
+	safety_fallback heterogeneity_marl)
 [ $# -gt 0 ] && CASES=("$@")
 
 if [ "$(id -u)" != 0 ]; then
