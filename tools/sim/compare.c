@@ -17,7 +17,8 @@ static const char compare_help[] =
 	"ratio of the mean to the oracle's. sed-misconf is sed with --misconfig weights.\n"
 	"\n"
 	"  --policies LIST  comma-separated, from ecmp, wcmp, lsq, sed, sed-misconf,\n"
-	"                   oracle, marl (all but marl; marl too when --model is given)\n"
+	"                   oracle, clairvoyant, marl (ecmp,wcmp,lsq,sed,sed-misconf,oracle;\n"
+	"                   and marl when --model is given)\n"
 	"  --mixes LIST     comma-separated mixes: 100, 75, 50 (all three)\n"
 	"  --seeds S        seeds --seed .. --seed + S - 1 (5)\n"
 	"  --model PATH     marl model; %m in PATH is replaced by the mix (100, 75, 50)\n"
@@ -118,7 +119,8 @@ static int write_plots(const char *dir, const char mixes[][8], int n_mixes,
 		       "set terminal pngcairo size %d,420 noenhanced\n"
 		       "set output '%s/cdf.png'\n"
 		       "set multiplot layout 1,%d\n"
-		       "set logscale x\nset grid\nset key bottom right\n"
+		       "set logscale x\nset format x '%%g'\nset xrange [0.05:100]\n"
+		       "set grid\nset key top left font ',9'\n"
 		       "set xlabel 'task completion time (s)'\nset ylabel 'CDF'\n",
 		       420 * n_mixes, dir, n_mixes);
 	for (int m = 0; m < n_mixes; m++) {
@@ -193,7 +195,7 @@ int cmd_compare(int argc, char **argv)
 				 : "ecmp,wcmp,lsq,sed,sed-misconf,oracle";
 	if (parse_variants(policies, v, &n_var)) {
 		fprintf(stderr, "marllb-sim: --policies %s: expected up to %d of ecmp, wcmp, lsq, "
-				"sed, sed-misconf, oracle, marl\n",
+				"sed, sed-misconf, oracle, clairvoyant, marl\n",
 			policies, MAX_POLICIES);
 		return 2;
 	}

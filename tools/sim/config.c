@@ -10,6 +10,7 @@
 static const char *const policy_names[POLICY__COUNT] = {
 	[POLICY_ECMP] = "ecmp", [POLICY_WCMP] = "wcmp",	    [POLICY_LSQ] = "lsq",
 	[POLICY_SED] = "sed",	[POLICY_ORACLE] = "oracle", [POLICY_MARL] = "marl",
+	[POLICY_CLAIRVOYANT] = "clairvoyant",
 };
 
 int policy_parse(const char *name, enum sim_policy *policy)

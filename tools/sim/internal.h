@@ -45,8 +45,7 @@ struct ps_station {
 	int len, cap;
 };
 
-/* a job in the oracle's look-ahead */
-struct la_job {
+struct la_job {	/* in the oracle's look-ahead */
 	double rem;	/* work left in the current stage */
 	double io, c2;	/* later stages */
 	int stage;
@@ -75,6 +74,11 @@ struct lb {
 	float reward;		/* earned by the last action, passed with the next observation */
 };
 
+/* A task's work by stage: first CPU stage, IO, last CPU stage (s). */
+struct work {
+	double c1, io, c2;
+};
+
 struct sim {
 	struct sim_config cfg;
 	double now;
@@ -88,7 +92,7 @@ struct sim {
 	struct server *servers;
 	struct lb *lbs;
 	double *wcmp_cdf;	/* cumulative static weights, normalised */
-	double c1_mean, c2_mean;/* mean first and last CPU stage work (oracle) */
+	struct work mean_work;	/* the mix's mean work by stage */
 	double *oracle_free;	/* scratch: worker free times */
 	/* scratch of the oracle's look-ahead, sized for a full server */
 	struct la_job *la_jobs;
@@ -100,7 +104,8 @@ struct sim {
 	bool learn, explore;
 };
 
-int policy_pick(struct sim *s, struct lb *lb, uint32_t flow_hash);
+void task_work_split(const struct sim *s, const struct task_spec *spec, struct work *w);
+int policy_pick(struct sim *s, struct lb *lb, uint32_t flow_hash, const struct work *w);
 
 /* marl glue (marl.c); marl_available() is false when built without user/learn */
 bool marl_available(void);

@@ -119,8 +119,11 @@ static const char run_help[] =
 	"Simulates one policy and prints task counts, mean and p99 completion time,\n"
 	"task duration and a Little's law check.\n"
 	"\n"
-	"  --policy P     ecmp, wcmp, lsq, sed, oracle or marl (sed)\n"
+	"  --policy P     ecmp, wcmp, lsq, sed, oracle, clairvoyant or marl (sed);\n"
+	"                 clairvoyant is the oracle knowing every task's true work\n"
 	"  --model FILE   marl: agent model, loaded by every LB\n"
+	"  --probe-reward other policies: score every control step with --reward as a\n"
+	"                 marl LB would be scored, and print the mean\n"
 	"  --help         this text\n"
 	"\n";
 
@@ -129,6 +132,7 @@ int cmd_run(int argc, char **argv)
 	static const struct option own[] = {
 		{ "policy", required_argument, NULL, 'p' },
 		{ "model", required_argument, NULL, 'm' },
+		{ "probe-reward", no_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -152,6 +156,9 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'm':
 			model = optarg;
+			break;
+		case 'r':
+			m.cfg.probe_reward = true;
 			break;
 		case 'h':
 			printf("%s%s", run_help, cli_model_help);
@@ -201,7 +208,7 @@ int cmd_run(int argc, char **argv)
 	if (st->reward_count) {
 		printf("mean reward      %.5f (%s)\n", st->reward_sum / st->reward_count,
 		       reward_name(m.cfg.reward));
-		for (int i = 0; i < m.cfg.n_lbs && i < 4; i++) {
+		for (int i = 0; i < m.cfg.n_lbs && i < 4 && m.cfg.policy == POLICY_MARL; i++) {
 			printf("LB %d weights     ", i);
 			for (int k = 0; k < m.cfg.n_servers && k < 16; k++)
 				printf(" %.2f", sim_lb_weights(s, i)[k]);

@@ -54,8 +54,33 @@ static int pick_wcmp(struct sim *s)
 	return lo;
 }
 
-/* Expected time until a new task could start on an FCFS server: replay its queue on the
- * workers' true free times, each queued task taking the mean work of the stage it waits for. */
+/*
+ * What the oracle knows of a task's work. oracle: the work left of tasks in service, the
+ * mix's means for work not yet started (queued stages, later stages, the new task).
+ * clairvoyant: every task's true work.
+ */
+static bool knows_work(const struct sim *s)
+{
+	return s->cfg.policy == POLICY_CLAIRVOYANT;
+}
+
+static double known_cpu_first(const struct sim *s, const struct task *t)
+{
+	return knows_work(s) ? t->cpu_first : s->mean_work.c1;
+}
+
+static double known_cpu_last(const struct sim *s, const struct task *t)
+{
+	return knows_work(s) ? t->cpu_last : s->mean_work.c2;
+}
+
+static double known_io(const struct sim *s, const struct task *t)
+{
+	return knows_work(s) ? t->io : s->mean_work.io;
+}
+
+/* Time until a new task would start on an FCFS server: replay its queue on the workers'
+ * true free times, each queued task taking the work of the stage it waits for. */
 static double fcfs_expected_start(struct sim *s, const struct server *sv)
 {
 	double *free_at = s->oracle_free, start;
@@ -75,7 +100,8 @@ static double fcfs_expected_start(struct sim *s, const struct server *sv)
 		for (int w = 1; w < sv->workers; w++)
 			if (free_at[w] < free_at[first])
 				first = w;
-		free_at[first] += (t->stage == STAGE_CPU1 ? s->c1_mean : s->c2_mean) / sv->speed;
+		free_at[first] += (t->stage == STAGE_CPU1 ? known_cpu_first(s, t) :
+							     known_cpu_last(s, t)) / sv->speed;
 	}
 	start = free_at[0];
 	for (int w = 1; w < sv->workers; w++)
@@ -85,8 +111,8 @@ static double fcfs_expected_start(struct sim *s, const struct server *sv)
 }
 
 /*
- * With IO (FCFS CPU): play the server forward without further arrivals, every unknown
- * work at its mean, until the new task would leave. Tasks back from IO queue behind it
+ * With IO (FCFS CPU): play the server forward without further arrivals, with the work the
+ * oracle knows, until the new task would leave. Tasks back from IO queue behind it
  * for the CPU, and it shares the IO resource with whoever is in IO then.
  */
 /* Grows the look-ahead scratch to n jobs (amortised: doubling, never per task). */
@@ -115,7 +141,7 @@ static int la_reserve(struct sim *s, int n)
 	return 0;
 }
 
-static double fcfs_io_lookahead(struct sim *s, const struct server *sv)
+static double fcfs_io_lookahead(struct sim *s, const struct server *sv, const struct work *w)
 {
 	int n_jobs = 0, qhead = 0, qtail = 0, n_io = 0, me, *worker = s->la_worker;
 	const struct ps_station *io = &sv->io;
@@ -139,29 +165,32 @@ static double fcfs_io_lookahead(struct sim *s, const struct server *sv)
 			continue;
 		job[n_jobs] = (struct la_job){
 			.rem = fmax(tk->work_left - (s->now - tk->service_start) * speed, 0),
-			.io = tk->stage == STAGE_CPU1 ? s->cfg.io_mean : 0,
-			.c2 = tk->stage == STAGE_CPU1 ? s->c2_mean : 0,
+			.io = tk->stage == STAGE_CPU1 ? known_io(s, tk) : 0,
+			.c2 = tk->stage == STAGE_CPU1 ? known_cpu_last(s, tk) : 0,
 			.stage = tk->stage,
 		};
 		worker[w] = n_jobs++;
 	}
 	for (int32_t id = sv->qhead; id >= 0; id = s->tasks[id].next) {
-		bool first = s->tasks[id].stage == STAGE_CPU1;
+		const struct task *tk = &s->tasks[id];
+		bool first = tk->stage == STAGE_CPU1;
 
-		job[n_jobs] = (struct la_job){ first ? s->c1_mean : s->c2_mean,
-					       first ? s->cfg.io_mean : 0, first ? s->c2_mean : 0,
+		job[n_jobs] = (struct la_job){ first ? known_cpu_first(s, tk) : known_cpu_last(s, tk),
+					       first ? known_io(s, tk) : 0,
+					       first ? known_cpu_last(s, tk) : 0,
 					       first ? STAGE_CPU1 : STAGE_CPU2 };
 		queue[qtail++] = n_jobs++;
 	}
 	for (int i = 0; i < io->len; i++) {
 		if (io->heap[i].mark != PS_DONE)
 			continue;
-		job[n_jobs] = (struct la_job){ fmax(io->heap[i].v - v, 0), 0, s->c2_mean,
+		job[n_jobs] = (struct la_job){ fmax(io->heap[i].v - v, 0), 0,
+					       known_cpu_last(s, &s->tasks[io->heap[i].task]),
 					       STAGE_IO };
 		in_io[n_io++] = n_jobs++;
 	}
 	me = n_jobs++;
-	job[me] = (struct la_job){ s->c1_mean, s->cfg.io_mean, s->c2_mean, STAGE_CPU1 };
+	job[me] = (struct la_job){ w->c1, w->io, w->c2, STAGE_CPU1 };
 	queue[qtail++] = me;
 
 	for (;;) {
@@ -233,11 +262,12 @@ static double ps_expected_time(const struct sim *s, const struct server *sv, dou
 }
 
 /*
- * Oracle: true queues, remaining work in service and true speeds; the new task's own work
- * and queued tasks' work are unknown to it, so their means are used. Minimises the expected
- * completion time of the new task; a full server would reject it and costs the timeout.
+ * Oracle: true queues, true speeds, the work left of tasks in service and (see
+ * knows_work()) the rest; sends the task where it would complete first if nothing else
+ * arrived, with unknown work at its mean: the least expected completion time. A full
+ * server would reject it and costs the timeout.
  */
-static int pick_oracle(struct sim *s)
+static int pick_oracle(struct sim *s, const struct work *w)
 {
 	struct argmin am = { INFINITY, 0, 0 };
 
@@ -248,24 +278,24 @@ static int pick_oracle(struct sim *s)
 		if (sv->resident >= s->cfg.resident_cap) {
 			cost = s->cfg.reject_timeout + 1e9;
 		} else if (s->cfg.sharing == CPU_FCFS && s->cfg.io_mean > 0) {
-			cost = fcfs_io_lookahead(s, sv);
+			cost = fcfs_io_lookahead(s, sv, w);
 		} else if (s->cfg.sharing == CPU_PS) {
-			cost = ps_expected_time(s, sv, s->c1_mean);
+			cost = ps_expected_time(s, sv, w->c1);
 		} else {
-			cost = fcfs_expected_start(s, sv) + s->c1_mean / sv->speed;
+			cost = fcfs_expected_start(s, sv) + w->c1 / sv->speed;
 		}
 		if (s->cfg.sharing == CPU_PS && s->cfg.io_mean > 0 &&
 		    sv->resident < s->cfg.resident_cap) {
 			/* IO shared with the tasks now in IO, then the last CPU stage */
-			cost += s->cfg.io_mean * (sv->io.n + 1) / sv->io.speed;
-			cost += s->c2_mean / sv->speed;
+			cost += w->io * (sv->io.n + 1) / sv->io.speed;
+			cost += w->c2 / sv->speed;
 		}
 		argmin_offer(s, &am, k, cost);
 	}
 	return am.best;
 }
 
-int policy_pick(struct sim *s, struct lb *lb, uint32_t flow_hash)
+int policy_pick(struct sim *s, struct lb *lb, uint32_t flow_hash, const struct work *w)
 {
 	switch (s->cfg.policy) {
 	case POLICY_ECMP:
@@ -273,7 +303,8 @@ int policy_pick(struct sim *s, struct lb *lb, uint32_t flow_hash)
 	case POLICY_WCMP:
 		return pick_wcmp(s);
 	case POLICY_ORACLE:
-		return pick_oracle(s);
+	case POLICY_CLAIRVOYANT:
+		return pick_oracle(s, knows_work(s) ? w : &s->mean_work);
 	default:
 		return pick_argmin(s, lb);
 	}

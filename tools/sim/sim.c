@@ -354,12 +354,37 @@ static int on_change(struct sim *s, const struct capacity_change *c)
 	return ret;
 }
 
+/* Scores each LB's step with the configured reward, as marl agents would be scored. */
+static int probe_reward_step(struct sim *s)
+{
+	for (int i = 0; i < s->cfg.n_lbs && s->now > 0; i++) {
+		struct lb *lb = &s->lbs[i];
+
+		s->stats.reward_sum += reward_observe(s->cfg.reward, lb->feat, s->now, NULL, NULL);
+		s->stats.reward_count++;
+	}
+	return 0;
+}
+
 /* ---- arrivals ---- */
+
+void task_work_split(const struct sim *s, const struct task_spec *spec, struct work *w)
+{
+	w->io = spec->io;
+	if (spec->io > 0) {
+		w->c1 = spec->cpu * s->cfg.cpu_split;
+		w->c2 = spec->cpu - w->c1;
+	} else {
+		w->c1 = spec->cpu;	/* no IO: one CPU stage */
+		w->c2 = 0;
+	}
+}
 
 static int on_arrival(struct sim *s)
 {
 	struct task_spec spec = s->pending;
 	struct lb *lb = &s->lbs[spec.lb];
+	struct work work;
 	struct server *sv;
 	struct task *t;
 	int32_t id;
@@ -372,7 +397,8 @@ static int on_arrival(struct sim *s)
 	s->stats.generated++;
 	if (lb->feat)
 		features_add_arrival(lb->feat, s->now);
-	k = policy_pick(s, lb, spec.flow_hash);
+	task_work_split(s, &spec, &work);
+	k = policy_pick(s, lb, spec.flow_hash, &work);
 	sv = &s->servers[k];
 	lb->q[k]++;
 	if (sv->resident >= s->cfg.resident_cap) {
@@ -387,14 +413,9 @@ static int on_arrival(struct sim *s)
 		return -ENOMEM;
 	t = &s->tasks[id];
 	t->arrival = s->now;
-	t->io = spec.io;
-	if (spec.io > 0) {
-		t->cpu_first = spec.cpu * s->cfg.cpu_split;
-		t->cpu_last = spec.cpu - t->cpu_first;
-	} else {
-		t->cpu_first = spec.cpu;	/* no IO: one CPU stage */
-		t->cpu_last = 0;
-	}
+	t->io = work.io;
+	t->cpu_first = work.c1;
+	t->cpu_last = work.c2;
 	t->server = k;
 	t->lb = spec.lb;
 	t->stage = STAGE_CPU1;
@@ -496,11 +517,12 @@ struct sim *sim_create(const struct sim_config *cfg, char *err, size_t err_len)
 	s->oracle_free = calloc(max_workers, sizeof(*s->oracle_free));
 	if (!s->oracle_free)
 		goto nomem;
+	s->mean_work.io = cfg->io_mean;
+	s->mean_work.c1 = cfg->io_mean > 0 ? cfg->cpu_mean * cfg->cpu_split : cfg->cpu_mean;
+	s->mean_work.c2 = cfg->io_mean > 0 ? cfg->cpu_mean - s->mean_work.c1 : 0;
 	s->la_worker = calloc(max_workers, sizeof(*s->la_worker));
 	if (!s->la_worker)
 		goto nomem;
-	s->c1_mean = cfg->io_mean > 0 ? cfg->cpu_mean * cfg->cpu_split : cfg->cpu_mean;
-	s->c2_mean = cfg->io_mean > 0 ? cfg->cpu_mean - s->c1_mean : 0;
 	for (int i = 0; i < cfg->n_lbs; i++) {
 		struct lb *lb = &s->lbs[i];
 
@@ -510,7 +532,7 @@ struct sim *sim_create(const struct sim_config *cfg, char *err, size_t err_len)
 			goto nomem;
 		for (int k = 0; k < n; k++)
 			lb->a[k] = cfg->policy == POLICY_SED ? cfg->weights[k] : 1.0;
-		if (cfg->policy != POLICY_MARL)
+		if (cfg->policy != POLICY_MARL && !cfg->probe_reward)
 			continue;
 		lb->feat = features_create(&s->cfg.features);
 		lb->prev_action = calloc(n, sizeof(*lb->prev_action));
@@ -556,7 +578,7 @@ int sim_run(struct sim *s)
 		return -EINVAL;
 	workload_next(&s->workload, &s->pending);
 	ret = schedule(s, s->pending.t, EV_ARRIVAL, 0, 0);
-	if (!ret && cfg->policy == POLICY_MARL)
+	if (!ret && (cfg->policy == POLICY_MARL || cfg->probe_reward))
 		ret = schedule(s, 0.0, EV_STEP, 0, 0);
 	for (int i = 0; i < cfg->n_changes && !ret; i++)
 		ret = schedule(s, cfg->changes[i].t, EV_CHANGE, i, 0);
@@ -589,7 +611,7 @@ int sim_run(struct sim *s)
 			flow_end(s, ev.a, ev.b, cfg->reject_timeout);
 			break;
 		case EV_STEP:
-			ret = marl_step(s);
+			ret = cfg->policy == POLICY_MARL ? marl_step(s) : probe_reward_step(s);
 			if (!ret)
 				ret = schedule(s, s->now + cfg->step, EV_STEP, 0, 0);
 			break;

@@ -24,7 +24,7 @@
 #define SIM_MAX_CHANGES 32
 
 enum sim_policy { POLICY_ECMP, POLICY_WCMP, POLICY_LSQ, POLICY_SED, POLICY_ORACLE, POLICY_MARL,
-		  POLICY__COUNT };
+		  POLICY_CLAIRVOYANT, POLICY__COUNT };
 enum work_dist { DIST_EXP, DIST_LOGNORMAL, DIST_PARETO };
 enum cpu_sharing { CPU_FCFS, CPU_PS };
 
@@ -61,6 +61,7 @@ struct sim_config {
 	struct capacity_change changes[SIM_MAX_CHANGES];
 	int n_changes;
 	struct features_config features;/* n_servers filled by sim_create */
+	bool probe_reward;		/* other policies: LBs reduce features and score rewards */
 };
 
 void sim_config_default(struct sim_config *cfg);

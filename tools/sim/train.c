@@ -319,7 +319,6 @@ int cmd_train(int argc, char **argv)
 		 "set output '%s/curve.png'\n"
 		 "set datafile separator ','\nset grid\nset key top right\n"
 		 "set xlabel 'episode'\nset ylabel 'mean task completion time (s)'\n"
-		 "set logscale y\n"
 		 "plot '%s/curve.csv' using 1:2 skip 1 with lines title 'marl, exploring', "
 		 "'' using 1:($5 > 0 ? $5 : 1/0) skip 1 with linespoints title 'marl, evaluated', "
 		 "'' using 1:6 skip 1 with lines dt 2 title 'sed (evaluation stream)', "
