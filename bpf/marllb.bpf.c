@@ -19,8 +19,11 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Benchmark only: every packet becomes a new flow (a counter replaces the source port and
- * alters the last word of the source address in the flow key). 0 in every real load, where the verifier removes the code. */
+/*
+ * Benchmark only: every packet becomes a new flow (a counter replaces the source port and
+ * alters the last word of the source address in the flow key). 0 in every real load, where
+ * the verifier removes the code.
+ */
 const volatile __u32 mlb_bench_new_flows = 0;
 __u32 mlb_bench_seq = 0;
 
