@@ -270,7 +270,8 @@ int main(void)
 		}
 	}
 	printf("marllb data plane, ns per packet (bpf_prog_test_run_opts in-kernel repeat loop,\n"
-	       "median of %d alternating rounds; empty = an XDP_PASS program on the same frame)\n\n",
+	       "median of %d alternating rounds; empty = an XDP_PASS program on the same "
+	       "frame)\n\n",
 	       ROUNDS);
 	printf("| %-28s | %8s | %8s | %8s | %7s |\n", "case", "marllb", "empty", "minus", "ratio");
 	printf("|------------------------------|----------|----------|----------|---------|\n");
@@ -287,7 +288,8 @@ int main(void)
 		}
 	}
 	printf("\npaths verified after every run: verdicts, new-flow/drop/ring-loss counters\n"
-	       "\"flow-table insert alone\": a program that only inserts a fresh 5-tuple into a map\n"
+	       "\"flow-table insert alone\": a program that only inserts a fresh 5-tuple into a "
+	       "map\n"
 	       "defined like mlb_flows (build/bench_ref.o): the part of a new flow that is the\n"
 	       "table's memory traffic on this machine\n");
 	for (int i = 0; i < n_cases; i++)

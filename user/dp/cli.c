@@ -21,7 +21,7 @@ static const char usage[] =
 	"  attach IFACE [native|generic]   load marllb, attach it with libxdp, pin its maps\n"
 	"                                  under " MLB_PIN_ROOT "/IFACE\n"
 	"  detach IFACE                    detach marllb from IFACE and remove its pins\n"
-	"  vip ADDR PORT POLICY            add a TCP service (or change its policy); prints its id\n"
+	"  vip ADDR PORT POLICY            add a TCP service (or change its policy), print its id\n"
 	"                                  POLICY: marl, sed, lsq, wcmp, ecmp\n"
 	"  delvip ADDR PORT                remove a service\n"
 	"  backend VIP_ID K ADDR MAC [STATE [WEIGHT]]\n"
