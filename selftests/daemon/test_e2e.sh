@@ -46,6 +46,11 @@ bad_inputs() { # runs every bad input; each must fail cleanly
 		"{ address = \"${SERVER_IPS[0]}\"; }"
 	expect_fail "duplicate backend" "bad.conf:6: duplicate backend ${SERVER_IPS[0]} \\(first at line 4\\)" \
 		--config "$c"
+	write_config "$c" lsq "{ address = \"${SERVER_IPS[0]}\"; }" "{ address = \"$NET.99\"; }"
+	expect_fail "unresolvable backend" "bad.conf:5: no MAC address for backend $NET.99" --config "$c"
+	out=$(in_ns "$NS_L" "$BUILD/marllbd" --iface "${TAG}nosuch" --config "$c" 2>&1)
+	check "missing interface: exit 1 ($?)" [ $? -eq 1 ] 2>/dev/null
+	check "missing interface named ($out)" grep -q "interface ${TAG}nosuch: No such device" <<<"$out"
 	write_config "$c" marl
 	expect_fail "missing model" "--model $WORK/no.model: .+" --config "$c" --model "$WORK/no.model"
 	head -c 4096 /dev/urandom >"$WORK/corrupt.model"
@@ -189,6 +194,25 @@ case_heterogeneity_marl() {
 	check "agent trained" [ "$(awk '/^marllb_agent_updates_total/ { print $2 }' "$WORK/m")" -gt 500 ]
 	stop_daemon
 	check "model saved on SIGTERM" test -s "$(ls "$WORK/state/$LB_IF"/vip-*.model 2>/dev/null | head -1)"
+}
+
+# A program attached by the documented ip link command is adopted: configured through its
+# own maps, which marllbd pins for marllbctl.
+case_adopt_ip_link() {
+	in_ns "$NS_L" ip link set dev "$LB_IF" xdp off
+	rm -rf "$PIN_DIR"
+	in_ns "$NS_L" ip link set dev "$LB_IF" xdpdrv obj "$ROOT/marllb.o" sec prog || return 1
+	local id
+	id=$(xdp_prog_id)
+	write_config "$WORK/lsq.conf" lsq
+	start_daemon --config "$WORK/lsq.conf" || return 1
+	check "adopted the ip-link program" grep -q "adopted the marllb program attached to $LB_IF" \
+		"$WORK/daemon.log"
+	check "same program" [ "$(xdp_prog_id)" = "$id" ]
+	check "maps pinned for marllbctl" [ "$(ctl_json | jq '.[0].vips[0].backends | length')" = 3 ]
+	load 3 100 "$WORK/ip.out" || return 1
+	check "traffic flows through it" [ "$(load_field ok "$WORK/ip.out")" -gt 200 ] &&
+		[ "$(load_field failed "$WORK/ip.out")" = 0 ]
 }
 
 case_kill9_adopt() {
@@ -383,7 +407,7 @@ case_flow_hygiene() {
 	check "corrections counted" [ "$(awk '/^marllb_open_flow_corrections_total/ { print $2 }' "$WORK/m")" -ge 1 ]
 }
 
-CASES=(bad_input lsq_counts_and_metrics flow_hygiene health_down sighup_drain kill9_adopt
+CASES=(bad_input lsq_counts_and_metrics flow_hygiene health_down sighup_drain adopt_ip_link kill9_adopt
 	safety_fallback heterogeneity_marl)
 [ $# -gt 0 ] && CASES=("$@")
 

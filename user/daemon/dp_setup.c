@@ -22,12 +22,6 @@
 
 #define LOCK_DIR "/run/marllb"
 
-static const char *const dp_maps[] = {
-	MLB_MAP_VIPS,	 MLB_MAP_VIP_ADDRS, MLB_MAP_BACKENDS, MLB_MAP_POOLS,
-	MLB_MAP_WEIGHTS, MLB_MAP_QUEUES,    MLB_MAP_FLOWS,    MLB_MAP_SAMPLES,
-	MLB_MAP_STATS,	 MLB_MAP_VIP_STATS, MLB_MAP_BE_STATS,
-};
-
 static int mkdir_p(const char *path, mode_t mode)
 {
 	char buf[PATH_MAX];
@@ -138,24 +132,45 @@ static bool pins_exist(const char *dir)
 	return access(path, F_OK) == 0;
 }
 
-/* Pins the maps of dp under dir (replacing stale pins of other maps). */
+/* Pins every map of the data plane's program (names "mlb_*") under dir, replacing stale pins.
+ * The list comes from the program itself, so maps the data plane adds need no change here. */
 static int pin_maps(struct mlb_dp *dp, const char *dir)
 {
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info), ids[64];
 	char path[PATH_MAX + 32];
 	int err = mkdir_p(dir, 0700);
 
 	if (err)
 		return err;
-	for (size_t i = 0; i < sizeof(dp_maps) / sizeof(dp_maps[0]); i++) {
-		int fd = mlb_dp_map_fd(dp, dp_maps[i]);
+	if (bpf_obj_get_info_by_fd(mlb_dp_prog_fd(dp), &info, &len))
+		return -errno;
+	if (info.nr_map_ids > 64)
+		return -E2BIG;
+	memset(&info, 0, sizeof(info));
+	info.nr_map_ids = 64;
+	info.map_ids = (__u64)(unsigned long)ids;
+	len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(mlb_dp_prog_fd(dp), &info, &len))
+		return -errno;
+	for (__u32 i = 0; i < info.nr_map_ids; i++) {
+		struct bpf_map_info minfo = {};
+		__u32 mlen = sizeof(minfo);
+		int fd = bpf_map_get_fd_by_id(ids[i]);
 
 		if (fd < 0)
-			return fd;
-		snprintf(path, sizeof(path), "%s/%s", dir, dp_maps[i]);
-		unlink(path);
-		if (bpf_obj_pin(fd, path))
 			return -errno;
-		chmod(path, 0600);
+		err = bpf_obj_get_info_by_fd(fd, &minfo, &mlen) ? -errno : 0;
+		if (!err && !strncmp(minfo.name, "mlb_", 4)) {
+			snprintf(path, sizeof(path), "%s/%s", dir, minfo.name);
+			unlink(path);
+			err = bpf_obj_pin(fd, path) ? -errno : 0;
+			if (!err)
+				chmod(path, 0600);
+		}
+		close(fd);
+		if (err)
+			return err;
 	}
 	return 0;
 }
