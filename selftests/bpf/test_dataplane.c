@@ -916,6 +916,26 @@ static void test_del_vip(void)
 	fx_teardown(&f);
 }
 
+static int sum_vip_backends(const struct mlb_vip_key *key, const struct mlb_vip *vip, void *ctx)
+{
+	*(uint32_t *)ctx += vip->n_backends;
+	return 0;
+}
+
+static void test_list_vips(void)
+{
+	uint32_t id, sum = 0;
+	struct fx f;
+
+	if (!setup(&f, 4, MLB_POLICY_MARL, 3))
+		return;
+	ASSERT_OK(fx_add_vip(&f, 6, "fd00::100", 443, MLB_POLICY_ECMP, 5, &id), "second VIP");
+	ASSERT_NEQ(id, f.vip, "its own id");
+	ASSERT_EQ(mlb_dp_for_each_vip(f.dp, sum_vip_backends, &sum), 2, "two VIPs");
+	ASSERT_EQ(sum, 8, "their backends");
+	fx_teardown(&f);
+}
+
 static void test_bad_config_rejected(void)
 {
 	struct mlb_backend_cfg b = { .family = MLB_AF_INET, .state = MLB_BACKEND_ACTIVE };
@@ -1113,6 +1133,7 @@ static const struct test_case tests[] = {
 	TEST(traffic_stats),
 	TEST(ring_full_loses_samples_not_packets),
 	TEST(del_vip),
+	TEST(list_vips),
 	TEST(bad_config_rejected),
 	{},
 };

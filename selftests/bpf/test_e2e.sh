@@ -148,10 +148,13 @@ res=$(nsx at sh -c "mount -t bpf bpf /sys/fs/bpf &&
 	$B/marllb-dp -p /sys/fs/bpf/marllb/eth0 vip 10.98.0.1 80 sed &&
 	$B/marllb-dp -i eth0 vip 10.98.0.1 80 lsq &&
 	$B/marllb-dp detach eth0 &&
-	ip link show dev eth0 | grep -c xdp; ls /sys/fs/bpf/marllb/eth0 2>&1 | grep -c 'No such'")
-if [ "$(echo $res)" = "1 600 0 0 0 1" ]; then
+	ip link show dev eth0 | grep -c xdp; ls /sys/fs/bpf/marllb/eth0 2>&1 | grep -c 'No such'
+	ip link set dev eth0 xdp obj marllb.o && $B/marllb-dp -i eth0 pin /sys/fs/bpf/mlb/x &&
+	$B/marllb-dp -p /sys/fs/bpf/mlb/x stats | grep -c new_flows &&
+	ip link set dev eth0 xdp off")
+if [ "$(echo $res)" = "1 600 0 0 0 1 1" ]; then
 	ok library_attach_pin_detach
 else
-	fail library_attach_pin_detach "got '$(echo $res)', expected '1 600 0 0 0 1'"
+	fail library_attach_pin_detach "got '$(echo $res)', expected '1 600 0 0 0 1 1'"
 fi
 finish

@@ -29,6 +29,7 @@ static const char usage[] =
 	"                                  STATE: active (default), draining, down; WEIGHT: 1\n"
 	"  weights VIP_ID A0 A1 ...        publish agent weights (1.0 neutral) for a marl service\n"
 	"  queues VIP_ID N                 print q of backends 0..N-1, one per line\n"
+	"  pin DIR                         pin the maps under DIR (mode 0600)\n"
 	"  stats                           print global counters\n"
 	"  flows                           print the flow table\n"
 	"\n"
@@ -207,6 +208,8 @@ static int run(struct mlb_dp *dp, int argc, char **argv)
 			       (unsigned long long)s.drops[r]);
 		return 0;
 	}
+	if (!strcmp(cmd, "pin") && argc == 2)
+		return mlb_dp_pin_maps(dp, argv[1]);
 	if (!strcmp(cmd, "flows") && argc == 1) {
 		long n = mlb_dp_for_each_flow(dp, print_flow, NULL);
 

@@ -61,6 +61,25 @@ int mlb_dp_find_vip_by_id(struct mlb_dp *dp, uint32_t id, struct mlb_vip_key *ke
 	return -ENOENT;
 }
 
+long mlb_dp_for_each_vip(struct mlb_dp *dp, mlb_vip_fn fn, void *ctx)
+{
+	struct mlb_vip_key k, next;
+	struct mlb_vip v;
+	void *prev = NULL;
+	long n = 0;
+
+	while (!bpf_map_get_next_key(dp->fds[MLB_M_VIPS], prev, &next)) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(dp->fds[MLB_M_VIPS], &k, &v))
+			continue;
+		n++;
+		if (fn(&k, &v, ctx))
+			break;
+	}
+	return n;
+}
+
 int mlb_dp_get_vip(struct mlb_dp *dp, const struct mlb_vip_cfg *cfg, struct mlb_vip *vip)
 {
 	struct mlb_vip_key key;

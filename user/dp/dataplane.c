@@ -166,23 +166,38 @@ static void mlb_default_pin_dir(char *buf, size_t len, const char *ifname)
 	snprintf(buf, len, "%s/%s", MLB_PIN_ROOT, ifname);
 }
 
-static int mlb_pin_maps(struct marllb *skel, const char *dir)
+/* mkdir -p with mode 0700 for every component created */
+static int mlb_mkdir_p(const char *dir)
+{
+	char buf[PATH_MAX];
+
+	if (snprintf(buf, sizeof(buf), "%s", dir) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, 0700) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int mlb_dp_pin_maps(struct mlb_dp *dp, const char *dir)
 {
 	char path[PATH_MAX + 32];
-	int err;
+	int err = mlb_mkdir_p(dir);
 
-	if (mkdir(MLB_PIN_ROOT, 0700) && errno != EEXIST)
-		return -errno;
-	if (mkdir(dir, 0700) && errno != EEXIST)
-		return -errno;
+	if (err)
+		return err;
 	for (int i = 0; i < MLB_M_COUNT; i++) {
-		struct bpf_map *m = bpf_object__find_map_by_name(skel->obj, mlb_map_names[i]);
-
 		snprintf(path, sizeof(path), "%s/%s", dir, mlb_map_names[i]);
 		unlink(path); /* a stale pin from an earlier run */
-		err = bpf_map__pin(m, path);
-		if (err)
-			return err;
+		if (bpf_obj_pin(dp->fds[i], path))
+			return -errno;
 		if (chmod(path, 0600))
 			return -errno;
 	}
@@ -208,9 +223,11 @@ int mlb_dp_attach(const char *ifname, enum mlb_dp_mode mode, const char *pin_dir
 	DECLARE_LIBXDP_OPTS(xdp_program_opts, opts, .prog_name = MLB_PROG_NAME);
 	int ifindex = if_nametoindex(ifname), err;
 	struct xdp_program *xprog = NULL;
+	struct mlb_dp *dp = NULL;
 	char dir[PATH_MAX];
 	struct marllb *skel;
 
+	*out = NULL;
 	if (!ifindex) {
 		fprintf(stderr, "marllb: no interface %s\n", ifname);
 		return -ENODEV;
@@ -237,25 +254,31 @@ int mlb_dp_attach(const char *ifname, enum mlb_dp_mode mode, const char *pin_dir
 			mode == MLB_DP_NATIVE ? " (native mode not supported? try generic)" : "");
 		goto fail;
 	}
-	err = mlb_pin_maps(skel, pin_dir);
+	err = mlb_dp_from_skel(skel, out);
+	if (err)
+		goto detach;
+	dp = *out;
+	err = mlb_dp_pin_maps(dp, pin_dir);
 	if (err) {
 		fprintf(stderr, "marllb: pinning maps under %s failed: %s\n", pin_dir,
 			strerror(-err));
-		xdp_program__detach(xprog, ifindex,
-				    mode == MLB_DP_GENERIC ? XDP_MODE_SKB : XDP_MODE_NATIVE, 0);
-		mlb_unpin_dir(pin_dir);
-		goto fail;
+		goto detach;
 	}
-	err = mlb_dp_from_skel(skel, out);
-	if (err)
-		goto fail;
 	/* libxdp may have loaded it as an extension of its dispatcher: keep the kernel's fd */
-	(*out)->prog_fd = xdp_program__fd(xprog);
+	dp->prog_fd = xdp_program__fd(xprog);
 	xdp_program__close(xprog); /* the kernel keeps it attached; the object stays ours */
 	return 0;
+detach:
+	xdp_program__detach(xprog, ifindex,
+			    mode == MLB_DP_GENERIC ? XDP_MODE_SKB : XDP_MODE_NATIVE, 0);
+	mlb_unpin_dir(pin_dir);
 fail:
 	xdp_program__close(xprog);
-	marllb__destroy(skel);
+	if (dp)
+		mlb_dp_close(dp); /* destroys the skeleton too */
+	else
+		marllb__destroy(skel);
+	*out = NULL;
 	return err;
 }
 

@@ -41,6 +41,9 @@ int mlb_dp_attach(const char *ifname, enum mlb_dp_mode mode, const char *pin_dir
  * it exists. */
 int mlb_dp_detach(const char *ifname, const char *pin_dir);
 int mlb_dp_open_pinned(const char *pin_dir, struct mlb_dp **out);
+/* Pins the maps of an open data plane under dir (created, mode 0700) with mode 0600, replacing
+ * stale pins: e.g. after mlb_dp_open_iface() on a program attached by `ip link`. */
+int mlb_dp_pin_maps(struct mlb_dp *dp, const char *dir);
 int mlb_dp_open_iface(const char *ifname, struct mlb_dp **out);
 /* Loads marllb.o without attaching it (tests, benchmarks): mlb_dp_prog_fd() runs it. A
  * non-zero bench_new_flows makes every packet a new flow (benchmark only). */
@@ -64,6 +67,9 @@ int mlb_dp_set_vip(struct mlb_dp *dp, const struct mlb_vip_cfg *cfg, uint32_t *i
 /* Removes a VIP: new packets to it pass to the stack; its backends and counters are reset. */
 int mlb_dp_del_vip(struct mlb_dp *dp, const struct mlb_vip_cfg *cfg);
 int mlb_dp_get_vip(struct mlb_dp *dp, const struct mlb_vip_cfg *cfg, struct mlb_vip *vip);
+/* Calls fn for every VIP (fn returns non-zero to stop); returns how many were visited. */
+typedef int (*mlb_vip_fn)(const struct mlb_vip_key *key, const struct mlb_vip *vip, void *ctx);
+long mlb_dp_for_each_vip(struct mlb_dp *dp, mlb_vip_fn fn, void *ctx);
 
 /* Backends: slot k of VIP id. The pool size n_backends grows to cover k. */
 struct mlb_backend_cfg {
