@@ -11,7 +11,7 @@
 #define MARLLB_CONFIG_DEFAULT "/etc/marllb/marllbd.conf"
 #endif
 #ifndef MARLLB_MODEL_DEFAULT
-#define MARLLB_MODEL_DEFAULT "/usr/share/marllb/models/default.model"
+#define MARLLB_MODEL_DEFAULT "/usr/share/marllb/models/marllb-n7.model"
 #endif
 #define MARLLB_PIN_ROOT_DEFAULT "/sys/fs/bpf/marllb"
 #define MARLLB_STATE_DIR_DEFAULT "/var/lib/marllb"

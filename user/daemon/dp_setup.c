@@ -132,49 +132,6 @@ static bool pins_exist(const char *dir)
 	return access(path, F_OK) == 0;
 }
 
-/* Pins every map of the data plane's program (names "mlb_*") under dir, replacing stale pins.
- * The list comes from the program itself, so maps the data plane adds need no change here. */
-static int pin_maps(struct mlb_dp *dp, const char *dir)
-{
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info), ids[64];
-	char path[PATH_MAX + 32];
-	int err = mkdir_p(dir, 0700);
-
-	if (err)
-		return err;
-	if (bpf_obj_get_info_by_fd(mlb_dp_prog_fd(dp), &info, &len))
-		return -errno;
-	if (info.nr_map_ids > 64)
-		return -E2BIG;
-	memset(&info, 0, sizeof(info));
-	info.nr_map_ids = 64;
-	info.map_ids = (__u64)(unsigned long)ids;
-	len = sizeof(info);
-	if (bpf_obj_get_info_by_fd(mlb_dp_prog_fd(dp), &info, &len))
-		return -errno;
-	for (__u32 i = 0; i < info.nr_map_ids; i++) {
-		struct bpf_map_info minfo = {};
-		__u32 mlen = sizeof(minfo);
-		int fd = bpf_map_get_fd_by_id(ids[i]);
-
-		if (fd < 0)
-			return -errno;
-		err = bpf_obj_get_info_by_fd(fd, &minfo, &mlen) ? -errno : 0;
-		if (!err && !strncmp(minfo.name, "mlb_", 4)) {
-			snprintf(path, sizeof(path), "%s/%s", dir, minfo.name);
-			unlink(path);
-			err = bpf_obj_pin(fd, path) ? -errno : 0;
-			if (!err)
-				chmod(path, 0600);
-		}
-		close(fd);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
 static int adopt_attached(struct daemon *d, const char *mode)
 {
 	struct mlb_dp *pinned = NULL;
@@ -201,7 +158,7 @@ static int adopt_attached(struct daemon *d, const char *mode)
 			"re-pinning the attached program's maps.\n",
 			d->pin_dir, d->opts.iface);
 	}
-	err = pin_maps(d->dp, d->pin_dir);
+	err = mlb_dp_pin_maps(d->dp, d->pin_dir);
 	if (err) {
 		pr_warn("marllbd: cannot pin the maps of %s under %s: %s.\n", d->opts.iface,
 			d->pin_dir, strerror(-err));

@@ -86,6 +86,21 @@ static int cmp_vip(const void *a, const void *b)
 	return (int)((const struct vip_entry *)a)->vip.id - (int)((const struct vip_entry *)b)->vip.id;
 }
 
+struct vip_list {
+	struct vip_entry *v;
+	int n;
+};
+
+static int collect_vip(const struct mlb_vip_key *key, const struct mlb_vip *vip, void *ctx)
+{
+	struct vip_list *l = ctx;
+
+	if (l->n >= MLB_MAX_VIPS)
+		return 1;
+	l->v[l->n++] = (struct vip_entry){ *key, *vip };
+	return 0;
+}
+
 static void addr_str(uint8_t family, const __u32 *addr, char *buf, size_t len)
 {
 	inet_ntop(family == MLB_AF_INET ? AF_INET : AF_INET6, addr, buf, len);
@@ -105,10 +120,10 @@ static int show_iface(const struct ctl_opts *o, const char *iface, bool *first_j
 	struct vip_entry vips[MLB_MAX_VIPS];
 	struct status_maps sm = { -1, -1 };
 	char dir[4096], a[INET6_ADDRSTRLEN];
-	struct mlb_vip_key key, *prev = NULL;
+	struct vip_list list = { .v = vips };
 	struct mlb_dp *dp;
 	bool have_status, live = false;
-	int n = 0, fd, err;
+	int n, err;
 	double now = mono_now(), age = -1;
 	__u32 pid = 0;
 
@@ -122,13 +137,8 @@ static int show_iface(const struct ctl_opts *o, const char *iface, bool *first_j
 		return err;
 	}
 	have_status = !status_maps_open(dir, false, &sm);
-	fd = mlb_dp_map_fd(dp, MLB_MAP_VIPS);
-	while (n < MLB_MAX_VIPS && !bpf_map_get_next_key(fd, prev, &key)) {
-		vips[n].key = key;
-		if (!bpf_map_lookup_elem(fd, &key, &vips[n].vip))
-			n++;
-		prev = &key;
-	}
+	mlb_dp_for_each_vip(dp, collect_vip, &list);
+	n = list.n;
 	qsort(vips, n, sizeof(vips[0]), cmp_vip);
 
 	if (have_status) {

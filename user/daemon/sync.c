@@ -15,7 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <bpf/bpf.h>
 
 #include "daemon/daemon.h"
 #include "daemon/log.h"
@@ -442,35 +441,43 @@ static void vip_cfg_from_key(const struct mlb_vip_key *key, struct mlb_vip_cfg *
 	c->port = ntohs(key->port);
 }
 
+struct stale_vips {
+	const struct lb_conf *conf;
+	int n;
+	struct mlb_vip_key keys[MLB_MAX_VIPS];
+	uint32_t ids[MLB_MAX_VIPS];
+};
+
+static int collect_stale(const struct mlb_vip_key *key, const struct mlb_vip *vip, void *ctx)
+{
+	struct stale_vips *s = ctx;
+
+	if (!vip_in_conf(s->conf, key) && s->n < MLB_MAX_VIPS) {
+		s->keys[s->n] = *key;
+		s->ids[s->n++] = vip->id;
+	}
+	return 0;
+}
+
 /* VIPs on the data plane that the configuration no longer lists go away. */
 static int remove_stale_vips(struct daemon *d, const struct lb_conf *conf)
 {
-	int fd = mlb_dp_map_fd(d->dp, MLB_MAP_VIPS);
-	struct mlb_vip_key keys[MLB_MAX_VIPS], key;
-	int n = 0, err;
-	void *prev = NULL;
+	struct stale_vips s = { .conf = conf };
+	long n = mlb_dp_for_each_vip(d->dp, collect_stale, &s);
 
-	if (fd < 0)
-		return fd;
-	while (n < MLB_MAX_VIPS && !bpf_map_get_next_key(fd, prev, &key)) {
-		keys[n] = key;
-		prev = &keys[n++];
-	}
-	for (int i = 0; i < n; i++) {
+	if (n < 0)
+		return (int)n;
+	for (int i = 0; i < s.n; i++) {
 		struct mlb_vip_cfg c;
-		struct mlb_vip vip;
+		int err;
 
-		if (vip_in_conf(conf, &keys[i]))
-			continue;
-		if (bpf_map_lookup_elem(fd, &keys[i], &vip))
-			continue;
-		vip_cfg_from_key(&keys[i], &c);
-		if (vip.id < MLB_MAX_VIPS)
-			vip_remove(d, vip.id);
+		vip_cfg_from_key(&s.keys[i], &c);
+		if (s.ids[i] < MLB_MAX_VIPS)
+			vip_remove(d, s.ids[i]);
 		err = mlb_dp_del_vip(d->dp, &c);
 		if (err)
 			return err;
-		pr_warn("marllbd: VIP id %u left the configuration and was removed.\n", vip.id);
+		pr_warn("marllbd: VIP id %u left the configuration and was removed.\n", s.ids[i]);
 	}
 	return 0;
 }
