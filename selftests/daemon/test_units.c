@@ -33,17 +33,16 @@ static const char *write_conf(const char *name, const char *text)
 	return path;
 }
 
-#define GOOD_CONF                                                                               \
-	"vips = (\n"                                                                            \
-	"  { address = \"10.0.0.100\"; port = 80; protocol = \"tcp\"; policy = \"sed\";\n"     \
-	"    backends = (\n"                                                                    \
-	"      { address = \"10.0.0.2\"; weight = 2; },\n"                                      \
-	"      { address = \"10.0.0.3\"; mac = \"02:00:00:00:00:03\"; weight = 0.5;\n"          \
-	"        state = \"draining\"; }\n"                                                     \
-	"    ); },\n"                                                                           \
+#define GOOD_CONF                                                                                 \
+	"vips = (\n"                                                                              \
+	"  { address = \"10.0.0.100\"; port = 80; protocol = \"tcp\"; policy = \"sed\";\n"        \
+	"    backends = (\n"                                                                      \
+	"      { address = \"10.0.0.2\"; weight = 2; },\n"                                        \
+	"      { address = \"10.0.0.3\"; mac = \"02:00:00:00:00:03\"; weight = 0.5;\n"            \
+	"        state = \"draining\"; }\n"                                                       \
+	"    ); },\n"                                                                             \
 	"  { address = \"fd00::100\"; port = 443; backends = ( { address = \"fd00::2\"; } ); }\n" \
 	");\n"
-
 
 static void test_config_good(void)
 {
@@ -90,8 +89,7 @@ static void check_bad(const char *name, const char *text, int line, const char *
 
 static void test_config_bad(void)
 {
-	check_bad("syntax.conf", "vips = (\n { address = ; port = 80; }\n);\n", 2,
-		  "syntax error");
+	check_bad("syntax.conf", "vips = (\n { address = ; port = 80; }\n);\n", 2, "syntax error");
 	check_bad("unknown_top.conf", "vips = ();\nfoo = 1;\n", 2, "unknown key 'foo'");
 	check_bad("unknown_vip.conf",
 		  "vips = (\n { address = \"10.0.0.1\"; port = 80;\n   colour = \"red\";\n"
@@ -183,8 +181,8 @@ static int parse_args(struct marllbd_opts *o, int argc, char **argv)
 static void test_options(void)
 {
 	struct marllbd_opts o;
-	char *good[] = { "marllbd",  "-i",	     "eth0", "--step",	       "0.1", "--reward",
-			 "vbf-log", "--mode",	     "generic", "--no-learn", "-vv",	 NULL };
+	char *good[] = { "marllbd", "-i",     "eth0",	 "--step",     "0.1", "--reward",
+			 "vbf-log", "--mode", "generic", "--no-learn", "-vv", NULL };
 	char *bad_num[] = { "marllbd", "-i", "eth0", "--step", "fast", NULL };
 	char *bad_range[] = { "marllbd", "-i", "eth0", "--metrics-port", "70000", NULL };
 	char *bad_enum[] = { "marllbd", "-i", "eth0", "--reward", "fun", NULL };
@@ -277,7 +275,8 @@ static void test_man_page_matches_options(void)
 		    !strstr(def, "/models/")) { /* a build-tree path: documented in words */
 			snprintf(want, sizeof(want), "Default: %s.", def);
 			if (!ASSERT_TRUE(strstr(p, want) != NULL, o->name))
-				printf("    man page paragraph of --%s lacks \"%s\"\n", o->name, want);
+				printf("    man page paragraph of --%s lacks \"%s\"\n", o->name,
+				       want);
 		}
 		if (end)
 			*end = '\n';
@@ -354,7 +353,8 @@ static void test_safety_net(void)
 
 static int listen_loopback(uint16_t *port)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(sin);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
@@ -399,7 +399,8 @@ static void test_health_checks(void)
 	ASSERT_FALSE(hc.up, "down");
 	lfd = socket(AF_INET, SOCK_STREAM, 0);
 	{
-		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port),
+		struct sockaddr_in sin = { .sin_family = AF_INET,
+					   .sin_port = htons(port),
 					   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 		int one = 1;
 
@@ -437,7 +438,8 @@ struct client_arg {
 static void *client(void *p)
 {
 	struct client_arg *a = p;
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(a->port),
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_port = htons(a->port),
 				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	size_t got = 0;
@@ -495,10 +497,16 @@ static void test_metrics_endpoint(void)
 }
 
 static const struct test_case tests[] = {
-	TEST(config_good),	  TEST(config_bad),	  TEST(config_example),
+	TEST(config_good),
+	TEST(config_bad),
+	TEST(config_example),
 	TEST(config_missing_file),
-	TEST(options),		  TEST(help_lists_defaults), TEST(safety_net),
-	TEST(health_checks),	  TEST(metrics_endpoint), TEST(man_page_matches_options),
+	TEST(options),
+	TEST(help_lists_defaults),
+	TEST(safety_net),
+	TEST(health_checks),
+	TEST(metrics_endpoint),
+	TEST(man_page_matches_options),
 	{},
 };
 

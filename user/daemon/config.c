@@ -223,8 +223,8 @@ static int parse_backend(struct parse_ctx *ctx, const config_setting_t *s, struc
 			b->weight = config_setting_get_int(m);
 		if (!isfinite(b->weight) || b->weight < CONF_WEIGHT_MIN ||
 		    b->weight > CONF_WEIGHT_MAX)
-			return fail(ctx, m, "backend weight %g is out of range [%g, %g].", b->weight,
-				    CONF_WEIGHT_MIN, CONF_WEIGHT_MAX);
+			return fail(ctx, m, "backend weight %g is out of range [%g, %g].",
+				    b->weight, CONF_WEIGHT_MIN, CONF_WEIGHT_MAX);
 	}
 
 	err = get_string(ctx, s, "state", "backend", false, &str);
@@ -310,8 +310,7 @@ static int parse_vip(struct parse_ctx *ctx, const config_setting_t *s, struct vi
 			return err;
 		for (int j = 0; j < v->n_backends; j++) {
 			if (inet_addr_equal(&v->backends[j].addr, &b->addr))
-				return fail(ctx, bs,
-					    "duplicate backend %s (first at line %d).",
+				return fail(ctx, bs, "duplicate backend %s (first at line %d).",
 					    inet_addr_str(&b->addr, abuf, sizeof(abuf)),
 					    v->backends[j].line);
 		}

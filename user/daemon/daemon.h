@@ -39,59 +39,59 @@ struct ev_src {
 };
 
 struct be_state {
-	bool used;		/* slot holds a backend this daemon manages */
-	bool removed;		/* gone from the configuration: draining until q is 0 */
+	bool used; /* slot holds a backend this daemon manages */
+	bool removed; /* gone from the configuration: draining until q is 0 */
 	struct backend_conf conf;
 	struct health_check hc;
 	struct ev_src hc_ev;
-	uint8_t dp_state;	/* enum mlb_backend_state last written */
+	uint8_t dp_state; /* enum mlb_backend_state last written */
 	uint32_t q;
-	uint64_t samples;	/* task-duration samples since start */
-	double duration_sum;	/* their sum, seconds (Prometheus summary _sum) */
-	uint64_t step_samples;	/* since the last control step */
-	double samples_rate;	/* per second, exponential average */
-	float mean_s, p90_s;	/* of the feature window */
+	uint64_t samples; /* task-duration samples since start */
+	double duration_sum; /* their sum, seconds (Prometheus summary _sum) */
+	uint64_t step_samples; /* since the last control step */
+	double samples_rate; /* per second, exponential average */
+	float mean_s, p90_s; /* of the feature window */
 	struct mlb_traffic traffic;
 };
 
 struct vip_state {
 	struct vip_conf conf;
 	uint32_t id;
-	uint32_t n_slots;	/* data plane n_backends */
+	uint32_t n_slots; /* data plane n_backends */
 	struct be_state be[MLB_MAX_BACKENDS];
 	struct features *feat;
-	int feat_n;		/* servers the features (and the agent) were sized for */
+	int feat_n; /* servers the features (and the agent) were sized for */
 	float *obs;
-	struct agent *agent;	/* marl only */
-	bool agent_stepped;	/* agent_step called since the last reset */
+	struct agent *agent; /* marl only */
+	bool agent_stepped; /* agent_step called since the last reset */
 	struct safety safety;
-	float weights[MLB_MAX_BACKENDS];	/* written last (marl) */
+	float weights[MLB_MAX_BACKENDS]; /* written last (marl) */
 	double reward;
 	struct agent_stats astats;
 	uint64_t step_arrivals;
 	double arrival_rate;
-	uint64_t rejected_weights;	/* vectors not written: NaN, inf or out of range */
-	char model_path[PATH_MAX + 80];	/* where the learned model is saved */
+	uint64_t rejected_weights; /* vectors not written: NaN, inf or out of range */
+	char model_path[PATH_MAX + 80]; /* where the learned model is saved */
 };
 
 struct daemon {
 	struct marllbd_opts opts;
 	enum reward_kind reward;
 	char pin_dir[PATH_MAX];
-	char state_dir[PATH_MAX];	/* state_dir/iface */
+	char state_dir[PATH_MAX]; /* state_dir/iface */
 	int ifindex;
 	struct mlb_dp *dp;
 	bool attached_here;
-	const char *attach_mode;	/* "native", "generic", ... as found or made */
+	const char *attach_mode; /* "native", "generic", ... as found or made */
 	struct ring_buffer *rb;
 	struct status_maps sm;
 	int epfd, sigfd, step_tfd, health_tfd, metrics_fd, lock_fd;
 	struct ev_src ev_signal, ev_step, ev_health, ev_samples, ev_metrics;
-	struct vip_state *vips[MLB_MAX_VIPS];	/* by data-plane VIP id */
-	struct agent *preloaded;	/* --model, checked before anything was touched */
+	struct vip_state *vips[MLB_MAX_VIPS]; /* by data-plane VIP id */
+	struct agent *preloaded; /* --model, checked before anything was touched */
 	double last_step, last_reconcile;
 	uint64_t steps;
-	uint64_t samples_unknown;	/* samples for VIPs or slots this daemon does not know */
+	uint64_t samples_unknown; /* samples for VIPs or slots this daemon does not know */
 	uint64_t reclaimed_half_open, reclaimed_established, reclaimed_closed;
 	uint64_t q_corrections;
 	struct mlb_stats stats;

@@ -94,6 +94,7 @@ const struct opt marllbd_options[] = {
 	  "Seconds on SED before retrying the learned weights", .min = 1, .max = 86400 },
 	{ "fallback-probe", 0, OPT_DOUBLE, F(fallback_probe), "SEC",
 	  "Seconds of SED at start that measure the baseline", .min = 0, .max = 86400 },
-	{ "verbose", 'v', OPT_COUNT, F(verbose), NULL, "More log output; libbpf's warnings with -v, its details with -vv and -vvv" },
+	{ "verbose", 'v', OPT_COUNT, F(verbose), NULL,
+	  "More log output; libbpf's warnings with -v, its details with -vv and -vvv" },
 	{},
 };

@@ -36,9 +36,9 @@ struct marllbd_opts {
 	const char *state_dir;
 	const char *model;
 	const char *default_model;
-	int mode;		/* enum attach_mode_opt */
-	int reward;		/* enum reward_kind */
-	int reward_units;	/* enum reward_units */
+	int mode; /* enum attach_mode_opt */
+	int reward; /* enum reward_kind */
+	int reward_units; /* enum reward_units */
 	double step;
 	bool no_learn;
 	unsigned int updates_per_step;

@@ -37,7 +37,7 @@ struct scan {
 	uint64_t half_open_before, established_before;
 	struct reclaim_item *items;
 	size_t n_items, cap;
-	uint32_t (*count)[MLB_MAX_BACKENDS];	/* [MLB_MAX_VIPS] */
+	uint32_t (*count)[MLB_MAX_BACKENDS]; /* [MLB_MAX_VIPS] */
 };
 
 static uint64_t coarse_now_ns(void)
@@ -56,9 +56,9 @@ static bool counted(uint8_t state)
 static int visit(const struct mlb_flow_key *key, const struct mlb_flow *f, void *ctx)
 {
 	struct scan *s = ctx;
-	uint64_t before = f->state == MLB_FLOW_OPEN || f->state == MLB_FLOW_TASK_DONE
-				  ? s->established_before
-				  : s->half_open_before;
+	uint64_t before = f->state == MLB_FLOW_OPEN || f->state == MLB_FLOW_TASK_DONE ?
+				  s->established_before :
+				  s->half_open_before;
 
 	if (f->last_seen_ns < before) {
 		if (s->n_items == s->cap) {
@@ -70,8 +70,8 @@ static int visit(const struct mlb_flow_key *key, const struct mlb_flow *f, void 
 			s->items = p;
 			s->cap = cap;
 		}
-		s->items[s->n_items++] = (struct reclaim_item){ *key, f->vip_id, f->backend,
-								f->state };
+		s->items[s->n_items++] =
+			(struct reclaim_item){ *key, f->vip_id, f->backend, f->state };
 		return 0;
 	}
 	if (counted(f->state) && f->vip_id < MLB_MAX_VIPS && f->backend < MLB_MAX_BACKENDS)
@@ -166,9 +166,9 @@ void flows_reconcile(struct daemon *d)
 	}
 	for (size_t i = 0; i < s.n_items; i++) {
 		struct reclaim_item *it = &s.items[i];
-		uint64_t before_ns = counted(it->state) && it->state != MLB_FLOW_SYN
-					     ? s.established_before
-					     : s.half_open_before;
+		uint64_t before_ns = counted(it->state) && it->state != MLB_FLOW_SYN ?
+					     s.established_before :
+					     s.half_open_before;
 		int ret = mlb_dp_reclaim_flow(d->dp, &it->key, before_ns);
 
 		if (ret == 1 && it->state == MLB_FLOW_SYN)

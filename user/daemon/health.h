@@ -16,11 +16,11 @@
 struct health_check {
 	struct inet_addr addr;
 	uint16_t port;
-	int fd;			/* in-flight connect, -1 when idle */
-	double started;		/* monotonic seconds */
+	int fd; /* in-flight connect, -1 when idle */
+	double started; /* monotonic seconds */
 	unsigned int ok_streak, fail_streak;
 	bool up;
-	bool failed_to_start;	/* connect() failed at once: health_expire() records it */
+	bool failed_to_start; /* connect() failed at once: health_expire() records it */
 	uint64_t checks, failures;
 };
 

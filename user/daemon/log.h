@@ -11,8 +11,8 @@ enum log_level {
 	LOG_WARN = 0,
 	LOG_INFO = 1,
 	LOG_DEBUG = 2,
-	LOG_TRACE = 3,	/* libbpf's information */
-	LOG_TRACE2 = 4,	/* libbpf's debug output */
+	LOG_TRACE = 3, /* libbpf's information */
+	LOG_TRACE2 = 4, /* libbpf's debug output */
 };
 
 extern enum log_level log_level;

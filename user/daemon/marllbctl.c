@@ -83,7 +83,8 @@ struct vip_entry {
 
 static int cmp_vip(const void *a, const void *b)
 {
-	return (int)((const struct vip_entry *)a)->vip.id - (int)((const struct vip_entry *)b)->vip.id;
+	return (int)((const struct vip_entry *)a)->vip.id -
+	       (int)((const struct vip_entry *)b)->vip.id;
 }
 
 struct vip_list {
@@ -198,9 +199,10 @@ static int show_iface(const struct ctl_opts *o, const char *iface, bool *first_j
 			printf(",\"weight_generation\":%llu,\"backends\":[",
 			       (unsigned long long)gen);
 		} else {
-			printf("\nVIP %s%s%s:%u tcp, policy %s", vips[i].key.family == MLB_AF_INET6 ? "[" : "",
-			       a, vips[i].key.family == MLB_AF_INET6 ? "]" : "", ntohs(vips[i].key.port),
-			       mlb_policy_name(vip->policy));
+			printf("\nVIP %s%s%s:%u tcp, policy %s",
+			       vips[i].key.family == MLB_AF_INET6 ? "[" : "", a,
+			       vips[i].key.family == MLB_AF_INET6 ? "]" : "",
+			       ntohs(vips[i].key.port), mlb_policy_name(vip->policy));
 			if (marl && have_vs)
 				printf(" (%s weights, %s)", safety_mode_name(vs.mode),
 				       vs.learning ? "learning" : "not learning");
@@ -240,7 +242,8 @@ static int show_iface(const struct ctl_opts *o, const char *iface, bool *first_j
 				printf(",\"p90_task_s\":");
 				jnum(have_bs ? bs.p90_s : 0.0 / 0.0);
 				printf(",\"packets\":%llu,\"bytes\":%llu}",
-				       (unsigned long long)tr.packets, (unsigned long long)tr.bytes);
+				       (unsigned long long)tr.packets,
+				       (unsigned long long)tr.bytes);
 			} else {
 				char sps[16] = "-", mean[16] = "-", p90[16] = "-";
 
@@ -281,8 +284,9 @@ int main(int argc, char **argv)
 	if (ret < 0)
 		return 2;
 	if (first >= argc || strcmp(argv[first], "status") || first + 1 < argc) {
-		fprintf(stderr, "marllbctl: expected the command 'status'%s%s%s. Try 'marllbctl "
-				"--help'.\n",
+		fprintf(stderr,
+			"marllbctl: expected the command 'status'%s%s%s. Try 'marllbctl "
+			"--help'.\n",
 			first < argc ? ", got '" : "", first < argc ? argv[first] : "",
 			first < argc ? "'" : "");
 		return 2;

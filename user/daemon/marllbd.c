@@ -307,8 +307,13 @@ static int make_state_dir(struct daemon *d)
 
 int main(int argc, char **argv)
 {
-	struct daemon d = { .sigfd = -1, .step_tfd = -1, .health_tfd = -1, .metrics_fd = -1,
-			    .lock_fd = -1, .epfd = -1, .sm = { -1, -1 } };
+	struct daemon d = { .sigfd = -1,
+			    .step_tfd = -1,
+			    .health_tfd = -1,
+			    .metrics_fd = -1,
+			    .lock_fd = -1,
+			    .epfd = -1,
+			    .sm = { -1, -1 } };
 	struct lb_conf conf = {};
 	char err[512];
 	int first, ret, n_backends = 0;

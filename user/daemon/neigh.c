@@ -68,8 +68,8 @@ static void provoke_resolution(const struct inet_addr *addr)
 	close(fd);
 }
 
-int neigh_resolve(const struct inet_addr *addr, int ifindex, int wait_ms, uint8_t mac[6],
-		  char *err, size_t err_len)
+int neigh_resolve(const struct inet_addr *addr, int ifindex, int wait_ms, uint8_t mac[6], char *err,
+		  size_t err_len)
 {
 	char abuf[INET6_ADDRSTRLEN];
 	bool provoked = false;
@@ -85,11 +85,12 @@ int neigh_resolve(const struct inet_addr *addr, int ifindex, int wait_ms, uint8_
 		if (found)
 			break;
 		if (waited >= wait_ms) {
-			snprintf(err, err_len,
-				 "no MAC address for backend %s in the neighbour table after %d ms; "
-				 "set mac = \"...\" in the configuration or make the backend "
-				 "reachable.",
-				 inet_addr_str(addr, abuf, sizeof(abuf)), wait_ms);
+			snprintf(
+				err, err_len,
+				"no MAC address for backend %s in the neighbour table after %d ms; "
+				"set mac = \"...\" in the configuration or make the backend "
+				"reachable.",
+				inet_addr_str(addr, abuf, sizeof(abuf)), wait_ms);
 			return -EHOSTUNREACH;
 		}
 		if (!provoked) {

@@ -13,7 +13,7 @@
  * sends one UDP datagram to the discard port to make the kernel resolve it, and looks again
  * for up to wait_ms. Returns 0 with mac set, or a negative errno with a sentence in err.
  */
-int neigh_resolve(const struct inet_addr *addr, int ifindex, int wait_ms, uint8_t mac[6],
-		  char *err, size_t err_len);
+int neigh_resolve(const struct inet_addr *addr, int ifindex, int wait_ms, uint8_t mac[6], char *err,
+		  size_t err_len);
 
 #endif /* MARLLBD_NEIGH_H */

@@ -11,23 +11,23 @@
 #include <stdio.h>
 
 enum opt_type {
-	OPT_FLAG,	/* bool, no argument */
-	OPT_COUNT,	/* int, no argument, counts repeats (-vv) */
-	OPT_STRING,	/* const char * */
-	OPT_UINT,	/* unsigned int within [min, max] */
-	OPT_DOUBLE,	/* double within [min, max] */
-	OPT_ENUM,	/* int: index into choices */
+	OPT_FLAG, /* bool, no argument */
+	OPT_COUNT, /* int, no argument, counts repeats (-vv) */
+	OPT_STRING, /* const char * */
+	OPT_UINT, /* unsigned int within [min, max] */
+	OPT_DOUBLE, /* double within [min, max] */
+	OPT_ENUM, /* int: index into choices */
 };
 
 struct opt {
 	const char *name;
-	char short_name;		/* 0: long form only */
+	char short_name; /* 0: long form only */
 	enum opt_type type;
-	size_t offset;			/* of the field in the options struct */
+	size_t offset; /* of the field in the options struct */
 	const char *metavar;
 	const char *help;
-	const char *const *choices;	/* OPT_ENUM: NULL-terminated names */
-	double min, max;		/* OPT_UINT, OPT_DOUBLE */
+	const char *const *choices; /* OPT_ENUM: NULL-terminated names */
+	double min, max; /* OPT_UINT, OPT_DOUBLE */
 	bool required;
 };
 

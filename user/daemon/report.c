@@ -148,7 +148,8 @@ static const struct {
 } vip_metrics[VM__COUNT] = {
 	[VM_ARRIVALS] = { "marllb_vip_new_flows_per_second", "gauge",
 			  "New flows per second at this LB, recent." },
-	[VM_REWARD] = { "marllb_agent_reward", "gauge", "Last reward of the learned policy.", true },
+	[VM_REWARD] = { "marllb_agent_reward", "gauge", "Last reward of the learned policy.",
+			true },
 	[VM_ALPHA] = { "marllb_agent_alpha", "gauge", "Entropy temperature.", true },
 	[VM_Q_LOSS] = { "marllb_agent_q_loss", "gauge", "Last critic loss.", true },
 	[VM_PI_LOSS] = { "marllb_agent_pi_loss", "gauge", "Last actor loss.", true },
@@ -194,11 +195,11 @@ static void vip_metric(FILE *out, struct daemon *d, enum vip_metric m)
 			break;
 		}
 		fprintf(out, "%s{vip=\"%s\"} ", name, vl);
-		value(out, m == VM_ARRIVALS ? v->arrival_rate
-			   : m == VM_REWARD ? v->reward
-			   : m == VM_ALPHA  ? v->astats.alpha
-			   : m == VM_Q_LOSS ? v->astats.q_loss
-					    : v->astats.pi_loss);
+		value(out, m == VM_ARRIVALS ? v->arrival_rate :
+			   m == VM_REWARD   ? v->reward :
+			   m == VM_ALPHA    ? v->astats.alpha :
+			   m == VM_Q_LOSS   ? v->astats.q_loss :
+					      v->astats.pi_loss);
 		fputc('\n', out);
 	}
 }

@@ -33,8 +33,7 @@ const char *safety_mode_name(enum safety_mode m)
 	return "?";
 }
 
-void safety_init(struct safety *s, const struct safety_config *cfg, double now,
-		 bool start_learned)
+void safety_init(struct safety *s, const struct safety_config *cfg, double now, bool start_learned)
 {
 	memset(s, 0, sizeof(*s));
 	s->cfg = *cfg;
@@ -116,10 +115,11 @@ bool safety_tick(struct safety *s, double now)
 				 "flows/s; switching to learned weights",
 				 s->baseline_mean, s->baseline_rate);
 		} else if (in_mode >= PROBE_PATIENCE * s->cfg.probe) {
-			snprintf(s->reason, sizeof(s->reason),
-				 "too little traffic to measure a SED baseline in %.0f s; switching "
-				 "to learned weights, safety net idle until a baseline exists",
-				 in_mode);
+			snprintf(
+				s->reason, sizeof(s->reason),
+				"too little traffic to measure a SED baseline in %.0f s; switching "
+				"to learned weights, safety net idle until a baseline exists",
+				in_mode);
 		} else {
 			return false;
 		}

@@ -20,19 +20,19 @@
 #include <stdint.h>
 
 struct safety_config {
-	double ratio;		/* worse: mean > ratio * baseline (default 1.5; 0 = off) */
-	double sustain;		/* seconds of worse windows before falling back (30) */
-	double hold;		/* seconds on SED before retrying marl (60) */
-	double probe;		/* seconds of SED when the VIP starts (10) */
-	double window;		/* comparison window in seconds (5) */
-	double load_band;	/* comparable only when rate <= load_band * baseline rate (1.25) */
+	double ratio; /* worse: mean > ratio * baseline (default 1.5; 0 = off) */
+	double sustain; /* seconds of worse windows before falling back (30) */
+	double hold; /* seconds on SED before retrying marl (60) */
+	double probe; /* seconds of SED when the VIP starts (10) */
+	double window; /* comparison window in seconds (5) */
+	double load_band; /* comparable only when rate <= load_band * baseline rate (1.25) */
 	unsigned int min_samples; /* task durations a window needs to count (20) */
 };
 
 enum safety_mode {
-	SAFETY_PROBE,		/* SED, measuring the first baseline */
-	SAFETY_LEARNED,		/* the agent's weights */
-	SAFETY_FALLBACK,	/* SED after the learned weights did worse */
+	SAFETY_PROBE, /* SED, measuring the first baseline */
+	SAFETY_LEARNED, /* the agent's weights */
+	SAFETY_FALLBACK, /* SED after the learned weights did worse */
 };
 
 struct safety {
@@ -43,16 +43,15 @@ struct safety {
 	uint64_t win_samples, win_arrivals;
 	bool has_baseline;
 	double baseline_mean, baseline_rate;
-	double last_mean, last_rate;	/* of the last complete window */
-	double worse_since;		/* < 0: not worse */
+	double last_mean, last_rate; /* of the last complete window */
+	double worse_since; /* < 0: not worse */
 	uint64_t fallbacks;
-	char reason[200];		/* why the last switch happened */
+	char reason[200]; /* why the last switch happened */
 };
 
 void safety_config_default(struct safety_config *cfg);
 /* start_learned: skip the probe (ratio 0, or a model that is trusted). */
-void safety_init(struct safety *s, const struct safety_config *cfg, double now,
-		 bool start_learned);
+void safety_init(struct safety *s, const struct safety_config *cfg, double now, bool start_learned);
 void safety_add_task_duration(struct safety *s, double seconds);
 void safety_add_arrival(struct safety *s);
 /* Closes windows and switches modes; returns true when the mode changed (reason says why). */

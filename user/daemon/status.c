@@ -8,8 +8,7 @@
 
 #include "daemon/status.h"
 
-static int open_one(const char *dir, const char *name, __u32 value_size, __u32 entries,
-		    bool create)
+static int open_one(const char *dir, const char *name, __u32 value_size, __u32 entries, bool create)
 {
 	char path[512];
 	int fd;

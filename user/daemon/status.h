@@ -26,27 +26,27 @@ enum mlbd_health {
 };
 
 struct mlbd_be_status {
-	__u64 updated_ns;	/* CLOCK_MONOTONIC of the write */
-	__u64 samples;		/* task-duration samples since the daemon started */
-	__u32 pid;		/* writer */
-	__u8 health;		/* enum mlbd_health */
-	__u8 removed;		/* gone from the configuration, draining until q is 0 */
+	__u64 updated_ns; /* CLOCK_MONOTONIC of the write */
+	__u64 samples; /* task-duration samples since the daemon started */
+	__u32 pid; /* writer */
+	__u8 health; /* enum mlbd_health */
+	__u8 removed; /* gone from the configuration, draining until q is 0 */
 	__u8 pad[2];
-	float samples_per_s;	/* task-duration samples per second, recent */
-	float mean_s;		/* mean task duration of the recent samples */
-	float p90_s;		/* 90th percentile */
+	float samples_per_s; /* task-duration samples per second, recent */
+	float mean_s; /* mean task duration of the recent samples */
+	float p90_s; /* 90th percentile */
 	float pad2;
 };
 
 struct mlbd_vip_status {
 	__u64 updated_ns;
-	__u64 fallbacks;	/* times the safety net went back to SED */
+	__u64 fallbacks; /* times the safety net went back to SED */
 	__u32 pid;
-	__u8 mode;		/* enum safety_mode, marl VIPs */
+	__u8 mode; /* enum safety_mode, marl VIPs */
 	__u8 learning;
 	__u8 pad[2];
-	float reward;		/* last reward */
-	float alpha;		/* entropy temperature */
+	float reward; /* last reward */
+	float alpha; /* entropy temperature */
 	float new_flows_per_s;
 	float pad2;
 };

@@ -15,7 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "daemon/neigh.h"
@@ -68,8 +67,7 @@ static void vip_cfg_make(const struct vip_conf *v, struct mlb_vip_cfg *c)
 	c->policy = (uint32_t)v->policy; /* enum lb_policy follows enum mlb_policy */
 }
 
-static void backend_cfg_make(const struct backend_conf *b, uint8_t state,
-			     struct mlb_backend_cfg *c)
+static void backend_cfg_make(const struct backend_conf *b, uint8_t state, struct mlb_backend_cfg *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->family = b->addr.family == AF_INET ? MLB_AF_INET : MLB_AF_INET6;
@@ -116,8 +114,9 @@ void backend_apply_state(struct daemon *d, struct vip_state *v, uint32_t k)
 	err = mlb_dp_set_backend_state(d->dp, v->id, k, want);
 	if (err) {
 		pr_warn("marllbd: VIP %s: cannot set backend %s to %s: %s.\n",
-			vip_str(&v->conf, vs, sizeof(vs)), inet_addr_str(&b->conf.addr, as, sizeof(as)),
-			dp_state_name(want), strerror(-err));
+			vip_str(&v->conf, vs, sizeof(vs)),
+			inet_addr_str(&b->conf.addr, as, sizeof(as)), dp_state_name(want),
+			strerror(-err));
 		return;
 	}
 	pr_info("marllbd: VIP %s: backend %s is now %s (was %s).\n",
@@ -379,7 +378,8 @@ static int sync_backends(struct daemon *d, struct vip_state *v, const struct vip
 			if (err) {
 				pr_warn("marllbd: VIP %s: cannot set backend %s in slot %u: %s.\n",
 					vip_str(&v->conf, vs, sizeof(vs)),
-					inet_addr_str(&bc->addr, as, sizeof(as)), k, strerror(-err));
+					inet_addr_str(&bc->addr, as, sizeof(as)), k,
+					strerror(-err));
 				return err;
 			}
 			if (cur[k].state == MLB_BACKEND_UNUSED)
@@ -398,7 +398,8 @@ static int sync_backends(struct daemon *d, struct vip_state *v, const struct vip
 		if (!b->used) { /* adopted from an earlier run */
 			memset(b, 0, sizeof(*b));
 			b->conf.addr.family = cur[k].family == MLB_AF_INET ? AF_INET : AF_INET6;
-			memcpy(&b->conf.addr.v4, cur[k].addr, cur[k].family == MLB_AF_INET ? 4 : 16);
+			memcpy(&b->conf.addr.v4, cur[k].addr,
+			       cur[k].family == MLB_AF_INET ? 4 : 16);
 			memcpy(b->conf.mac, cur[k].mac, 6);
 			b->conf.weight = cur[k].weight / STATIC_WEIGHT_UNITS;
 			b->dp_state = cur[k].state;
