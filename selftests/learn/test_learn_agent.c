@@ -434,7 +434,8 @@ static void test_model_round_trip_bit_exact(void)
 			    a->cfg.tau == b->cfg.tau && a->cfg.init_alpha == b->cfg.init_alpha &&
 			    a->cfg.grad_clip == b->cfg.grad_clip && a->cfg.w_min == b->cfg.w_min &&
 			    a->cfg.w_max == b->cfg.w_max && a->cfg.recurrent == b->cfg.recurrent &&
-			    a->cfg.layer_norm == b->cfg.layer_norm && a->cfg.seed == b->cfg.seed,
+			    a->cfg.layer_norm == b->cfg.layer_norm && a->cfg.seed == b->cfg.seed &&
+			    a->cfg.reward_scaling == b->cfg.reward_scaling,
 		    "config");
 	ASSERT_MEMEQ(a->actor.params, b->actor.params, a->actor.count * 4, "actor");
 	for (int k = 0; k < 2; k++) {
@@ -446,6 +447,9 @@ static void test_model_round_trip_bit_exact(void)
 	ASSERT_MEMEQ(a->norm.mean, b->norm.mean, 5 * sizeof(double), "normaliser mean");
 	ASSERT_MEMEQ(a->norm.m2, b->norm.m2, 5 * sizeof(double), "normaliser m2");
 	ASSERT_EQ(a->log_alpha == b->log_alpha, 1, "log alpha");
+	ASSERT_GT(a->reward_sq_mean, 0, "reward statistics collected");
+	ASSERT_EQ(a->reward_sq_mean == b->reward_sq_mean && a->reward_count == b->reward_count, 1,
+		  "reward statistics");
 	ASSERT_EQ(b->stats.updates, a->stats.updates, "update count");
 	/* same state, same future: both act (and explore) identically from a fresh state */
 	agent_reset_state(a);

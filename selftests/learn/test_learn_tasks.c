@@ -9,11 +9,13 @@
  *   targets take part even though the best action does not depend on them.
  *
  * memory: periods of 4 steps; the first step shows a cue c = +-1 in one feature, where the
- *   next three show N(0, 1) noise (the phase is in the observation as a one-hot); the
- *   action on the last step earns -(a - 0.7 c)^2,
- *   the others earn 0. Only a memory of the cue, three steps back, can do better than
- *   a = 0 (mean error 0.7): the GRU agent must get below MEMORY_TOL, the same agent with
- *   its recurrence cut (recurrent = false) must stay above 0.5.
+ *   next three show N(0, 1) noise (the phase is in the observation as a one-hot); every
+ *   action earns -(a - 0.7 c)^2 with c the cue of the current period. Scored on the last
+ *   step of each period, three steps after the cue: only a memory can do better than a = 0
+ *   (mean error 0.7). The GRU agent must get below MEMORY_TOL, the same agent with its
+ *   recurrence cut (recurrent = false) must stay above 0.5. (Rewarding only the last step
+ *   made a poor test: the entropy target was met on average over the three free steps
+ *   while the scored one collapsed onto tanh's edge, where exploration ends.)
  *
  * Breaking the update on purpose (the actor's gradient sign) fails the bandit; gradient
  * errors are caught first, and more sharply, by test_learn_layers and test_learn_agent.
@@ -24,10 +26,10 @@
 #include "../test.h"
 #include "learn/agent_impl.h"
 
-#define BANDIT_TOL 0.1 /* mean |a - a*|; 0.02-0.03 observed over seeds */
-/* mean |a - 0.7 c| on the query step: with LEARN_SEED = 0, 10, .., 50 the GRU agent ends at
- * 0.02-0.23 and the cut agent at 0.69-0.71, where a = 0 would put it */
-#define MEMORY_TOL 0.3
+#define BANDIT_TOL 0.1 /* mean |a - a*|; 0.014-0.041 with LEARN_SEED = 0, 10, .., 40 */
+/* mean |a - 0.7 c| on the scored step: with LEARN_SEED = 0, 10, .., 70 the GRU agent ends at
+ * 0.013-0.032 and the cut agent at 0.69-0.71, where a = 0 would put it */
+#define MEMORY_TOL 0.15
 
 static uint64_t seed_base; /* LEARN_SEED moves every seed: to check the margins by hand */
 
@@ -91,7 +93,7 @@ static float memory_task(bool recurrent, int *updates)
 	struct agent *ag;
 	struct rng env;
 	float obs[5], w[1], reward = 0.0f, cue = 0.0f, err = 0.0f;
-	const int train_steps = 5000, eval_periods = 100;
+	const int train_steps = 4000, eval_periods = 100;
 
 	agent_config_default(&cfg, 1, 5);
 	cfg.hidden = 32, cfg.seq_len = 8, cfg.burn_in = 3, cfg.batch = 32;
@@ -115,7 +117,7 @@ static float memory_task(bool recurrent, int *updates)
 		obs[1 + phase] = 1.0f;
 		agent_step(ag, obs, reward, NULL, !eval, w);
 		a = weight_to_action(&cfg, w[0]);
-		reward = phase == 3 ? -(a - 0.7f * cue) * (a - 0.7f * cue) : 0.0f;
+		reward = -(a - 0.7f * cue) * (a - 0.7f * cue);
 		if (eval && phase == 3)
 			err += fabsf(a - 0.7f * cue) / eval_periods;
 		if (!eval)

@@ -30,6 +30,7 @@ void agent_config_default(struct agent_config *cfg, int n_servers, int obs_dim)
 	cfg->w_max = 8.0f;
 	cfg->recurrent = true;
 	cfg->layer_norm = false;
+	cfg->reward_scaling = true;
 	cfg->seed = 1;
 }
 
@@ -164,8 +165,12 @@ int agent_step(struct agent *ag, const float *obs, float reward_prev, const uint
 	for (int k = 0; k < A; k++)
 		mask[k] = !active_mask || active_mask[k];
 
-	if (ag->have_prev)
+	if (ag->have_prev) {
 		replay_set_reward(&ag->replay, ag->prev_step, reward_prev);
+		ag->reward_count += 1.0;
+		ag->reward_sq_mean +=
+			((double)reward_prev * reward_prev - ag->reward_sq_mean) / ag->reward_count;
+	}
 	normaliser_update(&ag->norm, obs);
 	normaliser_apply(&ag->norm, obs, ag->obs_norm);
 	step = replay_append(&ag->replay, obs, mask, ag->episode);

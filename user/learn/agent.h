@@ -41,6 +41,8 @@ struct agent_config {
 	float w_min, w_max;	/* action weights are log-uniform over [w_min, w_max] (1/8, 8) */
 	bool recurrent;		/* false: cut the GRU recurrence (h reset every step), ablation */
 	bool layer_norm;	/* LayerNorm after the GRU (default off) */
+	bool reward_scaling;	/* divide rewards by their running RMS (default on): VBF in s^2
+				 * is ~1e-4, where the entropy bonus would drown it */
 	uint64_t seed;
 };
 

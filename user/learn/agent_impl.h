@@ -19,6 +19,8 @@
 /* log-std of the Gaussian before tanh, mapped smoothly into [MIN, MAX] */
 #define SAC_LOG_STD_MIN (-5.0f)
 #define SAC_LOG_STD_MAX 2.0f
+/* weight of mean(mu^2), mu the pre-tanh mean, in the actor's loss (see sac.c) */
+#define SAC_MEAN_REG 1e-3f
 
 /* A sampled batch and every activation of one update, time-major. */
 struct sac_batch {
@@ -51,6 +53,7 @@ struct agent {
 	struct replay replay;
 	struct net actor, critic[2]; /* critics carry their target copies */
 	float log_alpha, log_alpha_m, log_alpha_v;
+	double reward_count, reward_sq_mean; /* running mean of r^2, for reward_scaling */
 	long adam_step;
 	struct agent_stats stats;
 

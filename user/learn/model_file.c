@@ -5,8 +5,9 @@
  *   magic "MARLLBAG", u32 version, u32 header bytes
  *   config: i32 n_servers obs_dim hidden seq_len burn_in batch replay_capacity
  *           warmup_steps updates_per_step; f32 lr gamma tau init_alpha grad_clip w_min w_max;
- *           u8 recurrent layer_norm, u8 pad[2]; u64 seed
- *   state:  u64 steps updates; f32 log_alpha; u32 pad; u64 rng[4]
+ *           u8 recurrent layer_norm reward_scaling pad; u64 seed
+ *   state:  u64 steps updates; f32 log_alpha; u32 pad; u64 rng[4];
+ *           f64 reward count, mean of reward^2
  *   u64 actor floats, u64 critic floats
  *   normaliser: f64 count, f64 mean[obs_dim], f64 m2[obs_dim]
  *   f32 actor[], critic0[], critic0 target[], critic1[], critic1 target[]
@@ -38,12 +39,13 @@ struct model_header {
 	int32_t n_servers, obs_dim, hidden, seq_len, burn_in, batch, replay_capacity;
 	int32_t warmup_steps, updates_per_step;
 	float lr, gamma, tau, init_alpha, grad_clip, w_min, w_max;
-	uint8_t recurrent, layer_norm, pad[2];
+	uint8_t recurrent, layer_norm, reward_scaling, pad;
 	uint64_t seed;
 	uint64_t steps, updates;
 	float log_alpha;
 	uint32_t pad2;
 	uint64_t rng[4];
+	double reward_count, reward_sq_mean;
 	uint64_t actor_floats, critic_floats;
 } __attribute__((packed));
 
@@ -64,7 +66,8 @@ static bool all_finite(const float *x, size_t n)
 /* A checksum only proves the bytes are what was written; this proves they are usable. */
 static bool model_values_finite(const struct agent *ag)
 {
-	if (!isfinite(ag->log_alpha) || !(ag->norm.count >= 0.0))
+	if (!isfinite(ag->log_alpha) || !(ag->norm.count >= 0.0) || !(ag->reward_count >= 0.0) ||
+	    !(ag->reward_sq_mean >= 0.0) || isinf(ag->reward_sq_mean))
 		return false;
 	for (int i = 0; i < ag->cfg.obs_dim; i++)
 		if (!isfinite(ag->norm.mean[i]) || !(ag->norm.m2[i] >= 0.0) ||
@@ -105,6 +108,8 @@ int agent_save(const struct agent *ag, const char *path)
 	h.lr = c->lr, h.gamma = c->gamma, h.tau = c->tau, h.init_alpha = c->init_alpha;
 	h.grad_clip = c->grad_clip, h.w_min = c->w_min, h.w_max = c->w_max;
 	h.recurrent = c->recurrent, h.layer_norm = c->layer_norm, h.seed = c->seed;
+	h.reward_scaling = c->reward_scaling;
+	h.reward_count = ag->reward_count, h.reward_sq_mean = ag->reward_sq_mean;
 	h.steps = ag->stats.steps, h.updates = ag->stats.updates, h.log_alpha = ag->log_alpha;
 	memcpy(h.rng, ag->rng.s, sizeof(h.rng));
 	h.actor_floats = ag->actor.count, h.critic_floats = ag->critic[0].count;
@@ -220,7 +225,7 @@ struct agent *agent_load(const char *path, int expect_n_servers, int expect_obs_
 	cfg.updates_per_step = h.updates_per_step, cfg.lr = h.lr, cfg.gamma = h.gamma;
 	cfg.tau = h.tau, cfg.init_alpha = h.init_alpha, cfg.grad_clip = h.grad_clip;
 	cfg.w_min = h.w_min, cfg.w_max = h.w_max, cfg.recurrent = h.recurrent;
-	cfg.layer_norm = h.layer_norm, cfg.seed = h.seed;
+	cfg.layer_norm = h.layer_norm, cfg.seed = h.seed, cfg.reward_scaling = h.reward_scaling;
 	if (agent_config_check(&cfg, why, sizeof(why))) {
 		snprintf(err, err_len, "%s: corrupt header: %s", path, why);
 		goto out;
@@ -281,6 +286,8 @@ struct agent *agent_load(const char *path, int expect_n_servers, int expect_obs_
 	ag->log_alpha = h.log_alpha;
 	ag->stats.alpha = expf(h.log_alpha);
 	memcpy(ag->rng.s, h.rng, sizeof(h.rng));
+	ag->reward_count = h.reward_count;
+	ag->reward_sq_mean = h.reward_sq_mean;
 	if (!model_values_finite(ag)) {
 		snprintf(err, err_len, "%s: holds NaN or infinite values: the model is unusable",
 			 path);

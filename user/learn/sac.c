@@ -8,7 +8,9 @@
  *   L_pi     = mean_t (alpha * log pi(a~ | o_<=t) - min_k Q_k(o_<=t, a~)),  a~ ~ pi(o_<=t)
  *   L_alpha  = -log alpha * mean_t (log pi(a~) + target_entropy_t)
  *
- * target_entropy_t = -(active servers at t). All three losses come from one forward pass
+ * target_entropy_t = -(active servers at t). L_pi also carries SAC_MEAN_REG * mean^2 on the
+ * pre-tanh mean (as the original SAC code did): without it a policy whose critic once said
+ * "further is better" parks tanh at +-1, where the gradient through tanh vanishes. All three losses come from one forward pass
  * with the parameters as they are; then every network takes its Adam step. The actor's loss
  * reaches the critics only through the action (their encoders are held fixed).
  */
@@ -108,6 +110,11 @@ int sac_sample(struct agent *ag)
 	struct sac_batch *sb = &ag->sb;
 	const int T = sb->steps, B = sb->batch, O = ag->cfg.obs_dim, A = ag->cfg.n_servers;
 	const struct replay *rb = &ag->replay;
+	/* A scale only, never a shift and never per batch: every update sees the same reward
+	 * function, slowly tracking the magnitude of what the caller reports. */
+	const float reward_scale = ag->cfg.reward_scaling && ag->reward_sq_mean > 0.0 ?
+					   (float)(1.0 / sqrt(ag->reward_sq_mean)) :
+					   1.0f;
 
 	normaliser_snapshot(&ag->norm, sb->norm_mean, sb->norm_inv_std);
 	for (int b = 0; b < B; b++) {
@@ -125,7 +132,7 @@ int sac_sample(struct agent *ag)
 				sb->act[row * A + k] = rb->act[slot * A + k];
 				sb->mask[row * A + k] = rb->mask[slot * A + k] ? 1.0f : 0.0f;
 			}
-			sb->reward[row] = rb->reward[slot];
+			sb->reward[row] = rb->reward[slot] * reward_scale;
 		}
 	}
 	for (size_t i = 0; i < (size_t)sb->rows * A; i++) {
@@ -215,6 +222,11 @@ void sac_losses(struct agent *ag, bool grads, float *q_loss, float *pi_loss, flo
 		for (int k = 0; k < 2; k++)
 			ql += (double)(q[k][r] - sb->y[r]) * (q[k][r] - sb->y[r]);
 		pl += alpha * sb->pi_logp[r] - fminf(qpi[0][r], qpi[1][r]);
+		for (int i = 0; i < A; i++) {
+			float mean = aout[(size_t)r * 2 * A + i];
+
+			pl += SAC_MEAN_REG * mean * mean * sb->mask[(first + r) * A + i];
+		}
 		for (int i = 0; i < A; i++)
 			target_entropy -= sb->mask[(first + r) * A + i];
 		ent += sb->pi_logp[r] + target_entropy;
@@ -265,7 +277,7 @@ void sac_losses(struct agent *ag, bool grads, float *q_loss, float *pi_loss, flo
 			/* u = mean + std eps; a = tanh(u); d logp / du = 2a, d logp / d log_std = -1 */
 			du = sb->dpi_act[j] * (1.0f - a * a) + alpha / R * 2.0f * a;
 			dlog_std = -alpha / R + du * std * sb->eps_pi[j];
-			d[i] = du;
+			d[i] = du + 2.0f * SAC_MEAN_REG / R * o[i];
 			d[A + i] = dlog_std * 0.5f * (SAC_LOG_STD_MAX - SAC_LOG_STD_MIN) *
 				   (1.0f - th * th);
 		}
