@@ -193,7 +193,21 @@ case_heterogeneity_marl() {
 		[ "$(ctl_json | jq -r '.[0].vips[0].mode')" = learned ]
 	check "agent trained" [ "$(awk '/^marllb_agent_updates_total/ { print $2 }' "$WORK/m")" -gt 500 ]
 	stop_daemon
-	check "model saved on SIGTERM" test -s "$(ls "$WORK/state/$LB_IF"/vip-*.model 2>/dev/null | head -1)"
+	local saved
+	saved=$(ls "$WORK/state/$LB_IF"/vip-*.model 2>/dev/null | head -1)
+	check "model saved on SIGTERM" test -s "$saved"
+	# The saved model loads as --model, and a restart resumes from it.
+	local out
+	out=$(in_ns "$NS_L" "$BUILD/marllbd" --iface "$LB_IF" --config "$WORK/marl.conf" \
+		--model "$saved" --check-config 2>&1)
+	check "saved model accepted by --model ($out)" grep -q "OK: 1 VIPs, 3 backends" <<<"$out"
+	write_config "$WORK/marl2.conf" marl "{ address = \"${SERVER_IPS[0]}\"; }" \
+		"{ address = \"${SERVER_IPS[1]}\"; }"
+	expect_fail "model of the wrong size" "model is for 3 servers" --config "$WORK/marl2.conf" \
+		--model "$saved"
+	start_daemon --config "$WORK/marl.conf" --no-learn || return 1
+	check "restart resumes the saved model" grep -q "model from $saved, not learning" \
+		"$WORK/daemon.log"
 }
 
 # A program attached by the documented ip link command is adopted: configured through its
