@@ -40,8 +40,7 @@ static __always_inline bool mlb_active(const struct mlb_pool *pool, __u32 k)
 struct mlb_best {
 	__u64 num;
 	__u64 den;
-	__u32 rank;
-	__s32 k;
+	__u64 rank_k; /* rank << 32 | k: one register for both */
 };
 
 static __always_inline void mlb_best_offer(struct mlb_best *b, __u32 k, __u32 q, __u32 a,
@@ -49,41 +48,55 @@ static __always_inline void mlb_best_offer(struct mlb_best *b, __u32 k, __u32 q,
 {
 	__u64 num = (__u64)q + 1;
 	__u64 lhs = num * b->den, rhs = b->num * a;
-	__u32 rank;
+	__u64 rank;
 
 	if (lhs > rhs || !a)
 		return;
-	rank = (seed ^ k) * 0x9e3779b1u;
-	if (lhs == rhs && rank >= b->rank)
+	rank = (__u32)((seed ^ k) * 0x9e3779b1u);
+	if (lhs == rhs && rank >= b->rank_k >> 32)
 		return;
 	b->num = num;
 	b->den = a;
-	b->rank = rank;
-	b->k = k;
+	b->rank_k = rank << 32 | k;
+}
+
+static __always_inline int mlb_best_k(const struct mlb_best *b)
+{
+	return b->den ? (int)(__u32)b->rank_k : -1;
 }
 
 /*
  * Exact argmin over a pool of at most MLB_EXACT_SCAN_MAX backends. a == NULL: all a = 1.
- * Backends at or past n are masked out, so the loop has a constant trip count and unrolls
- * (about 15% faster than a loop that stops at n).
+ * Backends past n are masked out; the scan goes four at a time (unrolled) and stops once no
+ * active backend is left above k.
  */
+static __always_inline void mlb_offer_if_active(struct mlb_best *b, __u64 mask, __u32 k,
+						const struct mlb_queues *qs, const __u32 *a,
+						__u32 seed)
+{
+	if ((mask >> k) & 1)
+		mlb_best_offer(b, k, qs->q[k], a ? a[k] : 1, seed);
+}
+
 static __always_inline int mlb_argmin_exact(const struct mlb_pool *pool,
 					    const struct mlb_queues *qs, const __u32 *a, __u32 n,
 					    __u32 seed)
 {
-	struct mlb_best b = { .num = 1, .den = 0, .rank = 0, .k = -1 };
+	struct mlb_best b = { .num = 1, .den = 0, .rank_k = 0 };
 	__u64 mask = pool->active[0];
 	__u32 k;
 
 	if (n < MLB_EXACT_SCAN_MAX)
 		mask &= (1ull << n) - 1;
-#pragma clang loop unroll_count(4)
-	for (k = 0; k < MLB_EXACT_SCAN_MAX; k++) {
-		if (!((mask >> k) & 1))
-			continue;
-		mlb_best_offer(&b, k, qs->q[k], a ? a[k] : 1, seed);
+	for (k = 0; k < MLB_EXACT_SCAN_MAX; k += 4) {
+		if (!(mask >> k))
+			break;
+		mlb_offer_if_active(&b, mask, k, qs, a, seed);
+		mlb_offer_if_active(&b, mask, k + 1, qs, a, seed);
+		mlb_offer_if_active(&b, mask, k + 2, qs, a, seed);
+		mlb_offer_if_active(&b, mask, k + 3, qs, a, seed);
 	}
-	return b.k;
+	return mlb_best_k(&b);
 }
 
 /*
@@ -163,7 +176,7 @@ static __always_inline int mlb_argmin_power_d(const struct mlb_pool *pool,
 					      const struct mlb_queues *qs, const __u32 *a, __u32 n,
 					      __u32 seed)
 {
-	struct mlb_best b = { .num = 1, .den = 0, .rank = 0, .k = -1 };
+	struct mlb_best b = { .num = 1, .den = 0, .rank_k = 0 };
 	__u32 i, k, r = seed;
 
 	for (i = 0; i < MLB_POWER_D; i++) {
@@ -174,8 +187,8 @@ static __always_inline int mlb_argmin_power_d(const struct mlb_pool *pool,
 			continue;
 		mlb_best_offer(&b, k, qs->q[k], a ? a[k] : 1, seed);
 	}
-	if (b.k >= 0)
-		return b.k;
+	if (b.den)
+		return mlb_best_k(&b);
 	return mlb_first_active(pool, a, n, ((__u64)mlb_mix32(r) * n) >> 32);
 }
 
