@@ -210,6 +210,50 @@ case_heterogeneity_marl() {
 		"$WORK/daemon.log"
 }
 
+# IPv6: a second VIP on the same data plane, backends found by neighbour discovery.
+case_ipv6() {
+	local net6=fd00:201:$(($$ % 9000 + 1000))
+	local vip6=$net6::100 lb6=$net6::2 i ns
+	in_ns "$NS_C" ip -6 addr add "$net6::3/64" dev eth0 nodad
+	in_ns "$NS_L" ip -6 addr add "$lb6/64" dev "$LB_IF" nodad
+	in_ns "$NS_C" ip -6 route add "$vip6/128" via "$lb6"
+	for i in 0 1 2; do
+		ns=${TAG}s$((i + 1))
+		in_ns "$ns" ip -6 addr add "$net6::1$((i + 1))/64" dev eth0 nodad
+		in_ns "$ns" ip -6 addr add "$vip6/128" dev lo nodad
+		nsenter --net=/run/netns/"$ns" "$BUILD/marllb-testsrv" --listen "[::]:81" --workers 2 \
+			--service-ms 5 >"$WORK/srv6_$i.out" 2>&1 &
+		SERVER_PIDS[$((i + 3))]=$!
+	done
+	{
+		echo "vips = ( { address = \"$VIP\"; port = 80; policy = \"lsq\";"
+		echo "  backends = ( { address = \"${SERVER_IPS[0]}\"; } ); },"
+		echo " { address = \"$vip6\"; port = 81; policy = \"sed\"; backends = ("
+		echo "  { address = \"$net6::11\"; }, { address = \"$net6::12\"; },"
+		echo "  { address = \"$net6::13\"; } ); } );"
+	} >"$WORK/v6.conf"
+	sleep 0.3
+	start_daemon --config "$WORK/v6.conf" --step 0.1 --health-interval 0.2 || return 1
+	local v6json
+	v6json=$(ctl_json | jq -c --arg a "$vip6" '.[0].vips[] | select(.address == $a)')
+	check "IPv6 VIP listed" [ "$(echo "$v6json" | jq '.backends | length')" = 3 ]
+	check "IPv6 backends healthy" [ "$(echo "$v6json" | jq -r '[.backends[].health] | unique | join(",")')" = up ]
+	awk -v d=3 -v r=100 -v seed=$$ 'BEGIN { srand(seed); print "time\tquery"
+		for (t = -log(1 - rand()) / r; t < d; t += -log(1 - rand()) / r)
+			printf "%.6f\t/\n", t }' >"$WORK/trace6.tsv"
+	in_ns "$NS_C" "$BUILD/marllb-replay" --quiet --timeout 10 "$WORK/trace6.tsv" \
+		"http://[$vip6]:81" >"$WORK/v6.out" 2>&1
+	check "IPv6 requests served ($(load_field ok "$WORK/v6.out"))" \
+		[ "$(load_field ok "$WORK/v6.out")" -gt 200 ] && [ "$(load_field failed "$WORK/v6.out")" = 0 ]
+	sleep 0.5
+	v6json=$(ctl_json | jq -c --arg a "$vip6" '.[0].vips[] | select(.address == $a)')
+	check "every IPv6 backend got flows" [ "$(echo "$v6json" | jq '[.backends[].packets | select(. > 0)] | length')" = 3 ]
+	check "IPv6 open flows back to 0" [ "$(echo "$v6json" | jq '[.backends[].open_flows] | add')" = 0 ]
+	scrape
+	check "IPv6 VIP label in metrics" grep -q "vip=\"\[$vip6\]:81\"" "$WORK/m"
+	for i in 3 4 5; do stop_server "$i"; done
+}
+
 # A program attached by the documented ip link command is adopted: configured through its
 # own maps, which marllbd pins for marllbctl.
 case_adopt_ip_link() {
@@ -298,6 +342,16 @@ case_sighup_drain() {
 	done
 	check "removed backend's slot freed" [ -z "$(state_of "$drained")" ]
 	check "unchanged backends untouched" [ "$(state_of "${SERVER_IPS[1]}")" = "active/up" ]
+	# A broken file on reload changes nothing.
+	local shape
+	shape=$(dp_shape)
+	printf 'vips = ( { address = "%s"; port = 80; policy = "lsq"; bogus = 1;\n backends = ( { address = "%s"; } ); } );\n' \
+		"$VIP" "${SERVER_IPS[1]}" >"$WORK/sed.conf"
+	kill -HUP "$DAEMON_PID"
+	sleep 0.5
+	check "bad reload rejected with file:line" grep -q "reload failed, the running configuration stays: $WORK/sed.conf:1: unknown key 'bogus'" \
+		"$WORK/daemon.log"
+	check "bad reload changed nothing" [ "$(dp_shape)" = "$shape" ]
 	# The policy changes by reload too.
 	write_config "$WORK/sed.conf" lsq "{ address = \"${SERVER_IPS[1]}\"; }" \
 		"{ address = \"${SERVER_IPS[2]}\"; }"
@@ -422,7 +476,7 @@ case_flow_hygiene() {
 }
 
 CASES=(bad_input lsq_counts_and_metrics flow_hygiene health_down sighup_drain adopt_ip_link kill9_adopt
-	safety_fallback heterogeneity_marl)
+	ipv6 safety_fallback heterogeneity_marl)
 [ $# -gt 0 ] && CASES=("$@")
 
 if [ "$(id -u)" != 0 ]; then
