@@ -133,18 +133,24 @@ void gru_acts_free(struct gru_acts *a)
 	memset(a, 0, sizeof(*a));
 }
 
-/* One row of gates; separate restrict pointers so that the loop vectorises. */
+/*
+ * One row of gates; separate restrict pointers so that the loop vectorises. gi and gh come
+ * without their biases (adding them here saves a pass over memory); gh's n part leaves with
+ * b_hn added, as W_hn h + b_hn is what the backward needs.
+ */
 VECTOR_CLONES
 static void gru_cell(float *restrict r, float *restrict z, float *restrict n, float *restrict h,
-		     const float *restrict gi, const float *restrict gh, const float *restrict hp,
-		     int H)
+		     const float *restrict gi, float *restrict gh, const float *restrict hp,
+		     const float *restrict b_ih, const float *restrict b_hh, int H)
 {
-	const float *gi_z = gi + H, *gi_n = gi + 2 * H, *gh_z = gh + H, *gh_n = gh + 2 * H;
+	const float *gi_z = gi + H, *gi_n = gi + 2 * H, *gh_z = gh + H;
+	float *gh_n = gh + 2 * H;
 
 	for (int j = 0; j < H; j++) {
-		r[j] = sigmoid_fast(gi[j] + gh[j]);
-		z[j] = sigmoid_fast(gi_z[j] + gh_z[j]);
-		n[j] = tanh_fast(gi_n[j] + r[j] * gh_n[j]);
+		r[j] = sigmoid_fast(gi[j] + b_ih[j] + gh[j] + b_hh[j]);
+		z[j] = sigmoid_fast(gi_z[j] + b_ih[H + j] + gh_z[j] + b_hh[H + j]);
+		gh_n[j] += b_hh[2 * H + j];
+		n[j] = tanh_fast(gi_n[j] + b_ih[2 * H + j] + r[j] * gh_n[j]);
 		h[j] = (1.0f - z[j]) * n[j] + z[j] * hp[j];
 	}
 }
@@ -196,7 +202,7 @@ void gru_forward(struct gru_acts *a, const struct gru_params *p, const float *x,
 	else
 		memset(a->hs, 0, bh * sizeof(float));
 	/* The input half of every step at once: one (T*B, I) x (I, 3H) product. */
-	matmul_forward(a->gi, x, p->w_ih, p->b_ih, steps * B, I, 3 * H);
+	matmul_forward(a->gi, x, p->w_ih, NULL, steps * B, I, 3 * H);
 	for (int t = 0; t < steps; t++) {
 		const float *hprev = gru_prev_state(a, t);
 		const float *gi = a->gi + t * b3h;
@@ -204,13 +210,16 @@ void gru_forward(struct gru_acts *a, const struct gru_params *p, const float *x,
 		float *gates = a->gates + t * b3h;
 		float *hnext = a->hs + (t + 1) * bh;
 
-		/* gh (B, 3H) = hprev (B, H) . W_hh^T + b_hh */
-		matmul_forward(gh, hprev, p->w_hh, p->b_hh, B, H, 3 * H);
+		/* gh (B, 3H) = hprev (B, H) . W_hh^T, zero when the recurrence is cut */
+		if (a->dims.recurrent)
+			matmul_forward(gh, hprev, p->w_hh, NULL, B, H, 3 * H);
+		else
+			memset(gh, 0, b3h * sizeof(float));
 		for (int b = 0; b < B; b++) {
 			float *r = gates + b * 3 * H;
 
 			gru_cell(r, r + H, r + 2 * H, hnext + b * H, gi + b * 3 * H, gh + b * 3 * H,
-				 hprev + b * H, H);
+				 hprev + b * H, p->b_ih, p->b_hh, H);
 		}
 	}
 }

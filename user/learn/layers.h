@@ -56,8 +56,8 @@ struct gru_dims {
 struct gru_acts {
 	struct gru_dims dims;
 	float *hs; /* (T + 1, B, H): hs[0] = h0, hs[t + 1] = output of step t */
-	float *gi; /* (T, B, 3H): x W_ih^T + b_ih */
-	float *gh; /* (T, B, 3H): h W_hh^T + b_hh (its n part is needed for dr) */
+	float *gi; /* (T, B, 3H): x W_ih^T (the cell adds the biases) */
+	float *gh; /* (T, B, 3H): h W_hh^T; its n part + b_hn, needed for dr */
 	float *gates; /* (T, B, 3H): r, z, n after their nonlinearities */
 	float *dgi; /* (T, B, 3H): d loss / d gi */
 	float *dgh; /* (T, B, 3H): d loss / d gh */

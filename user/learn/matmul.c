@@ -74,23 +74,25 @@ static void naive_backward(float *dinp, float *dweight, const float *dout, const
 void matmul_forward(float *out, const float *inp, const float *weight, const float *bias, int rows,
 		    int ic, int oc)
 {
+	float beta = 0.0f; /* without a bias, out is written, never read */
+
 	if (backend == MATMUL_NAIVE) {
 		naive_forward(out, inp, weight, bias, rows, ic, oc);
 		return;
 	}
-	if (bias)
+	if (bias) {
 		for (int r = 0; r < rows; r++)
 			memcpy(out + (size_t)r * oc, bias, oc * sizeof(float));
-	else
-		memset(out, 0, (size_t)rows * oc * sizeof(float));
+		beta = 1.0f;
+	}
 	/* One row (acting, one step at a time): gemv reads W once, gemm would pack it first. */
 	if (rows == 1) {
-		cblas_sgemv(CblasRowMajor, CblasNoTrans, oc, ic, 1.0f, weight, ic, inp, 1, 1.0f,
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, oc, ic, 1.0f, weight, ic, inp, 1, beta,
 			    out, 1);
 		return;
 	}
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, oc, ic, 1.0f, inp, ic, weight,
-		    ic, 1.0f, out, oc);
+		    ic, beta, out, oc);
 }
 
 void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,

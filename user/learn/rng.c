@@ -50,11 +50,32 @@ uint64_t rng_below(struct rng *r, uint64_t n)
 	return (uint64_t)(((unsigned __int128)rng_next(r) * n) >> 64);
 }
 
-float rng_normal(struct rng *r)
+static void normal_pair(struct rng *r, float *a, float *b)
 {
 	/* u1 in (0, 1] so that log() stays finite. */
 	double u1 = ((rng_next(r) >> 11) + 1) * (1.0 / 9007199254740992.0);
 	double u2 = (rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
+	double radius = sqrt(-2.0 * log(u1));
 
-	return (float)(sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2));
+	*a = (float)(radius * cos(2.0 * M_PI * u2));
+	if (b)
+		*b = (float)(radius * sin(2.0 * M_PI * u2));
+}
+
+float rng_normal(struct rng *r)
+{
+	float x;
+
+	normal_pair(r, &x, NULL);
+	return x;
+}
+
+void rng_normal_fill(struct rng *r, float *out, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < n; i += 2)
+		normal_pair(r, &out[i], &out[i + 1]);
+	if (i < n)
+		normal_pair(r, &out[i], NULL);
 }

@@ -6,6 +6,7 @@
 #ifndef MARLLB_LEARN_RNG_H
 #define MARLLB_LEARN_RNG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct rng {
@@ -21,5 +22,7 @@ uint64_t rng_below(struct rng *r, uint64_t n);
 /* Standard normal (Box-Muller; one call = one fresh pair, the second value is dropped so the
  * state alone determines the stream). */
 float rng_normal(struct rng *r);
+/* n standard normals, both values of each Box-Muller pair used (half the transcendentals). */
+void rng_normal_fill(struct rng *r, float *out, size_t n);
 
 #endif /* MARLLB_LEARN_RNG_H */

@@ -135,10 +135,8 @@ int sac_sample(struct agent *ag)
 			sb->reward[row] = rb->reward[slot] * reward_scale;
 		}
 	}
-	for (size_t i = 0; i < (size_t)sb->rows * A; i++) {
-		sb->eps_pi[i] = rng_normal(&ag->rng);
-		sb->eps_next[i] = rng_normal(&ag->rng);
-	}
+	rng_normal_fill(&ag->rng, sb->eps_pi, (size_t)sb->rows * A);
+	rng_normal_fill(&ag->rng, sb->eps_next, (size_t)sb->rows * A);
 	return 0;
 }
 
