@@ -91,6 +91,7 @@ struct daemon {
 	struct agent *preloaded; /* --model, checked before anything was touched */
 	double last_step, last_reconcile;
 	uint64_t steps;
+	double step_seconds, reconcile_seconds; /* how long the last ones took */
 	uint64_t samples_unknown; /* samples for VIPs or slots this daemon does not know */
 	uint64_t reclaimed_half_open, reclaimed_established, reclaimed_closed;
 	uint64_t q_corrections;

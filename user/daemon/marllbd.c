@@ -213,9 +213,13 @@ static void on_step(struct daemon *d)
 	double now = mono_now();
 
 	control_step(d, now);
+	d->step_seconds = mono_now() - now;
 	if (now - d->last_reconcile >= d->opts.reconcile_interval) {
+		double t0 = mono_now();
+
 		flows_reconcile(d);
 		d->last_reconcile = now;
+		d->reconcile_seconds = mono_now() - t0;
 	}
 	status_publish(d);
 	if (!watchdog_usec && sd_watchdog_enabled(0, &watchdog_usec) <= 0)

@@ -245,6 +245,15 @@ void metrics_render(FILE *out, void *ctx)
 	counter(out, "marllb_open_flow_corrections_total",
 		"Open-flow counts corrected to match the flow table.", d->q_corrections);
 	counter(out, "marllb_control_steps_total", "Control steps run.", d->steps);
+	metrics_family(out, "marllb_control_step_seconds", "gauge",
+		       "Time the last control step took (samples, features, agent, weights).");
+	fprintf(out, "marllb_control_step_seconds ");
+	value(out, d->step_seconds);
+	metrics_family(out, "marllb_flow_scan_seconds", "gauge",
+		       "Time the last flow-table scan (reclaim, reconcile) took.");
+	fprintf(out, "\nmarllb_flow_scan_seconds ");
+	value(out, d->reconcile_seconds);
+	fputc('\n', out);
 }
 
 void status_publish(struct daemon *d)
