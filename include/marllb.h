@@ -19,7 +19,7 @@
 #define MLB_FLOW_TABLE_SIZE 262144 /* 5-tuple flow table entries (LRU) */
 #define MLB_EXACT_SCAN_MAX 64 /* marl/sed/lsq scan every backend up to this pool size */
 #define MLB_POWER_D 16 /* candidates sampled above MLB_EXACT_SCAN_MAX */
-#define MLB_SAMPLES_BYTES (1 << 22) /* ring buffer size */
+#define MLB_SAMPLES_BYTES (1 << 20) /* ring buffer: 32768 records; small enough to stay in cache */
 #define MLB_WEIGHT_ONE 65536 /* agent weight 1.0 in the u32 weight vectors */
 #define MLB_WEIGHT_GRACE_NS 10000000ULL /* a weight slot is rewritten >= 10 ms after it left use */
 

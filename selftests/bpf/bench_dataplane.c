@@ -204,21 +204,21 @@ int main(void)
 		  .family = 4,
 		  .n_backends = 8,
 		  .new_flows = true,
-		  .repeat = 50000 },
+		  .repeat = 30000 },
 		{ .name = "new flow, 64 backends",
 		  .family = 4,
 		  .n_backends = 64,
 		  .new_flows = true,
-		  .repeat = 50000 },
+		  .repeat = 30000 },
 		{ .name = "new flow, 256 backends",
 		  .family = 4,
 		  .n_backends = 256,
 		  .new_flows = true,
-		  .repeat = 50000 },
+		  .repeat = 30000 },
 	};
 	int n_cases = sizeof(cases) / sizeof(cases[0]), empty_fd, ref_fd, err;
 	struct bpf_object *empty, *ref;
-	struct bench_case ref_case = { .name = "  flow-table insert alone", .repeat = 50000 };
+	struct bench_case ref_case = { .name = "  flow-table insert alone", .repeat = 30000 };
 	uint32_t verdict;
 
 	empty = bpf_object__open_file("build/xdp_pass.o", NULL);
