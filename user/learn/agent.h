@@ -66,7 +66,8 @@ const struct agent_config *agent_config(const struct agent *ag);
  * active_mask[k] == 0 marks server k inactive: its weight is written as 0 and it is left out
  * of the policy's action. weights_out gets cfg.n_servers weights in [w_min, w_max] (0 for
  * inactive servers). explore: sample from the policy (true) or take its mean (false).
- * Returns 0, or -EINVAL when obs holds a NaN/inf (nothing is recorded then).
+ * Returns 0, or -EINVAL when obs (or reward_prev, after the first call) holds a NaN/inf
+ * (nothing is recorded then). active_mask may be NULL: all servers active.
  */
 int agent_step(struct agent *ag, const float *obs, float reward_prev, const uint8_t *active_mask,
 	       bool explore, float *weights_out);
