@@ -210,6 +210,35 @@ static void test_capacity_change(void)
 	sim_free(s);
 }
 
+/* LBs reduce their own samples every control step; VBF scores SED's correct weights as
+ * fairer than LSQ's equal ones on the heterogeneous default system. */
+static void test_probe_reward(void)
+{
+	const enum sim_policy policies[2] = { POLICY_SED, POLICY_LSQ };
+	double mean[2];
+	struct sim_config cfg;
+
+	sim_config_default(&cfg);
+	cfg.duration = 2000;
+	cfg.probe_reward = true;
+	cfg.reward = REWARD_VBF;
+	for (int i = 0; i < 2; i++) {
+		const struct sim_stats *st;
+		struct sim *s;
+
+		cfg.policy = policies[i];
+		s = run(&cfg);
+		if (!s)
+			return;
+		st = sim_stats(s);
+		ASSERT_EQ(st->reward_count, 2 * 8000, "every LB, every step after t = 0");
+		mean[i] = st->reward_sum / st->reward_count;
+		ASSERT_LT(mean[i], 0, "vbf is minus a variance");
+		sim_free(s);
+	}
+	ASSERT_GT(mean[0], mean[1], "sed fairer than lsq");
+}
+
 static void test_bad_config_rejected(void)
 {
 	struct sim_config cfg;
@@ -272,6 +301,7 @@ static const struct test_case tests[] = {
 	TEST(conservation),
 	TEST(policy_ordering),
 	TEST(capacity_change),
+	TEST(probe_reward),
 	TEST(bad_config_rejected),
 	TEST(trace),
 	{}

@@ -31,6 +31,8 @@ export OPENBLAS_NUM_THREADS=1
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 "$@" | tee "$log"
+cp "$out/curve.csv" models/marllb-n7-curve.csv
+cp "$out/curve.png" models/marllb-n7-curve.png
 
 commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD -- tools/sim user/obs user/learn 2>/dev/null || commit="$commit (with local changes)"
@@ -42,6 +44,6 @@ git diff --quiet HEAD -- tools/sim user/obs user/learn 2>/dev/null || commit="$c
 	echo "commit:   $commit"
 	echo "date:     $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo "result:   $(grep '^best evaluation' "$log")"
-	echo "curve:    $out/curve.csv, $out/curve.png (not shipped)"
+	echo "curve:    models/marllb-n7-curve.csv, models/marllb-n7-curve.png"
 } >"$prov"
 echo "wrote $model and $prov"

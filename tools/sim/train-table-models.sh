@@ -23,8 +23,8 @@ git diff --quiet HEAD -- tools/sim user/obs user/learn 2>/dev/null || commit="$c
 for mix in ${MIXES:-100 75 50}; do
 	out=build/sim-train-mix$mix
 	set -- build/marllb-sim train --out "$out" --mix "$mix" --seed "$seed" --reward vbf \
-		--episodes 100 --duration 300 --step 2 --gamma 0.8 --hidden 32 --batch 16 \
-		--gamma-d 0.7 --warmup-steps 300 --eval-every 4 --w-min 0.5 --w-max 2 \
+		--episodes 120 --duration 300 --step 2 --gamma 0.8 --hidden 32 --batch 16 \
+		--gamma-d 0.7 --warmup-steps 300 --eval-every 4 --eval-seeds 3 --w-min 0.5 --w-max 2 \
 		--model-out "models/sim/mix$mix.model"
 	log=$(mktemp)
 	"$@" | tee "$log"

@@ -20,8 +20,8 @@ static const char train_help[] =
 	"\n"
 	"Trains one independent agent per LB (policy marl) over episodes of --duration\n"
 	"simulated seconds (default here 120, warmup 0). Episode e uses task stream\n"
-	"seed 1000000 + 1000 x --seed + e; the evaluation stream is seed 999999 + 1000 x --seed,\n"
-	"never used for training. Agent i is seeded with 1000 x --seed + i. Same seed,\n"
+	"seed 1000000 + 1000 x --seed + e; the evaluation streams are seeds 999999 + 1000 x\n"
+	"--seed down, never used for training. Agent i is seeded with 1000 x --seed + i. Same seed,\n"
 	"same options, same build: same result.\n"
 	"\n"
 	"Writes DIR/lb<i>.model (the agents of the best evaluation), DIR/curve.csv and\n"
@@ -31,6 +31,7 @@ static const char train_help[] =
 	"  --out DIR          output directory (created)\n"
 	"  --episodes E       training episodes (30)\n"
 	"  --eval-every K     evaluate greedily every K episodes (2)\n"
+	"  --eval-seeds K     evaluation streams, seeds down from the one above (1)\n"
 	"  --hidden H         GRU/MLP width of new agents (agent default)\n"
 	"  --updates U        gradient updates per control step (agent default)\n"
 	"  --gamma G          agent discount per control step (agent default)\n"
@@ -45,20 +46,25 @@ static const char train_help[] =
 	"\n";
 
 #ifdef SIM_HAVE_LEARN
+/* Mean TCT over n_eval evaluation streams (seeds base->seed, base->seed - 1, ...). */
 static double eval_policy(const struct sim_config *base, enum sim_policy policy,
-			  struct agent **agents)
+			  struct agent **agents, int n_eval)
 {
 	struct sim_config cfg = *base;
-	struct sim *s;
-	double mean;
+	double sum = 0;
 
 	cfg.policy = policy;
-	s = run_one(&cfg, agents, false, false);
-	if (!s)
-		return -1;
-	mean = stats_mean_tct(sim_stats(s));
-	sim_free(s);
-	return mean;
+	for (int j = 0; j < n_eval; j++) {
+		struct sim *s;
+
+		cfg.seed = cfg.policy_seed = base->seed - j;
+		s = run_one(&cfg, agents, false, false);
+		if (!s)
+			return -1;
+		sum += stats_mean_tct(sim_stats(s));
+		sim_free(s);
+	}
+	return sum / n_eval;
 }
 
 static int save_agents(struct agent **agents, int n, const char *dir)
@@ -109,6 +115,7 @@ int cmd_train(int argc, char **argv)
 		{ "out", required_argument, NULL, 'o' },
 		{ "episodes", required_argument, NULL, 'e' },
 		{ "eval-every", required_argument, NULL, 'v' },
+		{ "eval-seeds", required_argument, NULL, 'E' },
 		{ "hidden", required_argument, NULL, 'H' },
 		{ "updates", required_argument, NULL, 'u' },
 		{ "model-out", required_argument, NULL, 'M' },
@@ -125,7 +132,7 @@ int cmd_train(int argc, char **argv)
 	};
 	struct option *opts = cli_options(own);
 	const char *out = NULL, *model_out = NULL;
-	long episodes = 30, eval_every = 2, hidden = 0, updates = 0, batch = 0, warmup_steps = -1;
+	long episodes = 30, eval_every = 2, eval_seeds = 1, hidden = 0, updates = 0, batch = 0, warmup_steps = -1;
 	double gamma = -1, lr = -1, alpha = -1, w_min = -1, w_max = -1;
 	bool verbose = false;
 	struct cli_model m;
@@ -141,10 +148,11 @@ int cmd_train(int argc, char **argv)
 			break;
 		case 'e':
 		case 'v':
+		case 'E':
 		case 'H':
 		case 'u': {
 			long *dst = opt == 'e' ? &episodes : opt == 'v' ? &eval_every :
-				    opt == 'H' ? &hidden : &updates;
+				    opt == 'E' ? &eval_seeds : opt == 'H' ? &hidden : &updates;
 
 			if (parse_int(optarg, 1, 100000, dst)) {
 				fprintf(stderr, "marllb-sim: %s: expected a count 1..100000\n",
@@ -245,8 +253,8 @@ int cmd_train(int argc, char **argv)
 		}
 	}
 	eval.seed = eval.policy_seed = 999999 + 1000 * m.cfg.seed;
-	sed = eval_policy(&eval, POLICY_SED, NULL);
-	oracle = eval_policy(&eval, POLICY_ORACLE, NULL);
+	sed = eval_policy(&eval, POLICY_SED, NULL, eval_seeds);
+	oracle = eval_policy(&eval, POLICY_ORACLE, NULL, eval_seeds);
 	snprintf(path, sizeof(path), "%s/curve.csv", out);
 	csv = fopen(path, "w");
 	if (!csv) {
@@ -288,7 +296,7 @@ int cmd_train(int argc, char **argv)
 		}
 		sim_free(s);
 		if ((e + 1) % eval_every == 0 || e + 1 == episodes) {
-			ev = eval_policy(&eval, POLICY_MARL, agents);
+			ev = eval_policy(&eval, POLICY_MARL, agents, eval_seeds);
 			if (ev < 0)
 				goto out;
 			if (best < 0 || ev < best) {
