@@ -99,6 +99,11 @@ for s in 1 2 3; do
 	server_pids="$server_pids $!"
 done
 sleep 0.3
+samples=$(mktemp)
+trap 'cleanup; rm -f "$samples"' EXIT
+$DP samples 4 >"$samples" &
+sampler=$!
+sleep 0.3
 out=$(nsx cli timeout 60 $B/e2e_tcp connect $VIP $PORT $N_CONN 50)
 rc=$?
 echo "$out" | sed 's/^/    /'
@@ -125,6 +130,23 @@ if [ "$qsum" = 0 ]; then
 	ok queues_back_to_zero
 else
 	fail queues_back_to_zero "sum of q is $qsum after all connections closed"
+fi
+wait $sampler
+n_new=$(grep -c '^new_flow ' "$samples")
+n_task=$(grep -c '^task ' "$samples")
+n_fct=$(grep -c '^fct ' "$samples")
+# every value positive and below the test's length (10 s)
+bad=$(awk '$1 != "new_flow" && ($4 <= 0 || $4 > 10000000000)' "$samples" | wc -l)
+for kind in task fct; do
+	awk -v k=$kind '$1 == k {print $4 / 1000}' "$samples" | sort -n |
+		awk -v k=$kind '{v[NR] = $1} END {if (NR) printf "    %s us: min %.0f median %.0f max %.0f\n", k, v[1], v[int((NR + 1) / 2)], v[NR]}'
+done
+if [ "$n_new" = "$N_CONN" ] && [ "$n_task" = "$N_CONN" ] && [ "$n_fct" = "$N_CONN" ] &&
+	[ "$bad" = 0 ]; then
+	ok samples_from_real_tcp
+else
+	fail samples_from_real_tcp "new_flow $n_new task $n_task fct $n_fct (bad values $bad)," \
+		"expected $N_CONN of each"
 fi
 stats=$($DP stats)
 new=$(echo "$stats" | awk '$1 == "new_flows" {print $2}')

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <bpf/libbpf.h>
 
 #include "dp/dataplane.h"
 
@@ -32,6 +34,8 @@ static const char usage[] =
 	"  pin DIR                         pin the maps under DIR (mode 0600)\n"
 	"  stats                           print global counters\n"
 	"  flows                           print the flow table\n"
+	"  samples SECONDS                 print the samples (kind vip backend value_ns ts_ns)\n"
+	"                                  that arrive within SECONDS\n"
 	"\n"
 	"Options:\n"
 	"  -i, --iface IFACE    the data plane attached to IFACE\n"
@@ -106,6 +110,37 @@ static int print_flow(const struct mlb_flow_key *k, const struct mlb_flow *f, vo
 	       ntohs(k->sport), dst, ntohs(k->dport), f->vip_id, f->backend, f->state,
 	       (unsigned long long)f->last_seen_ns);
 	return 0;
+}
+
+static int print_sample(void *ctx, void *data, size_t size)
+{
+	static const char *const kinds[] = { "?", "task", "fct", "new_flow" };
+	const struct mlb_sample *smp = data;
+
+	if (size != sizeof(*smp))
+		return 0;
+	printf("%s %u %u %llu %llu\n", kinds[smp->kind < 4 ? smp->kind : 0], smp->vip_id,
+	       smp->backend, (unsigned long long)smp->value_ns, (unsigned long long)smp->ts_ns);
+	fflush(stdout);
+	return 0;
+}
+
+static int print_samples(struct mlb_dp *dp, unsigned long seconds)
+{
+	struct ring_buffer *rb = mlb_dp_samples_new(dp, print_sample, NULL);
+	time_t end = time(NULL) + seconds;
+	int err = 0;
+
+	if (!rb)
+		return -errno;
+	while (time(NULL) < end) {
+		err = ring_buffer__poll(rb, 100);
+		if (err < 0 && err != -EINTR)
+			break;
+		err = 0;
+	}
+	ring_buffer__free(rb);
+	return err;
 }
 
 static int run(struct mlb_dp *dp, int argc, char **argv)
@@ -207,6 +242,11 @@ static int run(struct mlb_dp *dp, int argc, char **argv)
 			printf("drop_%s %llu\n", mlb_drop_reason_name(r),
 			       (unsigned long long)s.drops[r]);
 		return 0;
+	}
+	if (!strcmp(cmd, "samples") && argc == 2) {
+		if (parse_uint(argv[1], 3600, &v))
+			return -EINVAL;
+		return print_samples(dp, v);
 	}
 	if (!strcmp(cmd, "pin") && argc == 2)
 		return mlb_dp_pin_maps(dp, argv[1]);
