@@ -342,6 +342,17 @@ case_sighup_drain() {
 	done
 	check "removed backend's slot freed" [ -z "$(state_of "$drained")" ]
 	check "unchanged backends untouched" [ "$(state_of "${SERVER_IPS[1]}")" = "active/up" ]
+	# Adding a backend takes a free slot (the one just freed) and puts it in service.
+	write_config "$WORK/sed.conf" sed "{ address = \"${SERVER_IPS[1]}\"; }" \
+		"{ address = \"${SERVER_IPS[2]}\"; }" "{ address = \"$drained\"; }"
+	kill -HUP "$DAEMON_PID"
+	for _ in $(seq 20); do
+		[ "$(state_of "$drained")" = "active/up" ] && break
+		sleep 0.1
+	done
+	check "added backend active" [ "$(state_of "$drained")" = "active/up" ]
+	check "added backend reuses the freed slot" [ "$(ctl_json | jq --arg a "$drained" \
+		'.[0].vips[0].backends[] | select(.address == $a) | .slot')" = 0 ]
 	# A broken file on reload changes nothing.
 	local shape
 	shape=$(dp_shape)

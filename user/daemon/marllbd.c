@@ -249,7 +249,12 @@ static void run(struct daemon *d)
 			pr_warn("marllbd: epoll_wait: %s.\n", strerror(errno));
 			return;
 		}
-		for (int i = 0; i < n; i++) {
+		/* A reload may free the backends that later events of this batch point to:
+		 * after one, the rest are left to the next epoll_wait (level-triggered, so
+		 * nothing still pending is lost). */
+		bool reloaded = false;
+
+		for (int i = 0; i < n && !reloaded; i++) {
 			struct ev_src *src = evs[i].data.ptr;
 			unsigned char sig;
 
@@ -258,6 +263,7 @@ static void run(struct daemon *d)
 				while (read(d->sigfd, &sig, 1) == 1) {
 					if (sig == SIGHUP) {
 						reload(d);
+						reloaded = true;
 					} else {
 						pr_warn("marllbd: %s: stopping.\n", strsignal(sig));
 						d->stopping = true;

@@ -318,11 +318,14 @@ static void vip_remove(struct daemon *d, uint32_t id)
 
 /* ---- backends ---- */
 
-static void health_watch(struct daemon *d, struct vip_state *v, uint32_t k)
+/* A slot starts over for a new backend: no check in flight, a fresh health state. */
+static void slot_reset(struct vip_state *v, uint32_t k, const struct backend_conf *bc)
 {
 	struct be_state *b = &v->be[k];
 
 	health_stop(&b->hc);
+	memset(b, 0, sizeof(*b));
+	b->conf = *bc;
 	health_init(&b->hc, &b->conf.addr, v->conf.port);
 	b->hc_ev = (struct ev_src){ EV_HEALTH_CHECK, b };
 }
@@ -363,9 +366,7 @@ static int sync_backends(struct daemon *d, struct vip_state *v, const struct vip
 		b = &v->be[k];
 		fresh = !b->used || !inet_addr_equal(&b->conf.addr, &bc->addr);
 		if (fresh) {
-			memset(b, 0, sizeof(*b));
-			b->conf = *bc;
-			health_watch(d, v, k);
+			slot_reset(v, k, bc);
 			b->dp_state = cur[k].state;
 		}
 		b->conf = *bc;
@@ -396,15 +397,14 @@ static int sync_backends(struct daemon *d, struct vip_state *v, const struct vip
 		if (claimed[k] || cur[k].state == MLB_BACKEND_UNUSED)
 			continue;
 		if (!b->used) { /* adopted from an earlier run */
-			memset(b, 0, sizeof(*b));
-			b->conf.addr.family = cur[k].family == MLB_AF_INET ? AF_INET : AF_INET6;
-			memcpy(&b->conf.addr.v4, cur[k].addr,
-			       cur[k].family == MLB_AF_INET ? 4 : 16);
-			memcpy(b->conf.mac, cur[k].mac, 6);
-			b->conf.weight = cur[k].weight / STATIC_WEIGHT_UNITS;
+			struct backend_conf bc = { .weight = cur[k].weight / STATIC_WEIGHT_UNITS };
+
+			bc.addr.family = cur[k].family == MLB_AF_INET ? AF_INET : AF_INET6;
+			memcpy(&bc.addr.v4, cur[k].addr, cur[k].family == MLB_AF_INET ? 4 : 16);
+			memcpy(bc.mac, cur[k].mac, 6);
+			slot_reset(v, k, &bc);
 			b->dp_state = cur[k].state;
 			b->used = true;
-			health_init(&b->hc, &b->conf.addr, v->conf.port);
 		}
 		health_stop(&b->hc);
 		if (!b->removed)
@@ -522,6 +522,8 @@ int sync_config(struct daemon *d, const struct lb_conf *conf)
 				return -ENOMEM;
 			v->id = id;
 			v->n_slots = vip.n_backends;
+			for (int k = 0; k < MLB_MAX_BACKENDS; k++)
+				v->be[k].hc.fd = -1; /* no check in flight */
 			d->vips[id] = v;
 		} else if (v->conf.policy != nc->policy) {
 			pr_warn("marllbd: VIP %s: policy %s -> %s.\n", vip_str(nc, vs, sizeof(vs)),
