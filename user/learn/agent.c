@@ -144,8 +144,10 @@ const struct agent_config *agent_config(const struct agent *ag)
 float agent_action_to_weight(const struct agent_config *cfg, float a)
 {
 	float lo = logf(cfg->w_min), hi = logf(cfg->w_max);
+	float w = expf(lo + 0.5f * (a + 1.0f) * (hi - lo));
 
-	return expf(lo + 0.5f * (a + 1.0f) * (hi - lo));
+	/* exactly inside the range, whatever the rounding of exp(log()) */
+	return fminf(fmaxf(w, cfg->w_min), cfg->w_max);
 }
 
 int agent_step(struct agent *ag, const float *obs, float reward_prev, const uint8_t *active_mask,
@@ -190,9 +192,8 @@ int agent_step(struct agent *ag, const float *obs, float reward_prev, const uint
 			weights_out[k] = 0.0f;
 			continue;
 		}
-		if (explore) {
+		if (explore)
 			u += expf(sac_log_std(out[A + k])) * rng_normal(&ag->rng);
-		}
 		act[k] = tanhf(u);
 		weights_out[k] = agent_action_to_weight(&ag->cfg, act[k]);
 	}
