@@ -63,13 +63,19 @@ void health_stop(struct health_check *hc)
 
 bool health_complete(struct health_check *hc, unsigned int rise, unsigned int fall)
 {
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(int), plen = sizeof(peer);
 	int soerr = 0;
-	socklen_t len = sizeof(soerr);
 	bool ok;
 
 	if (hc->fd < 0)
 		return false;
-	ok = !getsockopt(hc->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) && !soerr;
+	/* Connected means no error and a peer: a connect still in progress (an event that was
+	 * meant for an earlier socket of the same number) has no peer yet. */
+	ok = !getsockopt(hc->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) && !soerr &&
+	     !getpeername(hc->fd, (struct sockaddr *)&peer, &plen);
+	if (!ok && !soerr && errno == ENOTCONN)
+		return false; /* not finished: keep waiting */
 	health_stop(hc);
 	return record(hc, ok, rise, fall);
 }
