@@ -21,7 +21,7 @@ CFLAGS	?= -O2 -g
 CFLAGS	+= -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	   -Iinclude -Iuser -I$(OUT) $(OPENBLAS_CFLAGS)
 LDLIBS	+= -lm
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -Wall -Wno-unused-function
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I/usr/include/$(shell $(CC) -dumpmachine) -Iinclude -Wall -Wno-unused-function
 
 ifeq ($(V),1)
 	Q =
@@ -37,10 +37,10 @@ TEST_PROGS	:=
 BENCH_PROGS	:=
 
 .DELETE_ON_ERROR:
-.PHONY: all build check bench demo deps clean format
+.PHONY: all programs check bench demo deps clean format
 
 all: deps
-	$(Q)$(MAKE) --no-print-directory build
+	$(Q)$(MAKE) --no-print-directory programs
 
 deps:
 	$(Q)tools/install-deps.sh
@@ -50,14 +50,14 @@ $(OUT):
 
 include $(sort $(wildcard bpf/Makefile.inc user/*/Makefile.inc tools/*/Makefile.inc selftests/*/Makefile.inc))
 
-build: $(BUILD_TARGETS)
+programs: $(BUILD_TARGETS)
 
 check: deps
-	$(Q)$(MAKE) --no-print-directory build $(TEST_PROGS)
+	$(Q)$(MAKE) --no-print-directory programs $(TEST_PROGS)
 	$(Q)selftests/run_tests.sh $(TEST_PROGS)
 
 bench: deps
-	$(Q)$(MAKE) --no-print-directory build $(BENCH_PROGS)
+	$(Q)$(MAKE) --no-print-directory programs $(BENCH_PROGS)
 	$(Q)selftests/run_bench.sh $(BENCH_PROGS)
 
 format:
