@@ -22,7 +22,8 @@ expect_fail() {
 	out=$(in_ns "$NS_L" timeout 20 "$BUILD/marllbd" --iface "$LB_IF" --metrics-port 0 \
 		--state-dir "$WORK/state" "$@" 2>&1)
 	rc=$?
-	check "$what: non-zero exit (got $rc)" [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ]
+	check "$what: non-zero exit (got $rc)" [ "$rc" -ne 0 ]
+	check "$what: exited by itself" [ "$rc" -ne 124 ]
 	if ! echo "$out" | grep -qE -- "$pattern"; then
 		echo "    FAIL: $what: message does not match /$pattern/: $out"
 		CASE_FAILED=1
@@ -49,7 +50,8 @@ bad_inputs() { # runs every bad input; each must fail cleanly
 	write_config "$c" lsq "{ address = \"${SERVER_IPS[0]}\"; }" "{ address = \"$NET.99\"; }"
 	expect_fail "unresolvable backend" "bad.conf:5: no MAC address for backend $NET.99" --config "$c"
 	out=$(in_ns "$NS_L" "$BUILD/marllbd" --iface "${TAG}nosuch" --config "$c" 2>&1)
-	check "missing interface: exit 1 ($?)" [ $? -eq 1 ] 2>/dev/null
+	local rc=$?
+	check "missing interface: exit 1 (got $rc)" [ "$rc" -eq 1 ]
 	check "missing interface named ($out)" grep -q "interface ${TAG}nosuch: No such device" <<<"$out"
 	write_config "$c" marl
 	expect_fail "missing model" "--model $WORK/no.model: .+" --config "$c" --model "$WORK/no.model"
@@ -147,7 +149,7 @@ case_lsq_counts_and_metrics() {
 		check "task durations sampled for $ip ($n)" [ "${n:-0}" -gt 50 ]
 		check "open flows metric 0 for $ip" [ "$(metric marllb_backend_open_flows "$ip")" = 0 ]
 	done
-	check "slow server's p90 above a fast one's" awk -v s="$(metric marllb_backend_task_duration_mean_seconds "${SERVER_IPS[2]}")" \
+	check "slow server's mean task duration above twice a fast one's" awk -v s="$(metric marllb_backend_task_duration_mean_seconds "${SERVER_IPS[2]}")" \
 		-v f="$(metric marllb_backend_task_duration_mean_seconds "${SERVER_IPS[0]}")" 'BEGIN { exit !(s > 2 * f) }'
 	check "metrics says native mode" grep -q 'marllb_info{iface="'"$LB_IF"'",mode="native"' "$WORK/m"
 	# The table form names every backend.
@@ -244,7 +246,8 @@ case_ipv6() {
 	in_ns "$NS_C" "$BUILD/marllb-replay" --quiet --timeout 10 "$WORK/trace6.tsv" \
 		"http://[$vip6]:81" >"$WORK/v6.out" 2>&1
 	check "IPv6 requests served ($(load_field ok "$WORK/v6.out"))" \
-		[ "$(load_field ok "$WORK/v6.out")" -gt 200 ] && [ "$(load_field failed "$WORK/v6.out")" = 0 ]
+		[ "$(load_field ok "$WORK/v6.out")" -gt 200 ]
+	check "no IPv6 request failed" [ "$(load_field failed "$WORK/v6.out")" = 0 ]
 	sleep 0.5
 	v6json=$(ctl_json | jq -c --arg a "$vip6" '.[0].vips[] | select(.address == $a)')
 	check "every IPv6 backend got flows" [ "$(echo "$v6json" | jq '[.backends[].packets | select(. > 0)] | length')" = 3 ]
@@ -269,8 +272,8 @@ case_adopt_ip_link() {
 	check "same program" [ "$(xdp_prog_id)" = "$id" ]
 	check "maps pinned for marllbctl" [ "$(ctl_json | jq '.[0].vips[0].backends | length')" = 3 ]
 	load 3 100 "$WORK/ip.out" || return 1
-	check "traffic flows through it" [ "$(load_field ok "$WORK/ip.out")" -gt 200 ] &&
-		[ "$(load_field failed "$WORK/ip.out")" = 0 ]
+	check "traffic flows through it" [ "$(load_field ok "$WORK/ip.out")" -gt 200 ]
+	check "no request failed" [ "$(load_field failed "$WORK/ip.out")" = 0 ]
 }
 
 case_kill9_adopt() {
@@ -318,7 +321,9 @@ case_sighup_drain() {
 	kill -HUP "$DAEMON_PID"
 	sleep 0.3
 	check "backend draining after SIGHUP" [ "$(state_of "$drained")" = "draining/up" ]
-	local prev=$q_at_drain grew=0 q
+	local prev grew=0 q
+	prev=$(q_of "$drained") # from now on it takes no new flow
+	local others_at_drain=$(($(flows_to "${SERVER_IPS[1]}") + $(flows_to "${SERVER_IPS[2]}")))
 	for _ in $(seq 20); do
 		q=$(q_of "$drained")
 		[ "$q" -gt "$prev" ] && grew=1
@@ -330,8 +335,9 @@ case_sighup_drain() {
 	check "flows were open on it when it started draining" [ "$q_at_drain" -gt 0 ]
 	check "no new flow went to the drained backend" [ "$grew" = 0 ]
 	check "existing flows finished: no request failed" [ "$(load_field failed "$WORK/drain.out")" = 0 ]
-	check "the other backends took the new flows" [ "$(q_of "${SERVER_IPS[1]}")" -ge 0 ] &&
-		[ "$(load_field ok "$WORK/drain.out")" -gt 60 ]
+	local others_after=$(($(flows_to "${SERVER_IPS[1]}") + $(flows_to "${SERVER_IPS[2]}")))
+	check "the other backends took the new flows ($others_at_drain -> $others_after)" \
+		[ $((others_after - others_at_drain)) -ge 40 ]
 	# Removing a backend from the configuration drains it and frees its slot once idle.
 	write_config "$WORK/sed.conf" sed "{ address = \"${SERVER_IPS[1]}\"; }" \
 		"{ address = \"${SERVER_IPS[2]}\"; }"
@@ -384,13 +390,14 @@ case_health_down() {
 	sleep 0.5
 	check "all up at first" [ "$(state_of "$dead")" = "active/up" ]
 	stop_server 2
+	# Expected after about fall x interval + timeout = 0.6 s; allowed 3 s (a loaded machine).
 	local t0=$SECONDS
-	for _ in $(seq 40); do
+	for _ in $(seq 60); do
 		[ "$(state_of "$dead")" = "down/down" ] && break
 		sleep 0.1
 	done
-	check "stopped server marked down within 2 s (fall 2 x 0.2 s + timeout)" \
-		[ "$(state_of "$dead")" = "down/down" ] && [ $((SECONDS - t0)) -le 2 ]
+	check "stopped server marked down" [ "$(state_of "$dead")" = "down/down" ]
+	check "within the health-check time ($((SECONDS - t0)) s)" [ $((SECONDS - t0)) -le 3 ]
 	local before
 	before=$(flows_to "$dead")
 	load 3 100 "$WORK/hc.out" || return 1
@@ -464,8 +471,8 @@ case_flow_hygiene() {
 	for _ in $(seq 30); do
 		q=$(q_sum); [ "$q" = 0 ] && break; sleep 0.1
 	done
-	check "idle flow reclaimed while the connection is still open (q $q)" [ "$q" = 0 ] &&
-		kill -0 "$cp" 2>/dev/null
+	check "idle flow reclaimed (q $q)" [ "$q" = 0 ]
+	check "while the connection is still open" kill -0 "$cp"
 	{ wait "$cp"; } 2>/dev/null # the client closes now: FIN of a reclaimed flow
 	local max=0
 	for _ in $(seq 10); do
