@@ -121,9 +121,11 @@ if [ -z "$pid" ]; then result teardown_clean FAIL "run pid not found in the log"
 elif [ -n "$left" ]; then result teardown_clean FAIL "left behind: $(echo $left)"
 else result teardown_clean OK; fi
 
-# SIGTERM during the replay: the testbed stops at once and removes everything.
+# SIGTERM during the replay: the testbed stops at once and removes everything (with CPU
+# groups this time: builtin servers burning CPU under quotas).
 MARLLB_BUILD=$bin "$testbed" --server builtin --servers 2 --capacities 1,1 --lbs 2 \
-	--policies lsq --loads 0.5 --duration 60 --rate 20 --out "$tmp/out2" >"$tmp/run2.log" 2>&1 &
+	--builtin-mode cpu --policies lsq --loads 0.5 --duration 60 --rate 20 --out "$tmp/out2" \
+	>"$tmp/run2.log" 2>&1 &
 bg=$!
 for ((t = 0; t < 600; t++)); do
 	grep -q 'replaying' "$tmp/run2.log" && break

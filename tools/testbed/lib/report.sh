@@ -11,7 +11,7 @@ tb_sum_get() { awk -v k="$2" '$1 == k { print $2; found = 1 } END { if (!found) 
 
 # One CSV row per policy of load level dir $1 (load $2), appended to $3.
 tb_report_level() {
-	local dir=$1 load=$2 csv=$3 p best_mean best_p99 mean p99 lbs
+	local dir=$1 load=$2 csv=$3 p best_mean best_p99 mean p99 lbs util
 	best_mean=""
 	best_p99=""
 	for p in $TB_POLICIES_RUN; do
@@ -25,15 +25,17 @@ tb_report_level() {
 	for p in $TB_POLICIES_RUN; do
 		[ -f "$dir/$p.sum" ] || continue
 		lbs=$(awk '$2 == "new_flows" { printf "%s%s", s, $3; s = "/" }' "$dir/$p.lbs" 2>/dev/null)
-		awk -v load="$load" -v p="$p" -v bm="$best_mean" -v bp="$best_p99" -v lbs="${lbs:--}" '
+		util=$(awk '$1 == "all" { print $5 }' "$dir/$p.cpu" 2>/dev/null)
+		awk -v load="$load" -v p="$p" -v bm="$best_mean" -v bp="$best_p99" -v lbs="${lbs:--}" \
+			-v util="${util:--}" '
 			{ v[$1] = $2 }
 			END {
 				rm = (bm > 0) ? sprintf("%.3f", v["mean_s"] / bm) : "nan"
 				rp = (bp > 0) ? sprintf("%.3f", v["p99_s"] / bp) : "nan"
-				printf "%s,%s,%d,%d,%d,%d,%.4f,%.4f,%.4f,%.4f,%.4f,%s,%s,%s\n", load, p,
-					v["requests"], v["ok"], v["failed"], v["failed_timeout"],
+				printf "%s,%s,%d,%d,%d,%d,%.4f,%.4f,%.4f,%.4f,%.4f,%s,%s,%s,%s\n", load,
+					p, v["requests"], v["ok"], v["failed"], v["failed_timeout"],
 					v["mean_s"], v["p50_s"], v["p90_s"], v["p99_s"], v["p999_s"],
-					rm, rp, lbs
+					rm, rp, lbs, util
 			}' "$dir/$p.sum" >>"$csv"
 	done
 }
@@ -46,13 +48,16 @@ tb_report_table() {
 			load = $1
 			printf "\nload %.0f%%: %d LBs, %d %s servers, capacities %s\n", load * 100, m, n,
 				srv, caps
-			printf "%-8s %8s %7s %9s %9s %9s %9s %10s %9s  %s\n", "policy", "requests",
+			printf "%-8s %8s %7s %9s %9s %9s %9s %10s %9s %8s  %s\n", "policy", "requests",
 				"failed", "mean_s", "p50_s", "p90_s", "p99_s", "mean/best", "p99/best",
-				"flows per LB"
+				"srv_util", "flows per LB"
 		}
-		{ printf "%-8s %8d %7d %9.4f %9.4f %9.4f %9.4f %10s %9s  %s\n", $2, $3, $5, $7, $8,
-			$9, $10, $12, $13, $14 }
-		END { print "\n(best: the best non-learning policy at that load; TCT of ok requests)" }
+		{ printf "%-8s %8d %7d %9.4f %9.4f %9.4f %9.4f %10s %9s %8s  %s\n", $2, $3, $5, $7,
+			$8, $9, $10, $12, $13, $15, $14 }
+		END {
+			print "\n(best: the best non-learning policy at that load; TCT of ok requests;"
+			print " srv_util: CPU the servers used during the replay / their quotas)"
+		}
 	' "$csv"
 }
 

@@ -47,16 +47,38 @@ tb_cgroups_up() {
 	done
 }
 
-# After tb_down has stopped every process: the groups are empty and can go.
+# After tb_down has stopped every process. A killed process leaves its group a moment
+# later, and only what this run started is in these groups: KILL any straggler, retry for 5 s.
 tb_cgroups_down() {
-	local d root
+	local d root t left
 	[ -n "${TB_PREFIX:-}" ] || return 0
 	for root in "$TB_CG_ROOT/$TB_PREFIX" "$TB_ACCT_ROOT/$TB_PREFIX"; do
 		[ -d "$root" ] || continue
-		for d in "$root"/s*; do
-			[ -d "$d" ] && rmdir "$d" 2>/dev/null
+		for ((t = 0; t < 50; t++)); do
+			left=0
+			for d in "$root"/s*; do
+				[ -d "$d" ] || continue
+				# shellcheck disable=SC2046
+				kill -KILL $(cat "$d/cgroup.procs") 2>/dev/null
+				rmdir "$d" 2>/dev/null || left=1
+			done
+			[ "$left" = 0 ] && break
+			sleep 0.1
 		done
-		rmdir "$root" 2>/dev/null
+		rmdir "$root" 2>/dev/null || tb_log "warning: could not remove $root"
+	done
+}
+
+# CPU each server has used so far: "s<j> <seconds> <periods> <throttled periods>" lines
+# (nothing without cgroups). A busy server throttled in most periods had its whole quota; a
+# busy server seldom throttled was short of CPU (the machine is shared).
+tb_servers_cpu() {
+	local j
+	[ "$TB_USE_CGROUPS" = 1 ] || return 0
+	for ((j = 0; j < TB_N; j++)); do
+		awk -v j="$j" 'NR == FNR { usage = $1; next } { v[$1] = $2 }
+			END { printf "s%d %.6f %d %d\n", j, usage / 1e9, v["nr_periods"], v["nr_throttled"] }' \
+			"$(tb_acct_cgroup "$j")/cpuacct.usage" "$(tb_cgroup "$j")/cpu.stat"
 	done
 }
 
