@@ -85,7 +85,13 @@ void matmul_forward(float *out, const float *inp, const float *weight, const flo
 			memcpy(out + (size_t)r * oc, bias, oc * sizeof(float));
 		beta = 1.0f;
 	}
-	/* One row (acting, one step at a time): gemv reads W once, gemm would pack it first. */
+	/* One row (acting, one step at a time): gemv reads W once, gemm would pack it first.
+	 * One output (a critic's Q): the same product seen from the other side. */
+	if (oc == 1) {
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, ic, 1.0f, inp, ic, weight, 1, beta,
+			    out, 1);
+		return;
+	}
 	if (rows == 1) {
 		cblas_sgemv(CblasRowMajor, CblasNoTrans, oc, ic, 1.0f, weight, ic, inp, 1, beta,
 			    out, 1);
@@ -105,6 +111,15 @@ void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dou
 	}
 	if (backend == MATMUL_NAIVE) {
 		naive_backward(dinp, dweight, dout, inp, weight, rows, ic, oc);
+		return;
+	}
+	/* A single output: an outer product and a vector product, which gemm does slowly. */
+	if (oc == 1) {
+		if (dinp)
+			cblas_sger(CblasRowMajor, rows, ic, 1.0f, dout, 1, weight, 1, dinp, ic);
+		if (dweight)
+			cblas_sgemv(CblasRowMajor, CblasTrans, rows, ic, 1.0f, inp, ic, dout, 1,
+				    1.0f, dweight, 1);
 		return;
 	}
 	if (dinp)

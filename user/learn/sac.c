@@ -61,7 +61,9 @@ int sac_batch_alloc(struct sac_batch *sb, const struct agent_config *cfg)
 	err |= encoder_acts_alloc(&sb->actor_enc, &ad, T, B);
 	err |= head_acts_alloc(&sb->actor_head, &ad, sb->rows_actor);
 	for (int k = 0; k < 2; k++) {
-		err |= encoder_acts_alloc(&sb->critic_enc[k], &cd, T, B);
+		/* the critics are evaluated up to step T - 2 only: their last step is the
+		 * targets' business */
+		err |= encoder_acts_alloc(&sb->critic_enc[k], &cd, T - 1, B);
 		err |= encoder_acts_alloc(&sb->target_enc[k], &cd, T, B);
 		err |= head_acts_alloc(&sb->critic_head[k], &cd, sb->rows);
 		err |= head_acts_alloc(&sb->critic_pi_head[k], &cd, sb->rows);
@@ -202,7 +204,7 @@ void sac_losses(struct agent *ag, bool grads, float *q_loss, float *pi_loss, flo
 		struct net *c = &ag->critic[k];
 		const float *tenc;
 
-		cenc[k] = encoder_forward(&sb->critic_enc[k], &c->p, sb->obs, NULL, T);
+		cenc[k] = encoder_forward(&sb->critic_enc[k], &c->p, sb->obs, NULL, T - 1);
 		q[k] = head_forward(&sb->critic_head[k], &c->dims, &c->p, cenc[k] + first * H,
 				    sb->act + first * A, R);
 		qpi[k] = head_forward(&sb->critic_pi_head[k], &c->dims, &c->p, cenc[k] + first * H,
@@ -242,7 +244,7 @@ void sac_losses(struct agent *ag, bool grads, float *q_loss, float *pi_loss, flo
 		memset(c->grads, 0, c->count * sizeof(float));
 		for (int r = 0; r < R; r++)
 			sb->dq[k][r] = 2.0f * (q[k][r] - sb->y[r]) / R;
-		memset(sb->critic_enc[k].denc, 0, (size_t)T * B * H * sizeof(float));
+		memset(sb->critic_enc[k].denc, 0, (size_t)(T - 1) * B * H * sizeof(float));
 		head_backward(&c->g, sb->critic_enc[k].denc + first * H, NULL, sb->dq[k],
 			      &sb->critic_head[k], &c->dims, &c->p, R);
 		encoder_backward(&c->g, &sb->critic_enc[k], &c->p, sb->obs, cfg->burn_in);
