@@ -14,7 +14,7 @@ void agent_config_default(struct agent_config *cfg, int n_servers, int obs_dim)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->n_servers = n_servers;
 	cfg->obs_dim = obs_dim;
-	cfg->hidden = 64; /* ~6 ms per update on one core: trains beside the data plane */
+	cfg->hidden = 64; /* ~5 ms per update on one core: trains beside the data plane */
 	cfg->seq_len = 16; /* 4 s of history at 0.25 s steps */
 	cfg->burn_in = 4;
 	cfg->batch = 32;
