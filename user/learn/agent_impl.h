@@ -35,6 +35,7 @@ struct sac_batch {
 	float *eps_pi; /* (rows, A) noise of the policy action at trained step t */
 	float *eps_next; /* (rows, A) noise of the policy action at t + 1 (targets) */
 
+	/* actor and targets over all T steps, critics over T - 1 (their last Q is at T - 2) */
 	struct encoder_acts actor_enc, critic_enc[2], target_enc[2];
 	struct head_acts actor_head, critic_head[2], critic_pi_head[2], target_head[2];
 

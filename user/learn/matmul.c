@@ -12,11 +12,6 @@ void matmul_set_backend(enum matmul_backend b)
 	backend = b;
 }
 
-enum matmul_backend matmul_get_backend(void)
-{
-	return backend;
-}
-
 static void set_one_thread(void)
 {
 	openblas_set_num_threads(1);

@@ -16,7 +16,6 @@ enum matmul_backend {
 
 /* Process-wide: the tests flip it to compare both paths on the same network. */
 void matmul_set_backend(enum matmul_backend b);
-enum matmul_backend matmul_get_backend(void);
 
 /*
  * Pins OpenBLAS to one thread (idempotent). We run beside the data plane on two cores and
