@@ -43,6 +43,7 @@ struct marllbd_opts {
 	bool no_learn;
 	unsigned int updates_per_step;
 	unsigned int warmup_steps;
+	double w_min, w_max;
 	unsigned int seed;
 	bool detach_on_exit;
 	bool check_config;

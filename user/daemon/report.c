@@ -249,9 +249,10 @@ void metrics_render(FILE *out, void *ctx)
 		       "Time the last control step took (samples, features, agent, weights).");
 	fprintf(out, "marllb_control_step_seconds ");
 	value(out, d->step_seconds);
+	fputc('\n', out);
 	metrics_family(out, "marllb_flow_scan_seconds", "gauge",
 		       "Time the last flow-table scan (reclaim, reconcile) took.");
-	fprintf(out, "\nmarllb_flow_scan_seconds ");
+	fprintf(out, "marllb_flow_scan_seconds ");
 	value(out, d->reconcile_seconds);
 	fputc('\n', out);
 }

@@ -216,6 +216,8 @@ static struct agent *agent_for(struct daemon *d, struct vip_state *v, int n, con
 	cfg.seed = d->opts.seed + v->id;
 	cfg.updates_per_step = d->opts.updates_per_step;
 	cfg.warmup_steps = d->opts.warmup_steps;
+	cfg.w_min = (float)d->opts.w_min;
+	cfg.w_max = (float)d->opts.w_max;
 	*from = "scratch";
 	return agent_create(&cfg);
 }
