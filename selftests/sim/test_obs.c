@@ -172,7 +172,7 @@ static void test_bad_samples_change_nothing(void)
 	features_add_task_duration(f, N, 1.0, 1.0);
 	features_add_task_duration(f, 0, 1.0, NAN);
 	features_add_task_duration(f, 0, 1.0, -3.0);
-	features_add_flow_completion(f, 0, 1.0, 100.0);	/* FCT is kept apart */
+	features_add_flow_completion(f, 0, 1.0, 100.0); /* FCT is kept apart */
 	features_set_open_flows(f, 7, 3);
 	features_add_arrival(f, NAN);
 	features_observe(f, 2.0, NULL, after);
@@ -262,21 +262,19 @@ static void test_reward_names(void)
 	ASSERT_EQ(k, REWARD_PBF, "unchanged on error");
 }
 
-static const struct test_case tests[] = {
-	TEST(defaults),
-	TEST(bad_config),
-	TEST(empty_windows),
-	TEST(reductions),
-	TEST(discount_over_existing_samples_only),
-	TEST(max_age_and_ring),
-	TEST(arrivals_and_layout),
-	TEST(bad_samples_change_nothing),
-	TEST(flow_completion_reduce),
-	TEST(reward_formulas),
-	TEST(reward_observe_counts_idle_servers),
-	TEST(reward_names),
-	{}
-};
+static const struct test_case tests[] = { TEST(defaults),
+					  TEST(bad_config),
+					  TEST(empty_windows),
+					  TEST(reductions),
+					  TEST(discount_over_existing_samples_only),
+					  TEST(max_age_and_ring),
+					  TEST(arrivals_and_layout),
+					  TEST(bad_samples_change_nothing),
+					  TEST(flow_completion_reduce),
+					  TEST(reward_formulas),
+					  TEST(reward_observe_counts_idle_servers),
+					  TEST(reward_names),
+					  {} };
 
 int main(int argc, char **argv)
 {

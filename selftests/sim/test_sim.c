@@ -148,7 +148,8 @@ static void test_conservation(void)
 		ASSERT_EQ(st->accepted + st->rejected, st->generated, "accepted + rejected");
 		ASSERT_GT(st->rejected, 0, "overload rejects");
 		ASSERT_GT(st->in_flight, 0, "some in flight at the end");
-		ASSERT_EQ(st->measured, st->completed + st->rejected, "every finished task measured");
+		ASSERT_EQ(st->measured, st->completed + st->rejected,
+			  "every finished task measured");
 		sim_free(s);
 	}
 }
@@ -275,7 +276,7 @@ static void test_trace(void)
 	fclose(fp);
 	sim_config_default(&cfg);
 	cfg.trace = path;
-	cfg.trace_scale = 1000;	/* 1 s of work per request */
+	cfg.trace_scale = 1000; /* 1 s of work per request */
 	cfg.duration = 50;
 	cfg.warmup = 0;
 	s = run(&cfg);
@@ -293,19 +294,17 @@ static void test_trace(void)
 	unlink(path);
 }
 
-static const struct test_case tests[] = {
-	TEST(mm1_processor_sharing),
-	TEST(mm1_fcfs),
-	TEST(task_duration_signal),
-	TEST(littles_law),
-	TEST(conservation),
-	TEST(policy_ordering),
-	TEST(capacity_change),
-	TEST(probe_reward),
-	TEST(bad_config_rejected),
-	TEST(trace),
-	{}
-};
+static const struct test_case tests[] = { TEST(mm1_processor_sharing),
+					  TEST(mm1_fcfs),
+					  TEST(task_duration_signal),
+					  TEST(littles_law),
+					  TEST(conservation),
+					  TEST(policy_ordering),
+					  TEST(capacity_change),
+					  TEST(probe_reward),
+					  TEST(bad_config_rejected),
+					  TEST(trace),
+					  {} };
 
 int main(int argc, char **argv)
 {

@@ -25,8 +25,8 @@ static const char bench_help[] =
 struct bench_case {
 	const char *name;
 	int lbs, servers;
-	double rate, cpu_mean;	/* rate 0: load 0.9 */
-	double duration;	/* simulated seconds at --scale 1 */
+	double rate, cpu_mean; /* rate 0: load 0.9 */
+	double duration; /* simulated seconds at --scale 1 */
 	double marl_duration;
 };
 
@@ -86,20 +86,18 @@ static int bench_one(const struct bench_case *bc, enum sim_policy policy, double
 
 int cmd_bench(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "scale", required_argument, NULL, 's' },
-		{ "no-marl", no_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
+	static const struct option opts[] = { { "scale", required_argument, NULL, 's' },
+					      { "no-marl", no_argument, NULL, 'n' },
+					      { "help", no_argument, NULL, 'h' },
+					      {} };
 	static const struct bench_case cases[] = {
 		{ "2 LBs x 8 (default)", 2, 8, 0, 1.0, 50000, 3000 },
 		{ "6 LBs x 20", 6, 20, 0, 1.0, 20000, 1000 },
 		{ "32 LBs x 512", 32, 512, 0, 1.0, 500, 20 },
 		{ "6x20 1 h at 2000/s", 6, 20, 2000, 0.027, 3600, 3600 },
 	};
-	static const enum sim_policy policies[] = { POLICY_ECMP, POLICY_WCMP, POLICY_LSQ,
-						    POLICY_SED, POLICY_ORACLE, POLICY_MARL };
+	static const enum sim_policy policies[] = { POLICY_ECMP, POLICY_WCMP,	POLICY_LSQ,
+						    POLICY_SED,	 POLICY_ORACLE, POLICY_MARL };
 	double scale = 1;
 	bool marl = true;
 	int opt;
@@ -108,7 +106,8 @@ int cmd_bench(int argc, char **argv)
 		switch (opt) {
 		case 's':
 			if (parse_double(optarg, 1e-4, 100, &scale)) {
-				fprintf(stderr, "marllb-sim: --scale %s: expected (0, 100]\n", optarg);
+				fprintf(stderr, "marllb-sim: --scale %s: expected (0, 100]\n",
+					optarg);
 				return 2;
 			}
 			break;

@@ -9,10 +9,32 @@
 #include "sim/cli.h"
 
 enum {
-	OPT_LBS = 1000, OPT_SERVERS, OPT_WORKERS, OPT_SPEEDS, OPT_WEIGHTS, OPT_MISCONFIG,
-	OPT_IO_SPEED, OPT_MIX, OPT_DIST, OPT_LOAD, OPT_RATE, OPT_TRACE, OPT_TRACE_SCALE, OPT_CAP,
-	OPT_TIMEOUT, OPT_SHARING, OPT_DURATION, OPT_WARMUP, OPT_STEP, OPT_SEED, OPT_CHANGE,
-	OPT_FIRST_RESPONSE, OPT_GAMMA_D, OPT_REWARD, OPT_CPU_MEAN, OPT_IO_MEAN,
+	OPT_LBS = 1000,
+	OPT_SERVERS,
+	OPT_WORKERS,
+	OPT_SPEEDS,
+	OPT_WEIGHTS,
+	OPT_MISCONFIG,
+	OPT_IO_SPEED,
+	OPT_MIX,
+	OPT_DIST,
+	OPT_LOAD,
+	OPT_RATE,
+	OPT_TRACE,
+	OPT_TRACE_SCALE,
+	OPT_CAP,
+	OPT_TIMEOUT,
+	OPT_SHARING,
+	OPT_DURATION,
+	OPT_WARMUP,
+	OPT_STEP,
+	OPT_SEED,
+	OPT_CHANGE,
+	OPT_FIRST_RESPONSE,
+	OPT_GAMMA_D,
+	OPT_REWARD,
+	OPT_CPU_MEAN,
+	OPT_IO_MEAN,
 };
 
 const struct option cli_model_options[] = {
@@ -145,12 +167,11 @@ void cli_model_init(struct cli_model *m)
 	sim_config_default(&m->cfg);
 }
 
-
-#define BAD(...)                                      \
-	do {                                          \
+#define BAD(...)                                             \
+	do {                                                 \
 		fprintf(stderr, "marllb-sim: " __VA_ARGS__); \
-		fputc('\n', stderr);                  \
-		return -1;                            \
+		fputc('\n', stderr);                         \
+		return -1;                                   \
 	} while (0)
 
 int cli_model_option(struct cli_model *m, int opt, const char *arg)
@@ -177,14 +198,16 @@ int cli_model_option(struct cli_model *m, int opt, const char *arg)
 		n = parse_list(arg, list_buf, SIM_MAX_SERVERS);
 		if (n < 1)
 			BAD("%s %s: expected a comma-separated list of numbers",
-			    opt == OPT_WORKERS ? "--workers" : opt == OPT_SPEEDS ? "--speeds"
-										 : "--weights",
+			    opt == OPT_WORKERS ? "--workers" :
+			    opt == OPT_SPEEDS  ? "--speeds" :
+						 "--weights",
 			    arg);
 		if (opt == OPT_WORKERS) {
 			for (int i = 0; i < n; i++)
 				if (list_buf[i] != floor(list_buf[i]) || list_buf[i] < 1 ||
 				    list_buf[i] > 1024)
-					BAD("--workers %s: counts must be whole numbers 1..1024", arg);
+					BAD("--workers %s: counts must be whole numbers 1..1024",
+					    arg);
 			memcpy(m->workers_list, list_buf, n * sizeof(double));
 			m->workers_len = n;
 			m->workers_set = true;
@@ -339,12 +362,14 @@ int cli_model_finish(struct cli_model *m)
 		c->workers[k] = k < n / 2 ? 4 : 2;
 		c->speed[k] = 1.0;
 	}
-	if (m->workers_len && fill("--workers", m->workers_list, m->workers_len, n, NULL, c->workers))
+	if (m->workers_len &&
+	    fill("--workers", m->workers_list, m->workers_len, n, NULL, c->workers))
 		return -1;
 	if (m->speeds_len && fill("--speeds", m->speeds_list, m->speeds_len, n, c->speed, NULL))
 		return -1;
 	sim_config_capacity_weights(c);
-	if (m->weights_len && fill("--weights", m->weights_list, m->weights_len, n, c->weights, NULL))
+	if (m->weights_len &&
+	    fill("--weights", m->weights_list, m->weights_len, n, c->weights, NULL))
 		return -1;
 	if (m->misconfig) {
 		for (int k = 0; k < n; k++)

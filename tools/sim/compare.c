@@ -38,7 +38,7 @@ struct variant {
 
 struct result {
 	double mean[MAX_SEEDS], p99[MAX_SEEDS], rejected[MAX_SEEDS];
-	struct histogram tct;	/* all seeds */
+	struct histogram tct; /* all seeds */
 };
 
 static int parse_variants(const char *list, struct variant *v, int *n)
@@ -85,8 +85,8 @@ static void mean_std(const double *x, int n, double *mean, double *std)
 	*std = n > 1 ? sqrt(ss / (n - 1)) : 0.0;
 }
 
-static int write_plots(const char *dir, const char mixes[][8], int n_mixes,
-		       const struct variant *v, int n_var, struct result (*res)[MAX_POLICIES])
+static int write_plots(const char *dir, const char mixes[][8], int n_mixes, const struct variant *v,
+		       int n_var, struct result (*res)[MAX_POLICIES])
 {
 	char path[512], script[8192];
 	FILE *fp;
@@ -137,20 +137,18 @@ static int write_plots(const char *dir, const char mixes[][8], int n_mixes,
 
 int cmd_compare(int argc, char **argv)
 {
-	static const struct option own[] = {
-		{ "policies", required_argument, NULL, 'p' },
-		{ "mixes", required_argument, NULL, 'x' },
-		{ "seeds", required_argument, NULL, 's' },
-		{ "model", required_argument, NULL, 'm' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
+	static const struct option own[] = { { "policies", required_argument, NULL, 'p' },
+					     { "mixes", required_argument, NULL, 'x' },
+					     { "seeds", required_argument, NULL, 's' },
+					     { "model", required_argument, NULL, 'm' },
+					     { "out", required_argument, NULL, 'o' },
+					     { "help", no_argument, NULL, 'h' },
+					     {} };
 	struct option *opts = cli_options(own);
 	const char *policies = NULL, *mix_list = "100,75,50", *model = NULL, *out = NULL;
 	struct variant v[MAX_POLICIES];
 	char mixes[MAX_MIXES][8], buf[64], *save, *tok;
-	struct result (*res)[MAX_POLICIES] = NULL;
+	struct result(*res)[MAX_POLICIES] = NULL;
 	struct cli_model m, bad;
 	int n_var, n_mixes = 0, oracle = -1, opt, ret = 1;
 	long seeds = 5;
@@ -191,11 +189,12 @@ int cmd_compare(int argc, char **argv)
 		return 2;
 	}
 	if (!policies)
-		policies = model ? "ecmp,wcmp,lsq,sed,sed-misconf,oracle,marl"
-				 : "ecmp,wcmp,lsq,sed,sed-misconf,oracle";
+		policies = model ? "ecmp,wcmp,lsq,sed,sed-misconf,oracle,marl" :
+				   "ecmp,wcmp,lsq,sed,sed-misconf,oracle";
 	if (parse_variants(policies, v, &n_var)) {
-		fprintf(stderr, "marllb-sim: --policies %s: expected up to %d of ecmp, wcmp, lsq, "
-				"sed, sed-misconf, oracle, clairvoyant, marl\n",
+		fprintf(stderr,
+			"marllb-sim: --policies %s: expected up to %d of ecmp, wcmp, lsq, "
+			"sed, sed-misconf, oracle, clairvoyant, marl\n",
 			policies, MAX_POLICIES);
 		return 2;
 	}
@@ -212,7 +211,8 @@ int cmd_compare(int argc, char **argv)
 		double c, io;
 
 		if (n_mixes == MAX_MIXES || mix_parse(tok, &c, &io)) {
-			fprintf(stderr, "marllb-sim: --mixes %s: expected up to three of 100, 75, 50\n",
+			fprintf(stderr,
+				"marllb-sim: --mixes %s: expected up to three of 100, 75, 50\n",
 				mix_list);
 			return 2;
 		}
@@ -245,8 +245,9 @@ int cmd_compare(int argc, char **argv)
 
 	printf("%d LBs, %d servers, load %.2f, %s work, %ld seeds x %.0f s (warmup %.0f s)\n",
 	       m.cfg.n_lbs, m.cfg.n_servers, m.cfg.load,
-	       m.cfg.dist == DIST_EXP ? "exponential" :
-	       m.cfg.dist == DIST_LOGNORMAL ? "log-normal" : "Pareto",
+	       m.cfg.dist == DIST_EXP	    ? "exponential" :
+	       m.cfg.dist == DIST_LOGNORMAL ? "log-normal" :
+					      "Pareto",
 	       seeds, m.cfg.duration, m.cfg.warmup);
 	for (int x = 0; x < n_mixes; x++) {
 		double oracle_mean = 0, mean, std, p99, p99_std;
@@ -281,7 +282,8 @@ int cmd_compare(int argc, char **argv)
 				st = sim_stats(s);
 				r->mean[i] = stats_mean_tct(st);
 				r->p99[i] = stats_p99_tct(st);
-				r->rejected[i] = st->measured ? (double)st->rejected / st->generated : 0;
+				r->rejected[i] =
+					st->measured ? (double)st->rejected / st->generated : 0;
 				for (int b = 0; b < HIST_BUCKETS; b++)
 					r->tct.bucket[b] += st->tct.bucket[b];
 				r->tct.count += st->tct.count;

@@ -8,8 +8,12 @@
 #include "sim/sim.h"
 
 static const char *const policy_names[POLICY__COUNT] = {
-	[POLICY_ECMP] = "ecmp", [POLICY_WCMP] = "wcmp",	    [POLICY_LSQ] = "lsq",
-	[POLICY_SED] = "sed",	[POLICY_ORACLE] = "oracle", [POLICY_MARL] = "marl",
+	[POLICY_ECMP] = "ecmp",
+	[POLICY_WCMP] = "wcmp",
+	[POLICY_LSQ] = "lsq",
+	[POLICY_SED] = "sed",
+	[POLICY_ORACLE] = "oracle",
+	[POLICY_MARL] = "marl",
 	[POLICY_CLAIRVOYANT] = "clairvoyant",
 };
 
@@ -65,7 +69,7 @@ void sim_config_default(struct sim_config *cfg)
 	cfg->policy = POLICY_SED;
 	cfg->reward = REWARD_VBF;
 	features_config_default(&cfg->features, cfg->n_servers);
-	cfg->features.gamma_d = 0.5;	/* the paper's simulator value; marllbd uses 0.9 */
+	cfg->features.gamma_d = 0.5; /* the paper's simulator value; marllbd uses 0.9 */
 }
 
 double sim_config_rate(const struct sim_config *cfg)
@@ -79,10 +83,10 @@ double sim_config_rate(const struct sim_config *cfg)
 	return cfg->load * capacity / cfg->cpu_mean;
 }
 
-#define FAIL(...)                                         \
-	do {                                              \
-		snprintf(err, err_len, __VA_ARGS__);      \
-		return -EINVAL;                           \
+#define FAIL(...)                                    \
+	do {                                         \
+		snprintf(err, err_len, __VA_ARGS__); \
+		return -EINVAL;                      \
 	} while (0)
 
 int sim_config_check(const struct sim_config *cfg, char *err, size_t err_len)

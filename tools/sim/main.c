@@ -55,8 +55,8 @@ int agents_load(struct agent **agents, int n_lbs, const char *path, int n_server
 	char err[256];
 
 	for (int i = 0; i < n_lbs; i++) {
-		agents[i] = agent_load(path, n_servers, features_obs_dim(n_servers), err,
-				       sizeof(err));
+		agents[i] =
+			agent_load(path, n_servers, features_obs_dim(n_servers), err, sizeof(err));
 		if (!agents[i]) {
 			fprintf(stderr, "marllb-sim: model %s: %s\n", path, err);
 			agents_free(agents, i);
@@ -86,8 +86,7 @@ void agents_free(struct agent **agents, int n_lbs)
 }
 #endif
 
-struct sim *run_one(const struct sim_config *cfg, struct agent **agents, bool learn,
-		    bool explore)
+struct sim *run_one(const struct sim_config *cfg, struct agent **agents, bool learn, bool explore)
 {
 	char err[256];
 	struct sim *s = sim_create(cfg, err, sizeof(err));
@@ -100,7 +99,7 @@ struct sim *run_one(const struct sim_config *cfg, struct agent **agents, bool le
 	if (cfg->policy == POLICY_MARL && agents) {
 #ifdef SIM_HAVE_LEARN
 		for (int i = 0; i < cfg->n_lbs; i++)
-			agent_reset_state(agents[i]);	/* a new episode */
+			agent_reset_state(agents[i]); /* a new episode */
 #endif
 		sim_set_agents(s, agents, learn, explore);
 	}
@@ -129,13 +128,11 @@ static const char run_help[] =
 
 int cmd_run(int argc, char **argv)
 {
-	static const struct option own[] = {
-		{ "policy", required_argument, NULL, 'p' },
-		{ "model", required_argument, NULL, 'm' },
-		{ "probe-reward", no_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
+	static const struct option own[] = { { "policy", required_argument, NULL, 'p' },
+					     { "model", required_argument, NULL, 'm' },
+					     { "probe-reward", no_argument, NULL, 'r' },
+					     { "help", no_argument, NULL, 'h' },
+					     {} };
 	struct option *opts = cli_options(own);
 	struct agent *agents[SIM_MAX_LBS] = {};
 	const char *model = NULL;
@@ -150,7 +147,8 @@ int cmd_run(int argc, char **argv)
 		switch (opt) {
 		case 'p':
 			if (policy_parse(optarg, &m.cfg.policy)) {
-				fprintf(stderr, "marllb-sim: --policy %s: unknown policy\n", optarg);
+				fprintf(stderr, "marllb-sim: --policy %s: unknown policy\n",
+					optarg);
 				return 2;
 			}
 			break;
@@ -215,15 +213,15 @@ int cmd_run(int argc, char **argv)
 			printf(" (at the end)\n");
 		}
 	}
-	printf("wall time        %.3f s, %.0f tasks/s, %.0f events/s\n", wall,
-	       st->generated / wall, st->events / wall);
+	printf("wall time        %.3f s, %.0f tasks/s, %.0f events/s\n", wall, st->generated / wall,
+	       st->events / wall);
 	sim_free(s);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	setvbuf(stdout, NULL, _IOLBF, 0);	/* progress shows up in logs as it happens */
+	setvbuf(stdout, NULL, _IOLBF, 0); /* progress shows up in logs as it happens */
 	if (argc < 2) {
 		fputs(usage, stderr);
 		return 2;

@@ -60,7 +60,7 @@ bool marl_available(void)
 
 int marl_step(struct sim *s)
 {
-	return -ENOSYS;	/* built without user/learn: sim_run refuses marl before this */
+	return -ENOSYS; /* built without user/learn: sim_run refuses marl before this */
 }
 
 #endif

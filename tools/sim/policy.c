@@ -100,8 +100,9 @@ static double fcfs_expected_start(struct sim *s, const struct server *sv)
 		for (int w = 1; w < sv->workers; w++)
 			if (free_at[w] < free_at[first])
 				first = w;
-		free_at[first] += (t->stage == STAGE_CPU1 ? known_cpu_first(s, t) :
-							     known_cpu_last(s, t)) / sv->speed;
+		free_at[first] +=
+			(t->stage == STAGE_CPU1 ? known_cpu_first(s, t) : known_cpu_last(s, t)) /
+			sv->speed;
 	}
 	start = free_at[0];
 	for (int w = 1; w < sv->workers; w++)
@@ -150,7 +151,7 @@ static double fcfs_io_lookahead(struct sim *s, const struct server *sv, const st
 	int *queue, *in_io;
 
 	if (la_reserve(s, sv->resident + 1))
-		return fcfs_expected_start(s, sv);	/* no memory: the cruder estimate */
+		return fcfs_expected_start(s, sv); /* no memory: the cruder estimate */
 	job = s->la_jobs;
 	queue = s->la_queue;
 	in_io = s->la_io;
@@ -175,10 +176,11 @@ static double fcfs_io_lookahead(struct sim *s, const struct server *sv, const st
 		const struct task *tk = &s->tasks[id];
 		bool first = tk->stage == STAGE_CPU1;
 
-		job[n_jobs] = (struct la_job){ first ? known_cpu_first(s, tk) : known_cpu_last(s, tk),
-					       first ? known_io(s, tk) : 0,
-					       first ? known_cpu_last(s, tk) : 0,
-					       first ? STAGE_CPU1 : STAGE_CPU2 };
+		job[n_jobs] =
+			(struct la_job){ first ? known_cpu_first(s, tk) : known_cpu_last(s, tk),
+					 first ? known_io(s, tk) : 0,
+					 first ? known_cpu_last(s, tk) : 0,
+					 first ? STAGE_CPU1 : STAGE_CPU2 };
 		queue[qtail++] = n_jobs++;
 	}
 	for (int i = 0; i < io->len; i++) {
@@ -206,7 +208,7 @@ static double fcfs_io_lookahead(struct sim *s, const struct server *sv, const st
 		for (int i = 0; i < n_io; i++)
 			dt = fmin(dt, job[in_io[i]].rem * n_io / io_speed);
 		if (!isfinite(dt))
-			return t;	/* cannot happen: the new job is always somewhere */
+			return t; /* cannot happen: the new job is always somewhere */
 		t += dt;
 		for (int i = 0; i < n_io;) {
 			struct la_job *j = &job[in_io[i]];
@@ -250,7 +252,8 @@ static double ps_expected_time(const struct sim *s, const struct server *sv, dou
 	double v = ps->vclock, work = x, rate;
 
 	if (ps->n)
-		v += (s->now - ps->last_t) * ps->speed * (ps->n < ps->units ? 1 : ps->units / ps->n);
+		v += (s->now - ps->last_t) * ps->speed *
+		     (ps->n < ps->units ? 1 : ps->units / ps->n);
 	for (int i = 0; i < ps->len; i++) {
 		double r = ps->heap[i].v - v;
 

@@ -227,8 +227,8 @@ static int fcfs_start(struct sim *s, struct server *sv, int32_t id, int worker)
 	t->work_left = work;
 	ret = schedule(s, s->now + work / sv->speed, EV_CPU_DONE, id, t->gen);
 	if (!ret && !t->responded) {
-		t->response_left = s->cfg.first_response_work < work ? s->cfg.first_response_work
-								      : work;
+		t->response_left = s->cfg.first_response_work < work ? s->cfg.first_response_work :
+								       work;
 		ret = schedule(s, s->now + t->response_left / sv->speed, EV_RESPONSE, id, t->gen);
 	}
 	return ret;
@@ -281,7 +281,7 @@ static int on_cpu_done(struct sim *s, int32_t id)
 	int worker = t->worker, ret = 0;
 
 	if (!t->responded)
-		emit_response(s, t);	/* its event may sit behind this one at the same time */
+		emit_response(s, t); /* its event may sit behind this one at the same time */
 	sv->slot[worker] = -1;
 	sv->busy--;
 	t->worker = -1;
@@ -375,7 +375,7 @@ void task_work_split(const struct sim *s, const struct task_spec *spec, struct w
 		w->c1 = spec->cpu * s->cfg.cpu_split;
 		w->c2 = spec->cpu - w->c1;
 	} else {
-		w->c1 = spec->cpu;	/* no IO: one CPU stage */
+		w->c1 = spec->cpu; /* no IO: one CPU stage */
 		w->c2 = 0;
 	}
 }
@@ -487,8 +487,7 @@ struct sim *sim_create(const struct sim_config *cfg, char *err, size_t err_len)
 	s->wcmp_cdf = calloc(n, sizeof(*s->wcmp_cdf));
 	s->cap_tasks = 1024;
 	s->tasks = calloc(s->cap_tasks, sizeof(*s->tasks));
-	if (!s->servers || !s->lbs || !s->wcmp_cdf || !s->tasks ||
-	    evheap_init(&s->events, 1024))
+	if (!s->servers || !s->lbs || !s->wcmp_cdf || !s->tasks || evheap_init(&s->events, 1024))
 		goto nomem;
 	for (int i = 0; i < s->cap_tasks; i++)
 		s->tasks[i].next = i + 1 < s->cap_tasks ? i + 1 : -1;

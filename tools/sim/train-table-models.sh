@@ -4,7 +4,7 @@
 # application mix, default system: 2 LBs, 8 servers half with 4 workers and half with 2)
 # into models/sim/mix<MIX>.model, and appends each run's provenance to
 # models/sim/provenance.txt (learning curves beside them). MIXES (default "100 75 50") and SEED (1) from the environment.
-# About 10 minutes per mix on one free core.
+# About 5 minutes per mix on one free core.
 #
 # Evaluate them with the same control step and feature discount:
 #   build/marllb-sim compare --seeds 5 --step 2 --gamma-d 0.7 \
@@ -23,9 +23,9 @@ git diff --quiet HEAD -- tools/sim user/obs user/learn 2>/dev/null || commit="$c
 for mix in ${MIXES:-100 75 50}; do
 	out=build/sim-train-mix$mix
 	set -- build/marllb-sim train --out "$out" --mix "$mix" --seed "$seed" --reward vbf \
-		--episodes 120 --duration 300 --step 2 --gamma 0.8 --hidden 32 --batch 16 \
+		--episodes 200 --duration 300 --step 2 --gamma 0.8 --hidden 32 --batch 16 --lr 1e-4 \
 		--gamma-d 0.7 --warmup-steps 300 --eval-every 4 --eval-seeds 3 --w-min 0.5 --w-max 2 \
-		--model-out "models/sim/mix$mix.model"
+		--no-reward-scaling --model-out "models/sim/mix$mix.model"
 	log=$(mktemp)
 	"$@" | tee "$log"
 	cp "$out/curve.csv" "models/sim/mix$mix-curve.csv"

@@ -40,6 +40,7 @@ static const char train_help[] =
 	"  --batch B          sequences per update (agent default)\n"
 	"  --warmup-steps S   stored steps before the first update (agent default)\n"
 	"  --w-min X, --w-max X  range of the weights the agents write (agent default)\n"
+	"  --no-reward-scaling  rewards as they are, not divided by their running RMS\n"
 	"  --verbose          after each episode, LB 0's losses, temperature and weights\n"
 	"  --model-out FILE   also write LB 0's best model to FILE\n"
 	"  --help             this text\n"
@@ -111,30 +112,30 @@ out:
 
 int cmd_train(int argc, char **argv)
 {
-	static const struct option own[] = {
-		{ "out", required_argument, NULL, 'o' },
-		{ "episodes", required_argument, NULL, 'e' },
-		{ "eval-every", required_argument, NULL, 'v' },
-		{ "eval-seeds", required_argument, NULL, 'E' },
-		{ "hidden", required_argument, NULL, 'H' },
-		{ "updates", required_argument, NULL, 'u' },
-		{ "model-out", required_argument, NULL, 'M' },
-		{ "gamma", required_argument, NULL, 'g' },
-		{ "verbose", no_argument, NULL, 'V' },
-		{ "w-min", required_argument, NULL, 'n' },
-		{ "w-max", required_argument, NULL, 'x' },
-		{ "lr", required_argument, NULL, 'l' },
-		{ "alpha", required_argument, NULL, 'a' },
-		{ "batch", required_argument, NULL, 'b' },
-		{ "warmup-steps", required_argument, NULL, 'w' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
+	static const struct option own[] = { { "out", required_argument, NULL, 'o' },
+					     { "episodes", required_argument, NULL, 'e' },
+					     { "eval-every", required_argument, NULL, 'v' },
+					     { "eval-seeds", required_argument, NULL, 'E' },
+					     { "hidden", required_argument, NULL, 'H' },
+					     { "updates", required_argument, NULL, 'u' },
+					     { "model-out", required_argument, NULL, 'M' },
+					     { "gamma", required_argument, NULL, 'g' },
+					     { "verbose", no_argument, NULL, 'V' },
+					     { "no-reward-scaling", no_argument, NULL, 'R' },
+					     { "w-min", required_argument, NULL, 'n' },
+					     { "w-max", required_argument, NULL, 'x' },
+					     { "lr", required_argument, NULL, 'l' },
+					     { "alpha", required_argument, NULL, 'a' },
+					     { "batch", required_argument, NULL, 'b' },
+					     { "warmup-steps", required_argument, NULL, 'w' },
+					     { "help", no_argument, NULL, 'h' },
+					     {} };
 	struct option *opts = cli_options(own);
 	const char *out = NULL, *model_out = NULL;
-	long episodes = 30, eval_every = 2, eval_seeds = 1, hidden = 0, updates = 0, batch = 0, warmup_steps = -1;
+	long episodes = 30, eval_every = 2, eval_seeds = 1, hidden = 0, updates = 0, batch = 0,
+	     warmup_steps = -1;
 	double gamma = -1, lr = -1, alpha = -1, w_min = -1, w_max = -1;
-	bool verbose = false;
+	bool verbose = false, reward_scaling = true;
 	struct cli_model m;
 	int opt;
 
@@ -151,8 +152,11 @@ int cmd_train(int argc, char **argv)
 		case 'E':
 		case 'H':
 		case 'u': {
-			long *dst = opt == 'e' ? &episodes : opt == 'v' ? &eval_every :
-				    opt == 'E' ? &eval_seeds : opt == 'H' ? &hidden : &updates;
+			long *dst = opt == 'e' ? &episodes :
+				    opt == 'v' ? &eval_every :
+				    opt == 'E' ? &eval_seeds :
+				    opt == 'H' ? &hidden :
+						 &updates;
 
 			if (parse_int(optarg, 1, 100000, dst)) {
 				fprintf(stderr, "marllb-sim: %s: expected a count 1..100000\n",
@@ -167,13 +171,19 @@ int cmd_train(int argc, char **argv)
 		case 'V':
 			verbose = true;
 			break;
+		case 'R':
+			reward_scaling = false;
+			break;
 		case 'g':
 		case 'l':
 		case 'a':
 		case 'n':
 		case 'x': {
-			double *dst = opt == 'g' ? &gamma : opt == 'l' ? &lr : opt == 'a' ? &alpha :
-				      opt == 'n' ? &w_min : &w_max;
+			double *dst = opt == 'g' ? &gamma :
+				      opt == 'l' ? &lr :
+				      opt == 'a' ? &alpha :
+				      opt == 'n' ? &w_min :
+						   &w_max;
 
 			if (parse_double(optarg, 1e-9, opt == 'g' ? 0.9999 : 100, dst)) {
 				fprintf(stderr, "marllb-sim: %s: out of range\n", optarg);
@@ -242,6 +252,7 @@ int cmd_train(int argc, char **argv)
 			ac.lr = lr;
 		if (alpha > 0)
 			ac.init_alpha = alpha;
+		ac.reward_scaling = ac.reward_scaling && reward_scaling;
 		if (w_min > 0)
 			ac.w_min = w_min;
 		if (w_max > 0)
@@ -265,8 +276,8 @@ int cmd_train(int argc, char **argv)
 		     "wall_s\n");
 	printf("reward %s; evaluation stream: sed %.4f s, oracle %.4f s\n",
 	       reward_name(m.cfg.reward), sed, oracle);
-	printf("%7s %10s %10s %12s %10s %8s\n", "episode", "mean TCT", "p99", "reward",
-	       "eval TCT", "wall s");
+	printf("%7s %10s %10s %12s %10s %8s\n", "episode", "mean TCT", "p99", "reward", "eval TCT",
+	       "wall s");
 	for (long e = 0; e < episodes; e++) {
 		const struct sim_stats *st;
 		struct sim *s;
@@ -314,8 +325,8 @@ int cmd_train(int argc, char **argv)
 	}
 	fclose(csv);
 	csv = NULL;
-	printf("best evaluation %.4f s (sed %.4f, oracle %.4f): %.2fx oracle; models in %s\n",
-	       best, sed, oracle, best / oracle, out);
+	printf("best evaluation %.4f s (sed %.4f, oracle %.4f): %.2fx oracle; models in %s\n", best,
+	       sed, oracle, best / oracle, out);
 	if (model_out) {
 		snprintf(path, sizeof(path), "%s/lb0.model", out);
 		if (copy_file(path, model_out))

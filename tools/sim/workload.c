@@ -39,7 +39,8 @@ int trace_read(const char *path, double **t_out, double **n_out, size_t *len_out
 		return ret;
 	}
 	if (!fgets(line, sizeof(line), fp) || strncmp(line, "time\tquery", 10)) {
-		snprintf(err, err_len, "%s: first line must be the header \"time<TAB>query\"", path);
+		snprintf(err, err_len, "%s: first line must be the header \"time<TAB>query\"",
+			 path);
 		goto out;
 	}
 	while (fgets(line, sizeof(line), fp)) {
@@ -60,8 +61,8 @@ int trace_read(const char *path, double **t_out, double **n_out, size_t *len_out
 		}
 		nv = strtod(q + 2, &end);
 		if (end == q + 2 || !(nv > 0) || !isfinite(nv)) {
-			snprintf(err, err_len, "%s:%zu: iterations n must be a positive number", path,
-				 lineno);
+			snprintf(err, err_len, "%s:%zu: iterations n must be a positive number",
+				 path, lineno);
 			goto out;
 		}
 		if (len == cap) {

@@ -12,22 +12,22 @@
 #include "obs/features.h"
 
 struct sample_ring {
-	double *t;	/* sample timestamps (s) */
-	double *v;	/* sample values (s) */
-	int head;	/* next slot to write */
-	int count;	/* valid samples, <= window */
+	double *t; /* sample timestamps (s) */
+	double *v; /* sample values (s) */
+	int head; /* next slot to write */
+	int count; /* valid samples, <= window */
 };
 
 struct features {
 	struct features_config cfg;
-	struct sample_ring *duration;	/* per server: task durations */
-	struct sample_ring *completion;	/* per server: flow completion times */
-	struct sample_ring arrivals;	/* LB level: new-flow inter-arrival times */
+	struct sample_ring *duration; /* per server: task durations */
+	struct sample_ring *completion; /* per server: flow completion times */
+	struct sample_ring arrivals; /* LB level: new-flow inter-arrival times */
 	double last_arrival;
 	int have_arrival;
 	double *open_flows;
-	double *scratch;		/* window values, sorted for the percentile */
-	double *rings;			/* one allocation behind every ring */
+	double *scratch; /* window values, sorted for the percentile */
+	double *rings; /* one allocation behind every ring */
 };
 
 void features_config_default(struct features_config *cfg, int n_servers)
@@ -155,7 +155,7 @@ static void ring_reduce(const struct features *f, const struct sample_ring *r, d
 		if (age > f->cfg.max_age)
 			continue;
 		if (age < 0)
-			age = 0;	/* a sample stamped just after now counts as fresh */
+			age = 0; /* a sample stamped just after now counts as fresh */
 		w = exp(log_gamma * age);
 		f->scratch[n++] = v;
 		sum += v;
@@ -197,7 +197,8 @@ void features_observe(struct features *f, double now, const float *prev_action, 
 	for (int j = 0; j < FEATURES_LB; j++)
 		obs[FEATURES_PER_SERVER * n + j] = (float)red[j];
 	for (int k = 0; k < n; k++)
-		obs[FEATURES_PER_SERVER * n + FEATURES_LB + k] = prev_action ? prev_action[k] : 0.0f;
+		obs[FEATURES_PER_SERVER * n + FEATURES_LB + k] = prev_action ? prev_action[k] :
+									       0.0f;
 }
 
 void features_load_signal(const struct features *f, double now, double *l, uint8_t *has_sample)

@@ -8,7 +8,7 @@
 #include "obs/reward.h"
 
 static const char *const reward_names[] = {
-	[REWARD_VBF] = "vbf",	[REWARD_VBF_LOG] = "vbf-log", [REWARD_PBF] = "pbf",
+	[REWARD_VBF] = "vbf",	[REWARD_VBF_LOG] = "vbf-log",	[REWARD_PBF] = "pbf",
 	[REWARD_JAIN] = "jain", [REWARD_MAKESPAN] = "makespan",
 };
 
@@ -50,7 +50,7 @@ double reward_compute(enum reward_kind kind, const double *l, const uint8_t *mas
 	mean = sum / m;
 	var = sum_sq / m - mean * mean;
 	if (var < 0)
-		var = 0;	/* rounding */
+		var = 0; /* rounding */
 
 	switch (kind) {
 	case REWARD_VBF:
@@ -76,7 +76,7 @@ double reward_observe(enum reward_kind kind, const struct features *f, double no
 
 	if (!load)
 		return 0.0;
-	features_load_signal(f, now, load, NULL);	/* 0 where there is no sample */
+	features_load_signal(f, now, load, NULL); /* 0 where there is no sample */
 	r = reward_compute(kind, load, active, n);
 	if (load != l && load != local)
 		free(load);
