@@ -165,7 +165,7 @@ case_heterogeneity_marl() {
 	# training found a narrow range essential); the slow server is 4x slower.
 	start_daemon --config "$WORK/marl.conf" --step 0.1 --warmup-steps 100 \
 		--updates-per-step 4 --w-min 0.25 --w-max 4 --fallback-ratio 0 --seed 7 \
-		--default-model "$WORK/none.model" || return 1
+		--save-interval 30 --default-model "$WORK/none.model" || return 1
 	load 75 250 "$WORK/marl.out" &
 	local lp=$! logw="$WORK/weights.tsv"
 	sleep 52
@@ -197,10 +197,13 @@ case_heterogeneity_marl() {
 	check "marllbctl shows learned weights" \
 		[ "$(ctl_json | jq -r '.[0].vips[0].mode')" = learned ]
 	check "agent trained" [ "$(awk '/^marllb_agent_updates_total/ { print $2 }' "$WORK/m")" -gt 500 ]
-	stop_daemon
 	local saved
 	saved=$(ls "$WORK/state/$LB_IF"/vip-*.model 2>/dev/null | head -1)
-	check "model saved on SIGTERM" test -s "$saved"
+	check "model saved while running (--save-interval 30)" test -s "$saved"
+	local inode # a save writes a new file and renames it over the old one
+	inode=$(stat -c %i "$saved")
+	stop_daemon
+	check "model saved again on SIGTERM" [ "$(stat -c %i "$saved")" != "$inode" ]
 	# The saved model loads as --model, and a restart resumes from it.
 	local out
 	out=$(in_ns "$NS_L" "$BUILD/marllbd" --iface "$LB_IF" --config "$WORK/marl.conf" \

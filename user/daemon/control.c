@@ -291,6 +291,6 @@ void save_models(struct daemon *d)
 			pr_warn("marllbd: cannot save the model of VIP id %u to %s: %s.\n", id,
 				v->model_path, strerror(err < 0 ? -err : errno));
 		else
-			pr_warn("marllbd: model of VIP id %u saved to %s.\n", id, v->model_path);
+			pr_info("marllbd: model of VIP id %u saved to %s.\n", id, v->model_path);
 	}
 }

@@ -89,7 +89,7 @@ struct daemon {
 	struct ev_src ev_signal, ev_step, ev_health, ev_samples, ev_metrics;
 	struct vip_state *vips[MLB_MAX_VIPS]; /* by data-plane VIP id */
 	struct agent *preloaded; /* --model, checked before anything was touched */
-	double last_step, last_reconcile;
+	double last_step, last_reconcile, last_save;
 	uint64_t steps;
 	double step_seconds, reconcile_seconds; /* how long the last ones took */
 	uint64_t samples_unknown; /* samples for VIPs or slots this daemon does not know */

@@ -21,6 +21,7 @@ const struct marllbd_opts marllbd_defaults = {
 	.warmup_steps = 1000,
 	.w_min = 0.125,
 	.w_max = 8,
+	.save_interval = 600,
 	.seed = 1,
 	.metrics_port = 9641,
 	.health_interval = 1.0,
@@ -61,6 +62,10 @@ const struct opt marllbd_options[] = {
 	  "Shipped model used when --model is not given and no saved state exists" },
 	{ "state-dir", 0, OPT_STRING, F(state_dir), "DIR",
 	  "Learned models are saved to and resumed from DIR/IFACE/" },
+	{ "save-interval", 0, OPT_DOUBLE, F(save_interval), "SEC",
+	  "Also save learned models this often (a crash loses at most SEC of learning); 0 = only "
+	  "on exit",
+	  .min = 0, .max = 86400 * 7 },
 	{ "updates-per-step", 0, OPT_UINT, F(updates_per_step), "N",
 	  "Gradient updates per control step when learning", .min = 0, .max = 64 },
 	{ "warmup-steps", 0, OPT_UINT, F(warmup_steps), "N",

@@ -44,6 +44,7 @@ struct marllbd_opts {
 	unsigned int updates_per_step;
 	unsigned int warmup_steps;
 	double w_min, w_max;
+	double save_interval;
 	unsigned int seed;
 	bool detach_on_exit;
 	bool check_config;

@@ -221,6 +221,10 @@ static void on_step(struct daemon *d)
 		d->last_reconcile = now;
 		d->reconcile_seconds = mono_now() - t0;
 	}
+	if (d->opts.save_interval > 0 && now - d->last_save >= d->opts.save_interval) {
+		save_models(d);
+		d->last_save = now;
+	}
 	status_publish(d);
 	if (!watchdog_usec && sd_watchdog_enabled(0, &watchdog_usec) <= 0)
 		watchdog_usec = UINT64_MAX;
@@ -389,7 +393,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	start_health_checks(&d);
-	d.last_step = d.last_reconcile = mono_now();
+	d.last_step = d.last_reconcile = d.last_save = mono_now();
 	pr_warn("marllbd: serving %d VIPs with %d backends on %s (%s mode), step %g s.\n",
 		conf.n_vips, n_backends, d.opts.iface, d.attach_mode, d.opts.step);
 	sd_notifyf(0, "READY=1\nSTATUS=Serving %d VIPs on %s\nMAINPID=%d", conf.n_vips,
