@@ -6,7 +6,7 @@ set -e
 
 PKGS="make gcc clang llvm libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev
 pkg-config libopenblas-dev libconfig-dev libsystemd-dev libnl-route-3-dev iproute2 ethtool iputils-ping
-gnuplot-nox curl"
+gnuplot-nox curl jq"
 [ -n "$MARLLB_EXTRA_PKGS" ] && PKGS="$PKGS $MARLLB_EXTRA_PKGS"
 
 missing=""
