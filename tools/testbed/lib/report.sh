@@ -11,7 +11,7 @@ tb_sum_get() { awk -v k="$2" '$1 == k { print $2; found = 1 } END { if (!found) 
 
 # One CSV row per policy of load level dir $1 (load $2), appended to $3.
 tb_report_level() {
-	local dir=$1 load=$2 csv=$3 p best_mean best_p99 mean p99 lbs util
+	local dir=$1 load=$2 csv=$3 p best_mean best_p99 mean p99 lbs util learned
 	best_mean=""
 	best_p99=""
 	for p in $TB_POLICIES_RUN; do
@@ -26,18 +26,34 @@ tb_report_level() {
 		[ -f "$dir/$p.sum" ] || continue
 		lbs=$(awk '$2 == "new_flows" { printf "%s%s", s, $3; s = "/" }' "$dir/$p.lbs" 2>/dev/null)
 		util=$(awk '$1 == "all" { print $5 }' "$dir/$p.cpu" 2>/dev/null)
+		learned=-
+		[ "$p" = marl ] && learned=$(tb_marl_learned_share "$dir")
 		awk -v load="$load" -v p="$p" -v bm="$best_mean" -v bp="$best_p99" -v lbs="${lbs:--}" \
-			-v util="${util:--}" '
+			-v util="${util:--}" -v learned="${learned:--}" '
 			{ v[$1] = $2 }
 			END {
 				rm = (bm > 0) ? sprintf("%.3f", v["mean_s"] / bm) : "nan"
 				rp = (bp > 0) ? sprintf("%.3f", v["p99_s"] / bp) : "nan"
-				printf "%s,%s,%d,%d,%d,%d,%.4f,%.4f,%.4f,%.4f,%.4f,%s,%s,%s,%s\n", load,
-					p, v["requests"], v["ok"], v["failed"], v["failed_timeout"],
+				printf "%s,%s,%d,%d,%d,%d,%.4f,%.4f,%.4f,%.4f,%.4f,%s,%s,%s,%s,%s\n",
+					load, p, v["requests"], v["ok"], v["failed"], v["failed_timeout"],
 					v["mean_s"], v["p50_s"], v["p90_s"], v["p99_s"], v["p999_s"],
-					rm, rp, lbs, util
+					rm, rp, lbs, util, learned
 			}' "$dir/$p.sum" >>"$csv"
 	done
+}
+
+# Share of marl's measured phase each LB spent on learned weights (marllbd's agent mode
+# metric, scraped once a second), as "a/b/...": the rest was its SED probe or fallback.
+tb_marl_learned_share() {
+	local dir=$1 i te out="" sep=""
+	te=$(awk '$1 == "train_end" { print $2 }' "$dir/marl-phases.txt" 2>/dev/null)
+	for ((i = 0; i < TB_M; i++)); do
+		out="$out$sep$(awk -F'\t' -v te="${te:-0}" '$1 > te && $2 ~ /agent_mode\{.*mode="learned"/ {
+			split($2, a, " "); n++; l += a[2] } END { printf n ? "%.2f" : "-", l / (n ? n : 1) }' \
+			"$dir/marl-lb$i.metrics" 2>/dev/null)"
+		sep=/
+	done
+	echo "$out"
 }
 
 tb_report_table() {
@@ -54,9 +70,14 @@ tb_report_table() {
 		}
 		{ printf "%-8s %8d %7d %9.4f %9.4f %9.4f %9.4f %10s %9s %8s  %s\n", $2, $3, $5, $7,
 			$8, $9, $10, $12, $13, $15, $14 }
+		$2 == "marl" && $16 != "-" && $16 != "" {
+			printf "         (marl: share of the measured phase on learned weights per LB: %s;" \
+				" the rest on SED weights, marllbd'"'"'s probe or safety-net fallback)\n", $16
+		}
 		END {
 			print "\n(best: the best non-learning policy at that load; TCT of ok requests;"
-			print " srv_util: CPU the servers used during the replay / their quotas)"
+			print " srv_util: CPU the servers used during the replay / their quotas;"
+			print " flows per LB: for marl, training phase included)"
 		}
 	' "$csv"
 }
