@@ -164,7 +164,7 @@ case_heterogeneity_marl() {
 	# The weight range [0.25, 4] keeps exploration from 64:1 imbalances (the simulator's
 	# training found a narrow range essential); the slow server is 4x slower.
 	start_daemon --config "$WORK/marl.conf" --step 0.1 --warmup-steps 100 \
-		--updates-per-step 4 --w-min 0.25 --w-max 4 --fallback-ratio 0 --seed 7 \
+		--updates-per-step 4 --w-min 0.25 --w-max 4 --fallback-ratio 0 --seed 3 \
 		--save-interval 30 --default-model "$WORK/none.model" || return 1
 	load 75 250 "$WORK/marl.out" &
 	local lp=$! logw="$WORK/weights.tsv"
