@@ -132,7 +132,8 @@ static void usage(FILE *out)
 		"Prints a summary on stdout, one 'key value' per line: requests, ok, failed and\n"
 		"failed_<timeout|connect|http|io|overload>, aborted, then the TCT (connect() to the\n"
 		"server's FIN, seconds) of the ok requests: mean_s, p50_s, p90_s, p99_s, p999_s\n"
-		"(nearest rank), max_s; start_lag_p99_ms (how late requests started), wall_s.\n"
+		"(nearest rank), max_s; bytes (body bytes received), peak_open (most requests open\n"
+		"at once), start_lag_p99_ms (how late requests started), wall_s.\n"
 		"Exit status: 0 when the replay ran to its end (whatever the failures), 1 on an error,\n"
 		"2 on bad usage, 130 when interrupted.\n");
 }
