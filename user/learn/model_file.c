@@ -211,11 +211,19 @@ struct agent *agent_load(const char *path, int expect_n_servers, int expect_obs_
 		snprintf(err, err_len, "%s: not a marllb model file (bad magic)", path);
 		goto out;
 	}
-	if (h.version != MODEL_VERSION || h.header_bytes != sizeof(h)) {
+	if (h.version != MODEL_VERSION) {
 		snprintf(err, err_len,
 			 "%s: model format version %u, this build reads version %u: retrain or "
 			 "convert the model",
 			 path, h.version, MODEL_VERSION);
+		goto out;
+	}
+	if (h.header_bytes != sizeof(h)) {
+		/* same version, other layout: a file from a development build */
+		snprintf(err, err_len,
+			 "%s: %u-byte header, this build's version %u header has %zu bytes: the "
+			 "file comes from an incompatible development build; retrain it",
+			 path, h.header_bytes, MODEL_VERSION, sizeof(h));
 		goto out;
 	}
 	memset(&cfg, 0, sizeof(cfg));
