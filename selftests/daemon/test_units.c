@@ -340,7 +340,24 @@ static void test_safety_net(void)
 	safety_tick(&s, now);
 	feed_window(&s, &now, 0.010, 50, 50);
 	safety_tick(&s, now);
-	ASSERT_TRUE(s.worse_since < 0, "good window resets");
+	ASSERT_EQ(s.worse_windows, 0, "good window resets");
+	/* One worse window, then windows at higher load: they neither extend nor end the
+	 * streak, so no fallback however long they last (a regression: the streak used to be
+	 * timed from its first window, and the log named the last, better, window's mean). */
+	feed_window(&s, &now, 0.030, 50, 50);
+	safety_tick(&s, now);
+	for (int i = 0; i < 20; i++) {
+		feed_window(&s, &now, 0.005, 100, 100);
+		ASSERT_FALSE(safety_tick(&s, now), "neutral windows do not extend a streak");
+	}
+	ASSERT_EQ(s.worse_windows, 1, "streak kept");
+	windows = 0;
+	do {
+		feed_window(&s, &now, 0.040, 50, 50);
+		windows++;
+	} while (!safety_tick(&s, now) && windows < 20);
+	ASSERT_EQ(windows, 5, "falls back when worse windows add up to the sustain period");
+	ASSERT_TRUE(strstr(s.reason, "0.0383 s") != NULL, s.reason);
 
 	cfg.ratio = 0;
 	safety_init(&s, &cfg, now, false);

@@ -40,7 +40,6 @@ void safety_init(struct safety *s, const struct safety_config *cfg, double now, 
 	s->mode = start_learned || cfg->ratio <= 0 ? SAFETY_LEARNED : SAFETY_PROBE;
 	s->mode_since = now;
 	s->win_start = now;
-	s->worse_since = -1;
 }
 
 void safety_add_task_duration(struct safety *s, double seconds)
@@ -58,7 +57,9 @@ static void set_mode(struct safety *s, enum safety_mode m, double now)
 {
 	s->mode = m;
 	s->mode_since = now;
-	s->worse_since = -1;
+	s->worse_time = 0;
+	s->worse_sum = 0;
+	s->worse_windows = 0;
 }
 
 /* One complete window: update the baseline (SED) or judge the learned weights. */
@@ -84,11 +85,15 @@ static void close_window(struct safety *s, double now)
 		bool comparable = s->last_rate <= s->cfg.load_band * s->baseline_rate;
 		bool worse = s->last_mean > s->cfg.ratio * s->baseline_mean;
 
+		/* only comparable windows count, so a streak is made of worse windows alone */
 		if (comparable && worse) {
-			if (s->worse_since < 0)
-				s->worse_since = s->win_start;
+			s->worse_time += len;
+			s->worse_sum += s->last_mean;
+			s->worse_windows++;
 		} else if (comparable) {
-			s->worse_since = -1;
+			s->worse_time = 0;
+			s->worse_sum = 0;
+			s->worse_windows = 0;
 		}
 	}
 	s->win_start = now;
@@ -126,13 +131,13 @@ bool safety_tick(struct safety *s, double now)
 		set_mode(s, SAFETY_LEARNED, now);
 		return true;
 	case SAFETY_LEARNED:
-		if (s->worse_since < 0 || now - s->worse_since < s->cfg.sustain)
+		if (!s->worse_windows || s->worse_time < s->cfg.sustain)
 			return false;
 		snprintf(s->reason, sizeof(s->reason),
-			 "learned weights gave mean task duration %.4f s for %.0f s, above %.2f x "
-			 "the SED baseline %.4f s; falling back to SED for %.0f s",
-			 s->last_mean, now - s->worse_since, s->cfg.ratio, s->baseline_mean,
-			 s->cfg.hold);
+			 "learned weights gave mean task duration %.4f s over %.0f s of windows, "
+			 "above %.2f x the SED baseline %.4f s; falling back to SED for %.0f s",
+			 s->worse_sum / s->worse_windows, s->worse_time, s->cfg.ratio,
+			 s->baseline_mean, s->cfg.hold);
 		s->fallbacks++;
 		set_mode(s, SAFETY_FALLBACK, now);
 		return true;

@@ -9,9 +9,9 @@
  * average, weight 1/2 for the newest window). While marl runs, a window counts as "worse"
  * when its mean task duration exceeds ratio x baseline and its new-flow rate is at most
  * load_band x the baseline's (under higher load, longer tasks say nothing about the policy:
- * such windows are neither worse nor better). After `sustain` seconds of worse windows with
- * no better one in between, SED takes over for `hold` seconds (refreshing the baseline),
- * then marl gets another chance. ratio = 0 turns the net off.
+ * such windows are neither worse nor better and do not count). Once the worse windows of a
+ * streak add up to `sustain` seconds with no better one in between, SED takes over for `hold`
+ * seconds (refreshing the baseline), then marl gets another chance. ratio = 0 turns the net off.
  */
 #ifndef MARLLBD_SAFETY_H
 #define MARLLBD_SAFETY_H
@@ -44,7 +44,9 @@ struct safety {
 	bool has_baseline;
 	double baseline_mean, baseline_rate;
 	double last_mean, last_rate; /* of the last complete window */
-	double worse_since; /* < 0: not worse */
+	/* the current streak of worse comparable windows: their length and mean durations */
+	double worse_time, worse_sum;
+	unsigned int worse_windows;
 	uint64_t fallbacks;
 	char reason[200]; /* why the last switch happened */
 };
