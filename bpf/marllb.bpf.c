@@ -106,7 +106,11 @@ static __always_inline int mlb_flow_syn(const struct mlb_vip *vip, struct mlb_pk
 	int k = mlb_pick(vip, &pkt->key), i;
 
 	nf.syn_ns = now;
-	nf.last_seen_ns = bpf_ktime_get_coarse_ns();
+	/*
+	 * The fine clock read once serves all three: a second (coarse) read costs more than the
+	 * difference matters to idle reclaim, which counts in seconds.
+	 */
+	nf.last_seen_ns = now;
 	nf.vip_id = vip->id;
 	nf.backend = k;
 	nf.state = MLB_FLOW_SYN;

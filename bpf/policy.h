@@ -31,12 +31,13 @@ static __always_inline bool mlb_active(const struct mlb_pool *pool, __u32 k)
 }
 
 /*
- * Running argmin of (q + 1) / a, compared exactly as (q_k + 1) * a_best < (q_best + 1) * a_k.
- * The start (num 1, den 0) loses to any a > 0, and a == 0 never wins. Equal scores are broken
- * by a random rank per candidate, mix32(seed + k) with one random seed per flow: the lowest
- * rank among the minima falls on each of them alike (within 1% for any set of minima, where a
- * cheaper (seed ^ k) * golden was off by up to 40%), without a random draw per tie. The tests
- * check even shares for symmetric and asymmetric sets of minima.
+ * Running argmin of (q + 1) / a for power-of-d, compared exactly as
+ * (q_k + 1) * a_best < (q_best + 1) * a_k. The start (num 1, den 0) loses to any a > 0, and
+ * a == 0 never wins. Equal scores are broken by a random rank per candidate, mix32(seed + k)
+ * with one random seed per flow: a backend drawn twice keeps one rank, so it is not favoured,
+ * and the lowest rank among the minima falls on each of them alike (within 1% for any set of
+ * minima, where a cheaper (seed ^ k) * golden was off by up to 40%). The tests check even
+ * shares for symmetric and asymmetric sets of minima.
  */
 struct mlb_best {
 	__u64 num;
@@ -67,23 +68,82 @@ static __always_inline int mlb_best_k(const struct mlb_best *b)
 }
 
 /*
- * Exact argmin over a pool of at most MLB_EXACT_SCAN_MAX backends. a == NULL: all a = 1.
+ * Exact argmin over a pool of at most MLB_EXACT_SCAN_MAX (64) backends. a == NULL: all a = 1.
  * Backends past n are masked out; the scan goes four at a time (unrolled) and stops once no
- * active backend is left above k.
+ * active backend is left above k. It keeps the best score and the set of backends that reach
+ * it as a bit mask; one random draw then picks the r-th of them, uniform over all minima with
+ * no per-candidate rank (the rank hash on every tie made the all-tied scan twice as slow).
  */
-static __always_inline void mlb_offer_if_active(struct mlb_best *b, __u64 mask, __u32 k,
-						const struct mlb_queues *qs, const __u32 *a,
-						__u32 seed)
+struct mlb_min_set {
+	__u64 num;
+	__u64 den;
+	__u64 ties; /* bit k: backend k reaches num / den */
+};
+
+static __always_inline void mlb_min_offer(struct mlb_min_set *m, __u64 mask, __u32 k,
+					  const struct mlb_queues *qs, const __u32 *a)
 {
-	if ((mask >> k) & 1)
-		mlb_best_offer(b, k, qs->q[k], a ? a[k] : 1, seed);
+	__u64 num, den, lhs, rhs;
+
+	if (!((mask >> k) & 1))
+		return;
+	num = (__u64)qs->q[k] + 1;
+	den = a ? a[k] : 1;
+	lhs = num * m->den;
+	rhs = m->num * den;
+	if (lhs > rhs || !den)
+		return;
+	if (lhs < rhs) {
+		m->num = num;
+		m->den = den;
+		m->ties = 0;
+	}
+	m->ties |= 1ull << k;
+}
+
+static __always_inline __u32 mlb_popcount64(__u64 x)
+{
+	x -= (x >> 1) & 0x5555555555555555ull;
+	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (x * 0x0101010101010101ull) >> 56;
+}
+
+/* Index of the lowest set bit of x != 0 (BPF has no count-trailing-zeros instruction). */
+static __always_inline __u32 mlb_lowest_bit(__u64 x)
+{
+	__u32 k = 0, half;
+
+	for (half = 32; half; half >>= 1) {
+		if (!(x & ((1ull << half) - 1))) {
+			k += half;
+			x >>= half;
+		}
+	}
+	return k;
+}
+
+/*
+ * The r-th (from 0) set bit of ties, r uniform over the set bits. A global function: the
+ * verifier sees ties as unknown here, so the scan's paths (each with another constant ties)
+ * need not be told apart, which would blow its complexity limit.
+ */
+__noinline int mlb_pick_tie(__u64 ties, __u32 seed)
+{
+	__u32 r = ((__u64)seed * mlb_popcount64(ties)) >> 32, i;
+
+	if (!ties)
+		return -1;
+	for (i = 0; i < 64 && i < r; i++)
+		ties &= ties - 1;
+	return ties ? mlb_lowest_bit(ties) : -1;
 }
 
 static __always_inline int mlb_argmin_exact(const struct mlb_pool *pool,
 					    const struct mlb_queues *qs, const __u32 *a, __u32 n,
 					    __u32 seed)
 {
-	struct mlb_best b = { .num = 1, .den = 0, .rank_k = 0 };
+	struct mlb_min_set m = { .num = 1, .den = 0, .ties = 0 };
 	__u64 mask = pool->active[0];
 	__u32 k;
 
@@ -92,12 +152,12 @@ static __always_inline int mlb_argmin_exact(const struct mlb_pool *pool,
 	for (k = 0; k < MLB_EXACT_SCAN_MAX; k += 4) {
 		if (!(mask >> k))
 			break;
-		mlb_offer_if_active(&b, mask, k, qs, a, seed);
-		mlb_offer_if_active(&b, mask, k + 1, qs, a, seed);
-		mlb_offer_if_active(&b, mask, k + 2, qs, a, seed);
-		mlb_offer_if_active(&b, mask, k + 3, qs, a, seed);
+		mlb_min_offer(&m, mask, k, qs, a);
+		mlb_min_offer(&m, mask, k + 1, qs, a);
+		mlb_min_offer(&m, mask, k + 2, qs, a);
+		mlb_min_offer(&m, mask, k + 3, qs, a);
 	}
-	return mlb_best_k(&b);
+	return mlb_pick_tie(m.ties, seed);
 }
 
 /*
