@@ -160,11 +160,11 @@ case_heterogeneity_marl() {
 	local t0 slow=${SERVER_IPS[2]}
 	write_config "$WORK/marl.conf" marl
 	# A short step and warm-up so learning shows within the test's bounded load; the safety
-	# net is off (its own unit test covers it) so the weights seen are the agent's.
-	# The weight range [0.25, 4] keeps exploration from 64:1 imbalances (the simulator's
-	# training found a narrow range essential); the slow server is 4x slower.
+	# net is off (its own unit test covers it) so the weights seen are the agent's. Reward,
+	# units and weight range are marllbd's defaults (the simulator's); the slow server is 4x
+	# slower. From scratch: the shipped model is for 7 backends.
 	start_daemon --config "$WORK/marl.conf" --step 0.1 --warmup-steps 100 \
-		--updates-per-step 4 --w-min 0.25 --w-max 4 --fallback-ratio 0 --seed 3 \
+		--updates-per-step 4 --fallback-ratio 0 --seed 3 \
 		--save-interval 30 --default-model "$WORK/none.model" || return 1
 	load 75 250 "$WORK/marl.out" &
 	local lp=$! logw="$WORK/weights.tsv"

@@ -1,8 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests of user/obs: the feature reducer and the rewards, against hand-computed values. */
+/* Unit tests of user/obs: the feature reducer, the rewards and the settings sidecar. */
 #include "../test.h"
 #include "obs/features.h"
 #include "obs/reward.h"
+#include "obs/settings.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #define N 3
 
@@ -238,13 +244,98 @@ static void test_reward_observe_counts_idle_servers(void)
 		return;
 	features_add_task_duration(f, 0, 1.0, 2.0);
 	/* l = (2, 0, 0): mean 2/3, variance 8/9 */
-	ASSERT_NEAR(reward_observe(REWARD_VBF, f, 1.0, NULL, l), -8.0 / 9, 1e-12, "vbf");
+	ASSERT_NEAR(reward_observe(REWARD_VBF, REWARD_UNITS_SECONDS, f, 1.0, NULL, l), -8.0 / 9,
+		    1e-12, "vbf");
 	ASSERT_NEAR(l[0], 2, 1e-12, "l[0]");
 	ASSERT_EQ(l[1], 0, "idle l[1]");
 	/* server 2 out of service: l = (2, 0), variance 1 */
-	ASSERT_NEAR(reward_observe(REWARD_VBF, f, 1.0, active, NULL), -1, 1e-12, "masked");
-	ASSERT_NEAR(reward_observe(REWARD_MAKESPAN, f, 1.0, NULL, NULL), -2, 1e-12, "makespan");
+	ASSERT_NEAR(reward_observe(REWARD_VBF, REWARD_UNITS_SECONDS, f, 1.0, active, NULL), -1,
+		    1e-12, "masked");
+	ASSERT_NEAR(reward_observe(REWARD_MAKESPAN, REWARD_UNITS_SECONDS, f, 1.0, NULL, NULL), -2,
+		    1e-12, "makespan");
 	features_free(f);
+}
+
+/* Relative units divide by the mean over the scored servers: the same reward whatever the
+ * time scale of the application. */
+static void test_reward_observe_relative_units(void)
+{
+	struct features *f = make(8, 0.5), *g = make(8, 0.5);
+	const uint8_t active[N] = { 1, 1, 0 };
+	double l[N];
+
+	if (!ASSERT_OK_PTR(f, "create") || !ASSERT_OK_PTR(g, "create"))
+		goto out;
+	features_add_task_duration(f, 0, 1.0, 2.0);
+	features_add_task_duration(g, 0, 1.0, 0.002);
+	/* l = (2, 0, 0) / (2/3) = (3, 0, 0): variance 2 */
+	ASSERT_NEAR(reward_observe(REWARD_VBF, REWARD_UNITS_RELATIVE, f, 1.0, NULL, l), -2, 1e-12,
+		    "vbf");
+	ASSERT_NEAR(l[0], 3, 1e-12, "l[0] relative");
+	ASSERT_NEAR(reward_observe(REWARD_VBF, REWARD_UNITS_RELATIVE, g, 1.0, NULL, NULL), -2,
+		    1e-9, "1000x shorter tasks: same reward");
+	/* server 2 out of service: mean over (2, 0) is 1, l = (2, 0), variance 1 */
+	ASSERT_NEAR(reward_observe(REWARD_VBF, REWARD_UNITS_RELATIVE, f, 1.0, active, l), -1, 1e-12,
+		    "masked");
+	/* all idle: left at 0, no division by zero */
+	ASSERT_EQ(reward_observe(REWARD_VBF, REWARD_UNITS_RELATIVE, f, 100.0, NULL, l), 0, "idle");
+	ASSERT_EQ(reward_units_parse("seconds", &(enum reward_units){ 0 }), 0, "parse");
+	ASSERT_EQ(reward_units_parse("ms", &(enum reward_units){ 0 }), -EINVAL, "bad units");
+out:
+	features_free(f);
+	features_free(g);
+}
+
+/* MODEL.settings: round trip, differences named, bad files refused, none = -ENOENT. */
+static void test_learn_settings(void)
+{
+	char dir[] = "/tmp/test_obs_settings.XXXXXX", model[256], side[300], err[512];
+	struct learn_settings def, got, other;
+	FILE *f;
+
+	if (!ASSERT_OK_PTR(mkdtemp(dir), "mkdtemp"))
+		return;
+	snprintf(model, sizeof(model), "%s/m.model", dir);
+	snprintf(side, sizeof(side), "%s%s", model, LEARN_SETTINGS_SUFFIX);
+	learn_settings_default(&def);
+	ASSERT_NEAR(def.step, 0.25, 1e-12, "default step");
+	ASSERT_NEAR(def.gamma_d, 0.9, 1e-12, "default gamma_d: the features' default");
+	ASSERT_EQ(def.reward_units, REWARD_UNITS_RELATIVE, "default units");
+	ASSERT_EQ(learn_settings_check(model, &def, err, sizeof(err)), -ENOENT, "no sidecar");
+
+	other = def;
+	other.step = 2;
+	other.gamma_d = 0.7;
+	other.reward_units = REWARD_UNITS_SECONDS;
+	ASSERT_OK(learn_settings_save(model, &other), "save");
+	ASSERT_OK(learn_settings_load(model, &got, err, sizeof(err)), "load");
+	ASSERT_NEAR(got.step, 2, 1e-12, "step round trip");
+	ASSERT_NEAR(got.gamma_d, 0.7, 1e-12, "gamma_d round trip");
+	ASSERT_EQ(got.reward, REWARD_VBF, "reward round trip");
+	ASSERT_EQ(got.reward_units, REWARD_UNITS_SECONDS, "units round trip");
+	ASSERT_OK(learn_settings_check(model, &other, err, sizeof(err)), "same settings pass");
+	ASSERT_EQ(learn_settings_check(model, &def, err, sizeof(err)), -EINVAL, "mismatch");
+	ASSERT_TRUE(strstr(err, "--step 2 (trained) vs 0.25 (running)") &&
+			    strstr(err, "--gamma-d 0.7") && strstr(err, "--reward-units seconds"),
+		    err);
+
+	f = fopen(side, "w");
+	if (ASSERT_OK_PTR(f, "rewrite")) {
+		fputs("step 0.25\ngamma_d 0.9\nreward vbf\nreward_units furlongs\n", f);
+		fclose(f);
+	}
+	got = def;
+	ASSERT_EQ(learn_settings_load(model, &got, err, sizeof(err)), -EINVAL, "bad units");
+	ASSERT_TRUE(strstr(err, "line 4") != NULL, err);
+	f = fopen(side, "w");
+	if (ASSERT_OK_PTR(f, "rewrite")) {
+		fputs("step 0.25\ngamma_d 0.9\n", f);
+		fclose(f);
+	}
+	ASSERT_EQ(learn_settings_load(model, &got, err, sizeof(err)), -EINVAL, "missing keys");
+	ASSERT_NEAR(got.step, def.step, 0, "nothing changed on error");
+	unlink(side);
+	rmdir(dir);
 }
 
 static void test_reward_names(void)
@@ -273,6 +364,8 @@ static const struct test_case tests[] = { TEST(defaults),
 					  TEST(flow_completion_reduce),
 					  TEST(reward_formulas),
 					  TEST(reward_observe_counts_idle_servers),
+					  TEST(reward_observe_relative_units),
+					  TEST(learn_settings),
 					  TEST(reward_names),
 					  {} };
 

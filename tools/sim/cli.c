@@ -33,6 +33,7 @@ enum {
 	OPT_FIRST_RESPONSE,
 	OPT_GAMMA_D,
 	OPT_REWARD,
+	OPT_REWARD_UNITS,
 	OPT_CPU_MEAN,
 	OPT_IO_MEAN,
 };
@@ -64,6 +65,7 @@ const struct option cli_model_options[] = {
 	{ "first-response", required_argument, NULL, OPT_FIRST_RESPONSE },
 	{ "gamma-d", required_argument, NULL, OPT_GAMMA_D },
 	{ "reward", required_argument, NULL, OPT_REWARD },
+	{ "reward-units", required_argument, NULL, OPT_REWARD_UNITS },
 	{}
 };
 
@@ -94,12 +96,14 @@ const char cli_model_help[] =
 	"  --sharing fcfs|ps    CPU: FCFS queue on the workers, or processor sharing (fcfs)\n"
 	"  --duration S         simulated seconds per run (600)\n"
 	"  --warmup S           tasks arriving earlier are not measured (60)\n"
-	"  --step S             control step (0.25)\n"
+	"  --step S             control step (0.25, marllbd's default)\n"
 	"  --seed N             seed of the task stream (1)\n"
 	"  --change T:K:SPEED   at T s, server K's workers run at SPEED (repeatable)\n"
 	"  --first-response W   CPU work before the first byte of the answer (0.01)\n"
-	"  --gamma-d G          sample discount per second in the features (0.5)\n"
-	"  --reward R           marl reward: vbf, vbf-log, pbf, jain, makespan (vbf)\n";
+	"  --gamma-d G          sample discount per second in the features (0.9, marllbd's)\n"
+	"  --reward R           marl reward: vbf, vbf-log, pbf, jain, makespan (vbf)\n"
+	"  --reward-units U     loads the reward sees: relative (divided by their mean) or\n"
+	"                       seconds (relative, marllbd's default)\n";
 
 int parse_int(const char *s, long lo, long hi, long *out)
 {
@@ -329,6 +333,10 @@ int cli_model_option(struct cli_model *m, int opt, const char *arg)
 	case OPT_REWARD:
 		if (reward_parse(arg, &c->reward))
 			BAD("--reward %s: expected vbf, vbf-log, pbf, jain or makespan", arg);
+		break;
+	case OPT_REWARD_UNITS:
+		if (reward_units_parse(arg, &c->reward_units))
+			BAD("--reward-units %s: expected relative or seconds", arg);
 		break;
 	default:
 		return 1;

@@ -17,10 +17,15 @@ double wall_seconds(void);
 
 /*
  * Loads one agent per LB from path (all LBs load the same file, as every LB of a testbed
- * loads the shipped model). Returns 0, or -1 after printing why.
+ * loads the shipped model) for cfg's servers and LBs. The model's PATH.settings (obs/settings.h),
+ * when there is one, must match cfg's step, gamma_d, reward and units: a model run with other
+ * settings than it was trained with is refused. Returns 0, or -1 after printing why.
  */
 struct agent;
-int agents_load(struct agent **agents, int n_lbs, const char *path, int n_servers);
+int agents_load(struct agent **agents, const struct sim_config *cfg, const char *path);
+/* cfg's learning settings, as recorded beside a model (obs/settings.h). */
+struct learn_settings;
+void sim_learn_settings(const struct sim_config *cfg, struct learn_settings *ls);
 void agents_free(struct agent **agents, int n_lbs);
 
 /* Runs one simulation (agents may be NULL unless cfg->policy is marl). Returns the sim for

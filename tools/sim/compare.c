@@ -265,7 +265,7 @@ int cmd_compare(int argc, char **argv)
 				char path[512];
 
 				model_path(path, sizeof(path), model, mixes[x]);
-				if (agents_load(agents, cfg.n_lbs, path, cfg.n_servers))
+				if (agents_load(agents, &cfg, path))
 					goto out;
 			}
 			for (int i = 0; i < seeds; i++) {

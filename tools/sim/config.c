@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "obs/settings.h"
 #include "sim/sim.h"
 
 static const char *const policy_names[POLICY__COUNT] = {
@@ -63,13 +64,15 @@ void sim_config_default(struct sim_config *cfg)
 	cfg->sharing = CPU_FCFS;
 	cfg->duration = 600;
 	cfg->warmup = 60;
-	cfg->step = 0.25;
+	cfg->step = LEARN_STEP_DEFAULT;
 	cfg->seed = 1;
 	cfg->policy_seed = 1;
 	cfg->policy = POLICY_SED;
+	/* marllbd's learning defaults (step above, reward, units, feature discount), so that
+	 * models trained here run there as trained */
 	cfg->reward = REWARD_VBF;
+	cfg->reward_units = REWARD_UNITS_DEFAULT;
 	features_config_default(&cfg->features, cfg->n_servers);
-	cfg->features.gamma_d = 0.5; /* the paper's simulator value; marllbd uses 0.9 */
 }
 
 double sim_config_rate(const struct sim_config *cfg)

@@ -11,6 +11,7 @@
 #ifdef SIM_HAVE_LEARN
 #include "learn/agent.h"
 #endif
+#include "obs/settings.h"
 
 static const char usage[] =
 	"usage: marllb-sim COMMAND [OPTIONS]\n"
@@ -49,11 +50,31 @@ int gnuplot_run(const char *script)
 	return 0;
 }
 
-#ifdef SIM_HAVE_LEARN
-int agents_load(struct agent **agents, int n_lbs, const char *path, int n_servers)
+void sim_learn_settings(const struct sim_config *cfg, struct learn_settings *ls)
 {
-	char err[256];
+	ls->step = cfg->step;
+	ls->gamma_d = cfg->features.gamma_d;
+	ls->reward = cfg->reward;
+	ls->reward_units = cfg->reward_units;
+}
 
+#ifdef SIM_HAVE_LEARN
+int agents_load(struct agent **agents, const struct sim_config *cfg, const char *path)
+{
+	int n_lbs = cfg->n_lbs, n_servers = cfg->n_servers;
+	struct learn_settings ls;
+	char err[512];
+	int ret;
+
+	sim_learn_settings(cfg, &ls);
+	ret = learn_settings_check(path, &ls, err, sizeof(err));
+	if (ret == -ENOENT) {
+		fprintf(stderr, "marllb-sim: model %s has no %s beside it: assuming it was trained "
+				"with these settings\n", path, LEARN_SETTINGS_SUFFIX);
+	} else if (ret) {
+		fprintf(stderr, "marllb-sim: model %s: %s\n", path, err);
+		return -1;
+	}
 	for (int i = 0; i < n_lbs; i++) {
 		agents[i] =
 			agent_load(path, n_servers, features_obs_dim(n_servers), err, sizeof(err));
@@ -74,7 +95,7 @@ void agents_free(struct agent **agents, int n_lbs)
 	}
 }
 #else
-int agents_load(struct agent **agents, int n_lbs, const char *path, int n_servers)
+int agents_load(struct agent **agents, const struct sim_config *cfg, const char *path)
 {
 	fprintf(stderr, "marllb-sim: built without the learning library (user/learn): "
 			"no marl policy\n");
@@ -177,7 +198,7 @@ int cmd_run(int argc, char **argv)
 			fprintf(stderr, "marllb-sim: --policy marl needs --model FILE\n");
 			return 2;
 		}
-		if (agents_load(agents, m.cfg.n_lbs, model, m.cfg.n_servers))
+		if (agents_load(agents, &m.cfg, model))
 			return 1;
 	}
 	t0 = wall_seconds();

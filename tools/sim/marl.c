@@ -33,7 +33,7 @@ int marl_step(struct sim *s)
 		for (int k = 0; k < n; k++)
 			features_set_open_flows(lb->feat, k, lb->q[k]);
 		features_observe(lb->feat, s->now, lb->prev_action, lb->obs);
-		reward = reward_observe(s->cfg.reward, lb->feat, s->now, active, lb->load);
+		reward = reward_observe(s->cfg.reward, s->cfg.reward_units, lb->feat, s->now, active, lb->load);
 		ret = agent_step(ag, lb->obs, (float)reward, active, s->explore, weights);
 		if (ret)
 			return ret;

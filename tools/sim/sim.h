@@ -58,6 +58,7 @@ struct sim_config {
 	uint64_t policy_seed;		/* tie-breaks and exploration */
 	enum sim_policy policy;
 	enum reward_kind reward;
+	enum reward_units reward_units;
 	struct capacity_change changes[SIM_MAX_CHANGES];
 	int n_changes;
 	struct features_config features;/* n_servers filled by sim_create */

@@ -5,7 +5,9 @@
 # The model is for the testbed's default: N = 7 servers, capacities 1,1,1,1,2,2,2 (here:
 # 4 workers each at speeds 1,1,1,1,2,2,2), 2 LBs, CPU-bound tasks of 0.18 s mean work
 # (the traces' mean n = 3.67e6 loop iterations at 2e7 iterations/s, the testbed's
-# --iter-rate), load 0.9, marllbd's feature discount (gamma_d 0.9) and control step 0.25 s.
+# --iter-rate), load 0.9, and exactly marllbd's learning defaults: control step 0.25 s,
+# feature discount gamma_d 0.9, reward vbf in relative units, weights in [0.5, 2], reward
+# scaling on (the agent's default).
 #
 #   tools/sim/train-default-model.sh            (or: make sim-model)
 #
@@ -23,7 +25,7 @@ prov=models/marllb-n7.provenance
 set -- build/marllb-sim train --out "$out" --model-out "$model" --seed "$seed" \
 	--episodes "$episodes" --eval-every 4 --duration 120 \
 	--servers 7 --lbs 2 --workers 4 --speeds 1,1,1,1,2,2,2 --cpu-mean 0.18 --load 0.9 \
-	--step 0.25 --gamma-d 0.9 --reward vbf \
+	--step 0.25 --gamma-d 0.9 --reward vbf --reward-units relative \
 	--gamma 0.8 --hidden 32 --batch 16 --warmup-steps 300 --w-min 0.5 --w-max 2
 
 [ -x build/marllb-sim ] || make --no-print-directory build/marllb-sim

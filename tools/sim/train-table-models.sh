@@ -7,7 +7,7 @@
 # About 5 minutes per mix on one free core.
 #
 # Evaluate them with the same control step and feature discount:
-#   build/marllb-sim compare --seeds 5 --step 2 --gamma-d 0.7 \
+#   build/marllb-sim compare --seeds 5 --step 2 --gamma-d 0.7 --reward-units seconds \
 #           --model 'models/sim/mix%m.model' --out results/sim-compare
 set -eu
 
@@ -24,7 +24,8 @@ for mix in ${MIXES:-100 75 50}; do
 	out=build/sim-train-mix$mix
 	set -- build/marllb-sim train --out "$out" --mix "$mix" --seed "$seed" --reward vbf \
 		--episodes 200 --duration 300 --step 2 --gamma 0.8 --hidden 32 --batch 16 --lr 1e-4 \
-		--gamma-d 0.7 --warmup-steps 300 --eval-every 4 --eval-seeds 3 --w-min 0.5 --w-max 2 \
+		--gamma-d 0.7 --reward-units seconds --warmup-steps 300 --eval-every 4 --eval-seeds 3 \
+		--w-min 0.5 --w-max 2 \
 		--no-reward-scaling --model-out "models/sim/mix$mix.model"
 	log=$(mktemp)
 	"$@" | tee "$log"

@@ -13,6 +13,7 @@
 #include "sim/cmds.h"
 #ifdef SIM_HAVE_LEARN
 #include "learn/agent.h"
+#include "obs/settings.h"
 #endif
 
 static const char train_help[] =
@@ -39,7 +40,7 @@ static const char train_help[] =
 	"  --alpha X          initial entropy temperature (agent default)\n"
 	"  --batch B          sequences per update (agent default)\n"
 	"  --warmup-steps S   stored steps before the first update (agent default)\n"
-	"  --w-min X, --w-max X  range of the weights the agents write (agent default)\n"
+	"  --w-min X, --w-max X  range of the weights the agents write (0.5, 2: marllbd's)\n"
 	"  --no-reward-scaling  rewards as they are, not divided by their running RMS\n"
 	"  --verbose          after each episode, LB 0's losses, temperature and weights\n"
 	"  --model-out FILE   also write LB 0's best model to FILE\n"
@@ -68,13 +69,16 @@ static double eval_policy(const struct sim_config *base, enum sim_policy policy,
 	return sum / n_eval;
 }
 
-static int save_agents(struct agent **agents, int n, const char *dir)
+/* Each model with its settings sidecar: what it was trained with travels with it. */
+static int save_agents(struct agent **agents, const struct sim_config *cfg, const char *dir)
 {
+	struct learn_settings ls;
 	char path[512];
 
-	for (int i = 0; i < n; i++) {
+	sim_learn_settings(cfg, &ls);
+	for (int i = 0; i < cfg->n_lbs; i++) {
 		snprintf(path, sizeof(path), "%s/lb%d.model", dir, i);
-		if (agent_save(agents[i], path)) {
+		if (agent_save(agents[i], path) || learn_settings_save(path, &ls)) {
 			fprintf(stderr, "marllb-sim: cannot write %s\n", path);
 			return -1;
 		}
@@ -134,7 +138,8 @@ int cmd_train(int argc, char **argv)
 	const char *out = NULL, *model_out = NULL;
 	long episodes = 30, eval_every = 2, eval_seeds = 1, hidden = 0, updates = 0, batch = 0,
 	     warmup_steps = -1;
-	double gamma = -1, lr = -1, alpha = -1, w_min = -1, w_max = -1;
+	double gamma = -1, lr = -1, alpha = -1, w_min = LEARN_W_MIN_DEFAULT,
+	       w_max = LEARN_W_MAX_DEFAULT;
 	bool verbose = false, reward_scaling = true;
 	struct cli_model m;
 	int opt;
@@ -312,7 +317,7 @@ int cmd_train(int argc, char **argv)
 				goto out;
 			if (best < 0 || ev < best) {
 				best = ev;
-				if (save_agents(agents, m.cfg.n_lbs, out))
+				if (save_agents(agents, &m.cfg, out))
 					goto out;
 			}
 		}
@@ -330,6 +335,10 @@ int cmd_train(int argc, char **argv)
 	if (model_out) {
 		snprintf(path, sizeof(path), "%s/lb0.model", out);
 		if (copy_file(path, model_out))
+			goto out;
+		snprintf(path, sizeof(path), "%s/lb0.model%s", out, LEARN_SETTINGS_SUFFIX);
+		snprintf(script, sizeof(script), "%s%s", model_out, LEARN_SETTINGS_SUFFIX);
+		if (copy_file(path, script))
 			goto out;
 		printf("wrote %s\n", model_out);
 	}

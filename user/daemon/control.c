@@ -140,24 +140,6 @@ static void publish(struct daemon *d, struct vip_state *v, const float *w)
 	memcpy(v->weights, w, sizeof(float) * v->feat_n);
 }
 
-/* l_k / mean(l) over the masked servers; left as is when the mean is 0. */
-static void relative_load(double *l, const uint8_t *mask, int n)
-{
-	double sum = 0;
-	int m = 0;
-
-	for (int k = 0; k < n; k++) {
-		if (mask[k]) {
-			sum += l[k];
-			m++;
-		}
-	}
-	if (!m || sum <= 0)
-		return;
-	for (int k = 0; k < n; k++)
-		l[k] = l[k] * m / sum;
-}
-
 static void marl_step(struct daemon *d, struct vip_state *v, double now)
 {
 	uint8_t mask[MLB_MAX_BACKENDS];
@@ -187,11 +169,7 @@ static void marl_step(struct daemon *d, struct vip_state *v, double now)
 
 	/* The simulator's code path: a server without recent samples counts as idle (l = 0),
 	 * so that starving a server cannot hide it from the reward. */
-	v->reward = reward_observe(d->reward, v->feat, now, mask, l);
-	if (d->opts.reward_units == REWARD_UNITS_RELATIVE) {
-		relative_load(l, mask, n);
-		v->reward = reward_compute(d->reward, l, mask, n);
-	}
+	v->reward = reward_observe(d->reward, d->opts.reward_units, v->feat, now, mask, l);
 	err = agent_step(v->agent, v->obs, (float)v->reward, mask, !d->opts.no_learn, w);
 	if (err) {
 		if (!(v->rejected_weights++ % 100))

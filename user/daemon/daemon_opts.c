@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "daemon/daemon_opts.h"
 #include "obs/reward.h"
+#include "obs/settings.h"
 
 #define F(field) OPT_FIELD(struct marllbd_opts, field)
 
 static const char *const mode_names[] = { "native", "generic", NULL };
-/* Same order as enum reward_kind. */
+/* Same order as enum reward_units. */
 static const char *const reward_unit_names[] = { "relative", "seconds", NULL };
+/* Same order as enum reward_kind. */
 static const char *const reward_names[] = { "vbf", "vbf-log", "pbf", "jain", "makespan", NULL };
 
 const struct marllbd_opts marllbd_defaults = {
@@ -16,11 +18,12 @@ const struct marllbd_opts marllbd_defaults = {
 	.default_model = MARLLB_MODEL_DEFAULT,
 	.mode = MODE_NATIVE,
 	.reward = REWARD_VBF,
-	.step = 0.25,
+	.reward_units = REWARD_UNITS_DEFAULT,
+	.step = LEARN_STEP_DEFAULT,
 	.updates_per_step = 1,
 	.warmup_steps = 1000,
-	.w_min = 0.125,
-	.w_max = 8,
+	.w_min = LEARN_W_MIN_DEFAULT,
+	.w_max = LEARN_W_MAX_DEFAULT,
 	.save_interval = 600,
 	.seed = 1,
 	.metrics_port = 9641,

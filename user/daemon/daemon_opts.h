@@ -21,14 +21,6 @@ enum attach_mode_opt {
 	MODE_GENERIC,
 };
 
-/* What the reward sees: the load signals as measured (seconds), or divided by their mean over
- * the active backends, which makes the reward the same for 10 ms and 10 s tasks (the critic's
- * scale does not depend on the application). */
-enum reward_units {
-	REWARD_UNITS_RELATIVE,
-	REWARD_UNITS_SECONDS,
-};
-
 struct marllbd_opts {
 	const char *iface;
 	const char *config;
@@ -38,7 +30,7 @@ struct marllbd_opts {
 	const char *default_model;
 	int mode; /* enum attach_mode_opt */
 	int reward; /* enum reward_kind */
-	int reward_units; /* enum reward_units */
+	int reward_units; /* enum reward_units (obs/reward.h) */
 	double step;
 	bool no_learn;
 	unsigned int updates_per_step;
