@@ -76,6 +76,28 @@ static int run(const char *fmt, ...)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/*
+ * Runs "marllb-replay -q ARGS", checks that it exits 0 (naming its stderr when not) and
+ * returns its summary (free it).
+ */
+static char *replay_summary(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *replay_summary(const char *fmt, ...)
+{
+	const char *sum = tmp_path("replay.sum"), *errp = tmp_path("replay.err");
+	char args[2048], *err;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	rc = run("marllb-replay -q %s >'%s' 2>'%s'", args, sum, errp);
+	err = read_file(errp);
+	ASSERT_EQ(rc, 0, err[0] ? err : "replay exit");
+	free(err);
+	return read_file(sum);
+}
+
 /* Value of "key value" in a replay summary, -1 when missing. */
 static double summary_get(const char *summary, const char *key)
 {
@@ -163,6 +185,19 @@ static ssize_t read_all(int fd, char *buf, size_t cap)
 		have += (size_t)n;
 	buf[have] = '\0';
 	return (ssize_t)have;
+}
+
+/* One exchange on a fresh connection: sends req, reads until the server closes. */
+static int exchange(int port, const char *req, char *resp, size_t cap)
+{
+	int fd = connect_local(port);
+
+	if (fd < 0)
+		return -1;
+	send(fd, req, strlen(req), 0);
+	read_all(fd, resp, cap);
+	close(fd);
+	return 0;
 }
 
 struct served {
@@ -328,50 +363,77 @@ static void test_replay_rejects_malformed_trace(void)
 	err = read_file(s.log);
 	ASSERT_TRUE(strstr(err, "served 0 requests"), err);
 	free(err);
-	rc = run("marllb-replay -q --rate-scale 0 %s http://127.0.0.1:1 >/dev/null 2>&1", path);
-	ASSERT_EQ(rc, 2, "bad option is a usage error");
-	rc = run("marllb-replay -q %s http://example.org >/dev/null 2>&1", path);
-	ASSERT_EQ(rc, 2, "names are refused: numeric address only");
+}
+
+/* Bad command lines: the exit status and the first line on stderr, word for word. */
+static void test_usage_errors(void)
+{
+	static const struct {
+		const char *args;
+		int status;
+		const char *message;
+	} cases[] = {
+		{ "marllb-replay -q --rate-scale 0 t.tsv http://127.0.0.1:1", 2,
+		  "replay: --rate-scale '0': expected a number in [1e-06, 1e+06]" },
+		{ "marllb-replay -q t.tsv http://example.org", 2,
+		  "replay: target 'http://example.org': Name or service not known" },
+		{ "marllb-replay -q t.tsv http://127.0.0.1/x", 2,
+		  "replay: target 'http://127.0.0.1/x': expected http://ADDR[:PORT] with a numeric "
+		  "address and no path" },
+		{ "marllb-replay t.tsv", 2,
+		  "replay: expected TRACE and http://ADDR[:PORT] (see --help)" },
+		{ "marllb-replay --bogus t.tsv http://127.0.0.1:1", 2,
+		  "marllb-replay: unrecognized option '--bogus'" },
+		{ "marllb-testsrv --workers 0", 2,
+		  "testsrv: --workers '0': expected a number in [1, 100000]" },
+		{ "marllb-testsrv --queue-max 1.5", 2, "testsrv: '1.5': expected an integer" },
+		{ "marllb-testsrv --mode fast", 2,
+		  "testsrv: --mode 'fast': expected sleep or cpu" },
+		{ "marllb-testsrv extra", 2, "testsrv: unexpected argument 'extra' (see --help)" },
+		{ "marllb-testsrv -l 127.0.0.1", 1,
+		  "testsrv: --listen '127.0.0.1': expected ADDR:PORT or [ADDR]:PORT" },
+		{ "marllb-tracegen --work pareto", 2,
+		  "tracegen: --work 'pareto': expected exp, lognormal or const" },
+		{ "marllb-tracegen --sigma 11", 2,
+		  "tracegen: --sigma '11': expected a number in [0, 10]" },
+		{ "marllb-tracegen extra", 2,
+		  "tracegen: unexpected argument 'extra' (see --help)" },
+	};
+	const char *errp = tmp_path("usage.err");
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *err, *eol;
+
+		ASSERT_EQ(run("exec %s >/dev/null 2>%s", cases[i].args, errp), cases[i].status,
+			  cases[i].args);
+		err = read_file(errp);
+		eol = strchr(err, '\n');
+		if (eol)
+			*eol = '\0';
+		ASSERT_STREQ(err, cases[i].message, cases[i].args);
+		free(err);
+	}
 }
 
 static void test_testsrv_answers(void)
 {
+	static const char get[] = "GET /x?bytes=2000 HTTP/1.1\r\nHost: x\r\n\r\n";
 	struct testsrv s = { 0 };
 	char resp[8192];
-	int fd;
 
 	if (!ASSERT_OK(testsrv_start(&s, "-w 2 --service-ms 1"), "start testsrv"))
 		return;
-	fd = connect_local(s.port);
-	if (ASSERT_TRUE(fd >= 0, "connect")) {
-		const char *req = "GET /x?bytes=2000 HTTP/1.1\r\nHost: x\r\n\r\n";
-
-		send(fd, req, strlen(req), 0);
-		read_all(fd, resp, sizeof(resp));
+	if (ASSERT_OK(exchange(s.port, get, resp, sizeof(resp)), "GET")) {
 		ASSERT_TRUE(!strncmp(resp, "HTTP/1.1 200 OK\r\n", 17), resp);
 		ASSERT_TRUE(strstr(resp, "Content-Length: 2000\r\n"), "length header");
 		ASSERT_EQ(strlen(strstr(resp, "\r\n\r\n") + 4), 2000, "padded body");
 		ASSERT_TRUE(strstr(resp, "seq=0 worker="), "body names the request");
-		close(fd);
 	}
-	fd = connect_local(s.port);
-	if (ASSERT_TRUE(fd >= 0, "connect")) {
-		send(fd, "POST / HTTP/1.1\r\n\r\n", 19, 0);
-		read_all(fd, resp, sizeof(resp));
+	if (ASSERT_OK(exchange(s.port, "POST / HTTP/1.1\r\n\r\n", resp, sizeof(resp)), "POST"))
 		ASSERT_TRUE(!strncmp(resp, "HTTP/1.1 405", 12), resp);
-		close(fd);
-	}
-	fd = connect_local(s.port);
-	if (ASSERT_TRUE(fd >= 0, "connect")) {
-		send(fd, "nonsense\r\n\r\n", 12, 0);
-		read_all(fd, resp, sizeof(resp));
+	if (ASSERT_OK(exchange(s.port, "nonsense\r\n\r\n", resp, sizeof(resp)), "nonsense"))
 		ASSERT_TRUE(!strncmp(resp, "HTTP/1.1 400", 12), resp);
-		close(fd);
-	}
 	ASSERT_EQ(testsrv_stop(&s), 0, "clean exit on SIGTERM");
-	ASSERT_EQ(run("marllb-testsrv --workers 0 2>/dev/null"), 2, "bad --workers");
-	ASSERT_EQ(run("marllb-testsrv --mode fast 2>/dev/null"), 2, "bad --mode");
-	ASSERT_EQ(run("marllb-testsrv -l 127.0.0.1 2>/dev/null"), 1, "--listen without port");
 }
 
 static int count_substr(const char *hay, const char *needle)
@@ -390,18 +452,13 @@ static void test_testsrv_keep_alive(void)
 				  "GET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
 	struct testsrv s = { 0 };
 	char resp[8192];
-	int fd;
 
 	for (int keep = 0; keep < 2; keep++) {
 		if (!ASSERT_OK(testsrv_start(&s, keep ? "-w 1 -k" : "-w 1"), "start testsrv"))
 			return;
-		fd = connect_local(s.port);
-		if (ASSERT_TRUE(fd >= 0, "connect")) {
-			send(fd, two, strlen(two), 0);
-			read_all(fd, resp, sizeof(resp));
+		if (ASSERT_OK(exchange(s.port, two, resp, sizeof(resp)), "two requests")) {
 			ASSERT_EQ(count_substr(resp, "HTTP/1.1 200 OK"), keep ? 2 : 1, "responses");
 			ASSERT_EQ(count_substr(resp, "Connection: keep-alive"), keep, "kept alive");
-			close(fd);
 		}
 		ASSERT_EQ(testsrv_stop(&s), 0, "testsrv exit");
 	}
@@ -504,14 +561,12 @@ static void test_tracegen_format_and_seed(void)
 	ASSERT_NEAR(sum_n / (double)tr.count, 1000, 200, "mean n");
 	ASSERT_LT(tr.entries[tr.count - 1].time, 20, "within duration");
 	trace_free(&tr);
-	ASSERT_EQ(run("marllb-tracegen --work pareto 2>/dev/null"), 2, "bad distribution");
 }
 
 /* Every request of a generated trace completes; the summary and CSV agree with the server. */
 static void test_replay_completes_trace(void)
 {
 	const char *trace = tmp_path("ok.tsv"), *csv = tmp_path("ok.csv");
-	const char *sum = tmp_path("ok.sum");
 	struct testsrv s = { 0 };
 	struct trace_select sel;
 	struct trace tr;
@@ -526,11 +581,8 @@ static void test_replay_completes_trace(void)
 	/* 20000 iterations at 1e7/s: 2 ms each, 600 req/s-ms on 8 workers: lightly loaded */
 	if (!ASSERT_OK(testsrv_start(&s, "-w 8 --iter-rate 1e7"), "start testsrv"))
 		goto out;
-	ASSERT_EQ(run("marllb-replay -q -t 10 -o %s %s http://127.0.0.1:%d > %s", csv, trace,
-		      s.port, sum),
-		  0, "replay exit");
+	summary = replay_summary("-t 10 -o %s %s http://127.0.0.1:%d", csv, trace, s.port);
 	ASSERT_EQ(testsrv_stop(&s), 0, "testsrv exit");
-	summary = read_file(sum);
 	ASSERT_EQ(summary_get(summary, "requests"), tr.count, "requests = trace lines");
 	ASSERT_EQ(summary_get(summary, "ok"), tr.count, "all ok");
 	ASSERT_EQ(summary_get(summary, "failed"), 0, "no failure");
@@ -558,7 +610,7 @@ out:
 /* A server that accepts connections but never answers: every request times out. */
 static void test_replay_timeout_is_failure(void)
 {
-	const char *trace = tmp_path("to.tsv"), *sum = tmp_path("to.sum");
+	const char *trace = tmp_path("to.tsv");
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	socklen_t sl = sizeof(sa);
 	int lfd = socket(AF_INET, SOCK_STREAM, 0);
@@ -569,10 +621,7 @@ static void test_replay_timeout_is_failure(void)
 		goto out;
 	getsockname(lfd, (struct sockaddr *)&sa, &sl);
 	write_file(trace, "time\tquery\n0.0\t/a\n0.05\t/b\n0.1\t/c\n");
-	ASSERT_EQ(run("marllb-replay -q -t 0.4 %s http://127.0.0.1:%d > %s 2>/dev/null", trace,
-		      ntohs(sa.sin_port), sum),
-		  0, "replay exit");
-	summary = read_file(sum);
+	summary = replay_summary("-t 0.4 %s http://127.0.0.1:%d", trace, ntohs(sa.sin_port));
 	ASSERT_EQ(summary_get(summary, "requests"), 3, "requests");
 	ASSERT_EQ(summary_get(summary, "ok"), 0, "none ok");
 	ASSERT_EQ(summary_get(summary, "failed"), 3, "all failed");
@@ -581,10 +630,7 @@ static void test_replay_timeout_is_failure(void)
 	/* Now nobody listens: refused connects are failures too. */
 	close(lfd);
 	lfd = -1;
-	ASSERT_EQ(run("marllb-replay -q -t 2 %s http://127.0.0.1:%d > %s 2>/dev/null", trace,
-		      ntohs(sa.sin_port), sum),
-		  0, "replay exit");
-	summary = read_file(sum);
+	summary = replay_summary("-t 2 %s http://127.0.0.1:%d", trace, ntohs(sa.sin_port));
 	ASSERT_EQ(summary_get(summary, "failed_connect"), 3, "refused");
 	ASSERT_EQ(summary_get(summary, "ok"), 0, "none ok");
 	free(summary);
@@ -596,7 +642,7 @@ out:
 /* Thousands of requests open at once: all complete, none is refused by the client. */
 static void test_replay_thousands_concurrent(void)
 {
-	const char *trace = tmp_path("burst.tsv"), *sum = tmp_path("burst.sum");
+	const char *trace = tmp_path("burst.tsv");
 	struct testsrv s = { 0 };
 	char *summary;
 	FILE *f = fopen(trace, "w");
@@ -611,10 +657,8 @@ static void test_replay_thousands_concurrent(void)
 	/* 4 workers of 2 ms: 2000 requests/s, so most of the burst waits, open, at once */
 	if (!ASSERT_OK(testsrv_start(&s, "-w 4"), "start testsrv"))
 		return;
-	ASSERT_EQ(run("marllb-replay -q -t 30 %s http://127.0.0.1:%d > %s", trace, s.port, sum), 0,
-		  "replay exit");
+	summary = replay_summary("-t 30 %s http://127.0.0.1:%d", trace, s.port);
 	ASSERT_EQ(testsrv_stop(&s), 0, "testsrv exit");
-	summary = read_file(sum);
 	ASSERT_EQ(summary_get(summary, "ok"), n, "all ok");
 	ASSERT_EQ(summary_get(summary, "failed"), 0, "none failed");
 	ASSERT_GE(summary_get(summary, "peak_open"), 1000, "thousands open at once");
@@ -624,7 +668,7 @@ static void test_replay_thousands_concurrent(void)
 /* IPv6: the server listens on [::1], the replay reaches it. */
 static void test_ipv6_loopback(void)
 {
-	const char *trace = tmp_path("v6.tsv"), *sum = tmp_path("v6.sum");
+	const char *trace = tmp_path("v6.tsv");
 	struct testsrv s = { 0 };
 	int fd = socket(AF_INET6, SOCK_STREAM, 0);
 	char *summary;
@@ -637,10 +681,8 @@ static void test_ipv6_loopback(void)
 	write_file(trace, "time\tquery\n0\t/a\n0.01\t/b?ms=1\n0.02\t/c?n=10\n");
 	if (!ASSERT_OK(testsrv_start(&s, "-l [::1]:0"), "start testsrv on [::1]"))
 		return;
-	ASSERT_EQ(run("marllb-replay -q %s http://[::1]:%d > %s", trace, s.port, sum), 0,
-		  "replay exit");
+	summary = replay_summary("%s http://[::1]:%d", trace, s.port);
 	ASSERT_EQ(testsrv_stop(&s), 0, "testsrv exit");
-	summary = read_file(sum);
 	ASSERT_EQ(summary_get(summary, "ok"), 3, "all ok over IPv6");
 	free(summary);
 }
@@ -651,6 +693,7 @@ static const struct test_case tests[] = {
 	TEST(trace_select_and_scale),
 	TEST(trace_malformed_lines),
 	TEST(replay_rejects_malformed_trace),
+	TEST(usage_errors),
 	TEST(testsrv_answers),
 	TEST(testsrv_one_worker_serial_fcfs),
 	TEST(testsrv_two_workers_bound),

@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "../common/cli.h"
 #include "stats.h"
 #include "trace.h"
 
@@ -208,6 +208,14 @@ static int parse_options(int argc, char **argv, struct replay *r)
 		{},
 	};
 	struct options *o = &r->opt;
+	const struct cli_number_opt numbers[] = {
+		{ 'r', "--rate-scale", 1e-6, 1e6, &o->sel.rate_scale },
+		{ 'w', "--work-scale", 0, 1e6, &o->sel.work_scale },
+		{ 's', "--start", 0, 1e9, &o->sel.start },
+		{ 'd', "--duration", 0, 1e9, &o->sel.duration },
+		{ 't', "--timeout", 1e-3, 86400, &o->timeout },
+		{},
+	};
 	double v;
 	int c;
 
@@ -215,28 +223,9 @@ static int parse_options(int argc, char **argv, struct replay *r)
 	o->timeout = 30;
 	while ((c = getopt_long(argc, argv, "r:w:s:d:t:m:o:qh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'r':
-			if (cli_number("replay", "--rate-scale", optarg, 1e-6, 1e6, &o->sel.rate_scale))
-				return -1;
-			break;
-		case 'w':
-			if (cli_number("replay", "--work-scale", optarg, 0, 1e6, &o->sel.work_scale))
-				return -1;
-			break;
-		case 's':
-			if (cli_number("replay", "--start", optarg, 0, 1e9, &o->sel.start))
-				return -1;
-			break;
-		case 'd':
-			if (cli_number("replay", "--duration", optarg, 0, 1e9, &o->sel.duration))
-				return -1;
-			break;
-		case 't':
-			if (cli_number("replay", "--timeout", optarg, 1e-3, 86400, &o->timeout))
-				return -1;
-			break;
 		case 'm':
-			if (cli_number("replay", "--max-inflight", optarg, 1, 1e7, &v) || v != floor(v))
+			if (cli_number("replay", "--max-inflight", optarg, 1, 1e7, &v) ||
+			    v != floor(v))
 				return -1;
 			o->max_inflight = (int)v;
 			break;
@@ -246,12 +235,10 @@ static int parse_options(int argc, char **argv, struct replay *r)
 		case 'q':
 			o->quiet = true;
 			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
 		default:
-			usage(stderr);
-			return -1;
+			if (cli_default_option("replay", numbers, c, optarg, usage))
+				return -1;
+			break;
 		}
 	}
 	if (argc - optind != 2) {

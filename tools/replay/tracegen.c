@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "../common/cli.h"
 #include "learn/rng.h"
 #include "trace.h"
 
@@ -100,40 +100,26 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
+	static const char *const dist_names[] = {
+		[WORK_EXP] = "exp", [WORK_LOGNORMAL] = "lognormal", [WORK_CONST] = "const", NULL
+	};
+	const struct cli_number_opt numbers[] = {
+		{ 'r', "--rate", 1e-3, 1e6, &o->rate },
+		{ 'd', "--duration", 1e-3, 1e7, &o->duration },
+		{ 'n', "--mean-n", 0, 1e12, &o->mean_n },
+		{ 'g', "--sigma", 0, 10, &o->sigma },
+		{},
+	};
 	char *end;
-	int c;
+	int c, dist;
 
 	*o = defaults;
 	while ((c = getopt_long(argc, argv, "r:d:W:n:g:S:p:o:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'r':
-			if (cli_number("tracegen", "--rate", optarg, 1e-3, 1e6, &o->rate))
-				return -1;
-			break;
-		case 'd':
-			if (cli_number("tracegen", "--duration", optarg, 1e-3, 1e7, &o->duration))
-				return -1;
-			break;
-		case 'n':
-			if (cli_number("tracegen", "--mean-n", optarg, 0, 1e12, &o->mean_n))
-				return -1;
-			break;
-		case 'g':
-			if (cli_number("tracegen", "--sigma", optarg, 0, 10, &o->sigma))
-				return -1;
-			break;
 		case 'W':
-			if (!strcmp(optarg, "exp")) {
-				o->dist = WORK_EXP;
-			} else if (!strcmp(optarg, "lognormal")) {
-				o->dist = WORK_LOGNORMAL;
-			} else if (!strcmp(optarg, "const")) {
-				o->dist = WORK_CONST;
-			} else {
-				fprintf(stderr, "tracegen: --work '%s': expected exp, lognormal or "
-						"const\n", optarg);
+			if (cli_choice("tracegen", "--work", optarg, dist_names, &dist))
 				return -1;
-			}
+			o->dist = (enum work_dist)dist;
 			break;
 		case 'S':
 			errno = 0;
@@ -156,19 +142,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'o':
 			o->out = optarg;
 			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
 		default:
-			usage(stderr);
-			return -1;
+			if (cli_default_option("tracegen", numbers, c, optarg, usage))
+				return -1;
+			break;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "tracegen: unexpected argument '%s' (see --help)\n", argv[optind]);
-		return -1;
-	}
-	return 0;
+	return cli_no_operands("tracegen", argc, argv);
 }
 
 int main(int argc, char **argv)

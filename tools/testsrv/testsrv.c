@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 #include "http_query.h"
-#include "../replay/cli.h"
+#include "../common/cli.h"
 
 enum service_mode { MODE_SLEEP, MODE_CPU };
 
@@ -450,8 +450,17 @@ static int parse_options(int argc, char **argv, struct options *opt)
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
+	static const char *const mode_names[] = {
+		[MODE_SLEEP] = "sleep", [MODE_CPU] = "cpu", NULL
+	};
+	const struct cli_number_opt numbers[] = {
+		{ 's', "--service-ms", 0, 3.6e6, &opt->service_ms },
+		{ 'S', "--speed", 1e-6, 1e6, &opt->speed },
+		{ 'r', "--iter-rate", 1, 1e12, &opt->iter_rate },
+		{},
+	};
 	double v;
-	int c;
+	int c, mode;
 
 	*opt = defaults;
 	while ((c = getopt_long(argc, argv, "l:w:s:S:m:r:q:kvh", longopts, NULL)) != -1) {
@@ -470,28 +479,10 @@ static int parse_options(int argc, char **argv, struct options *opt)
 			}
 			*(c == 'w' ? &opt->workers : &opt->queue_max) = (int)v;
 			break;
-		case 's':
-			if (cli_number("testsrv", "--service-ms", optarg, 0, 3.6e6, &opt->service_ms))
-				return -1;
-			break;
-		case 'S':
-			if (cli_number("testsrv", "--speed", optarg, 1e-6, 1e6, &opt->speed))
-				return -1;
-			break;
-		case 'r':
-			if (cli_number("testsrv", "--iter-rate", optarg, 1, 1e12, &opt->iter_rate))
-				return -1;
-			break;
 		case 'm':
-			if (!strcmp(optarg, "sleep")) {
-				opt->mode = MODE_SLEEP;
-			} else if (!strcmp(optarg, "cpu")) {
-				opt->mode = MODE_CPU;
-			} else {
-				fprintf(stderr, "testsrv: --mode '%s': expected sleep or cpu\n",
-					optarg);
+			if (cli_choice("testsrv", "--mode", optarg, mode_names, &mode))
 				return -1;
-			}
+			opt->mode = (enum service_mode)mode;
 			break;
 		case 'k':
 			opt->keep_alive = true;
@@ -499,19 +490,13 @@ static int parse_options(int argc, char **argv, struct options *opt)
 		case 'v':
 			opt->verbose++;
 			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
 		default:
-			usage(stderr);
-			return -1;
+			if (cli_default_option("testsrv", numbers, c, optarg, usage))
+				return -1;
+			break;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "testsrv: unexpected argument '%s' (see --help)\n", argv[optind]);
-		return -1;
-	}
-	return 0;
+	return cli_no_operands("testsrv", argc, argv);
 }
 
 int main(int argc, char **argv)
