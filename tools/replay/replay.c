@@ -224,9 +224,13 @@ static int parse_options(int argc, char **argv, struct replay *r)
 	while ((c = getopt_long(argc, argv, "r:w:s:d:t:m:o:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
-			if (cli_number("replay", "--max-inflight", optarg, 1, 1e7, &v) ||
-			    v != floor(v))
+			if (cli_number("replay", "--max-inflight", optarg, 1, 1e7, &v))
 				return -1;
+			if (v != floor(v)) {
+				fprintf(stderr, "replay: --max-inflight '%s': expected an integer\n",
+					optarg);
+				return -1;
+			}
 			o->max_inflight = (int)v;
 			break;
 		case 'o':

@@ -474,7 +474,8 @@ static int parse_options(int argc, char **argv, struct options *opt)
 				       1, 100000, &v))
 				return -1;
 			if (v != floor(v)) {
-				fprintf(stderr, "testsrv: '%s': expected an integer\n", optarg);
+				fprintf(stderr, "testsrv: %s '%s': expected an integer\n",
+					c == 'w' ? "--workers" : "--queue-max", optarg);
 				return -1;
 			}
 			*(c == 'w' ? &opt->workers : &opt->queue_max) = (int)v;
