@@ -46,6 +46,7 @@ git diff --quiet HEAD -- tools/sim user/obs user/learn 2>/dev/null || commit="$c
 	echo "commit:   $commit"
 	echo "date:     $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo "result:   $(grep '^best evaluation' "$log")"
+	echo "settings: $(tr '\n' ' ' <"$model.settings")($model.settings: marllbd's defaults)"
 	echo "curve:    models/marllb-n7-curve.csv, models/marllb-n7-curve.png"
 } >"$prov"
 echo "wrote $model and $prov"
