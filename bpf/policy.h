@@ -69,36 +69,45 @@ static __always_inline int mlb_best_k(const struct mlb_best *b)
 
 /*
  * Exact argmin over a pool of at most MLB_EXACT_SCAN_MAX (64) backends. a == NULL: all a = 1.
- * Backends past n are masked out; the scan goes four at a time (unrolled) and stops once no
- * active backend is left above k. It keeps the best score and the set of backends that reach
- * it as a bit mask; one random draw then picks the r-th of them, uniform over all minima with
- * no per-candidate rank (the rank hash on every tie made the all-tied scan twice as slow).
+ * Backends past n are masked out; each pass goes four at a time (unrolled) and stops once no
+ * active backend is left above k. The first pass finds the best score; it moves only on a
+ * strictly better one, a branch that is rarely taken. The second marks every backend that
+ * reaches the best score in a bit mask, without a branch: which backends tie changes from flow
+ * to flow, and a branch on it was mispredicted on most candidates. One random draw then picks
+ * the r-th marked backend, uniform over all minima.
  */
-struct mlb_min_set {
+struct mlb_min_score {
 	__u64 num;
 	__u64 den;
-	__u64 ties; /* bit k: backend k reaches num / den */
 };
 
-static __always_inline void mlb_min_offer(struct mlb_min_set *m, __u64 mask, __u32 k,
+static __always_inline __u64 mlb_weight_of(const __u32 *a, __u32 k)
+{
+	return a ? a[k] : 1;
+}
+
+/* (q_k + 1) / a_k < num / den, compared exactly; a_k == 0 never wins, den == 0 loses to all */
+static __always_inline void mlb_min_offer(struct mlb_min_score *m, __u64 mask, __u32 k,
 					  const struct mlb_queues *qs, const __u32 *a)
 {
-	__u64 num, den, lhs, rhs;
+	__u64 num = (__u64)qs->q[k] + 1, den = mlb_weight_of(a, k);
 
-	if (!((mask >> k) & 1))
-		return;
-	num = (__u64)qs->q[k] + 1;
-	den = a ? a[k] : 1;
-	lhs = num * m->den;
-	rhs = m->num * den;
-	if (lhs > rhs || !den)
-		return;
-	if (lhs < rhs) {
+	if (((mask >> k) & 1) && num * m->den < m->num * den) {
 		m->num = num;
 		m->den = den;
-		m->ties = 0;
 	}
-	m->ties |= 1ull << k;
+}
+
+/* bit k set if backend k is active and scores exactly num / den (den > 0) */
+static __always_inline __u64 mlb_min_tie(const struct mlb_min_score *m, __u64 mask, __u32 k,
+					 const struct mlb_queues *qs, const __u32 *a)
+{
+	__u64 diff = ((__u64)qs->q[k] + 1) * m->den ^ m->num * mlb_weight_of(a, k);
+	__u64 nonzero = diff | -diff; /* top bit set unless diff == 0 */
+
+	/* keeps clang from turning this back into a compare and branch (BPF has no cmov) */
+	asm volatile("" : "+r"(nonzero));
+	return (~(nonzero >> 63) & (mask >> k) & 1) << k;
 }
 
 static __always_inline __u32 mlb_popcount64(__u64 x)
@@ -143,8 +152,8 @@ static __always_inline int mlb_argmin_exact(const struct mlb_pool *pool,
 					    const struct mlb_queues *qs, const __u32 *a, __u32 n,
 					    __u32 seed)
 {
-	struct mlb_min_set m = { .num = 1, .den = 0, .ties = 0 };
-	__u64 mask = pool->active[0];
+	struct mlb_min_score m = { .num = 1, .den = 0 };
+	__u64 mask = pool->active[0], ties = 0;
 	__u32 k;
 
 	if (n < MLB_EXACT_SCAN_MAX)
@@ -157,7 +166,15 @@ static __always_inline int mlb_argmin_exact(const struct mlb_pool *pool,
 		mlb_min_offer(&m, mask, k + 2, qs, a);
 		mlb_min_offer(&m, mask, k + 3, qs, a);
 	}
-	return mlb_pick_tie(m.ties, seed);
+	if (!m.den)
+		return -1;
+	for (k = 0; k < MLB_EXACT_SCAN_MAX; k += 4) {
+		if (!(mask >> k))
+			break;
+		ties |= mlb_min_tie(&m, mask, k, qs, a) | mlb_min_tie(&m, mask, k + 1, qs, a) |
+			mlb_min_tie(&m, mask, k + 2, qs, a) | mlb_min_tie(&m, mask, k + 3, qs, a);
+	}
+	return mlb_pick_tie(ties, seed);
 }
 
 /*
