@@ -31,43 +31,6 @@ static __always_inline bool mlb_active(const struct mlb_pool *pool, __u32 k)
 }
 
 /*
- * Running argmin of (q + 1) / a for power-of-d, compared exactly as
- * (q_k + 1) * a_best < (q_best + 1) * a_k. The start (num 1, den 0) loses to any a > 0, and
- * a == 0 never wins. Equal scores are broken by a random rank per candidate, mix32(seed + k)
- * with one random seed per flow: a backend drawn twice keeps one rank, so it is not favoured,
- * and the lowest rank among the minima falls on each of them alike (within 1% for any set of
- * minima, where a cheaper (seed ^ k) * golden was off by up to 40%). The tests check even
- * shares for symmetric and asymmetric sets of minima.
- */
-struct mlb_best {
-	__u64 num;
-	__u64 den;
-	__u64 rank_k; /* rank << 32 | k: one register for both */
-};
-
-static __always_inline void mlb_best_offer(struct mlb_best *b, __u32 k, __u32 q, __u32 a,
-					   __u32 seed)
-{
-	__u64 num = (__u64)q + 1;
-	__u64 lhs = num * b->den, rhs = b->num * a;
-	__u64 rank;
-
-	if (lhs > rhs || !a)
-		return;
-	rank = mlb_mix32(seed + k);
-	if (lhs == rhs && rank >= b->rank_k >> 32)
-		return;
-	b->num = num;
-	b->den = a;
-	b->rank_k = rank << 32 | k;
-}
-
-static __always_inline int mlb_best_k(const struct mlb_best *b)
-{
-	return b->den ? (int)(__u32)b->rank_k : -1;
-}
-
-/*
  * Exact argmin over a pool of at most MLB_EXACT_SCAN_MAX (64) backends. a == NULL: all a = 1.
  * Backends past n are masked out; each pass goes four at a time (unrolled) and stops once no
  * active backend is left above k. The first pass finds the best score; it moves only on a
@@ -133,19 +96,23 @@ static __always_inline __u32 mlb_lowest_bit(__u64 x)
 }
 
 /*
- * The r-th (from 0) set bit of ties, r uniform over the set bits. A global function: the
- * verifier sees ties as unknown here, so the scan's paths (each with another constant ties)
- * need not be told apart, which would blow its complexity limit.
+ * The r-th (from 0) set bit of ties, or -1. A global function: the verifier sees ties as
+ * unknown here, so the scans' paths (each with another constant ties) need not be told apart,
+ * which would blow its complexity limit.
  */
-__noinline int mlb_pick_tie(__u64 ties, __u32 seed)
+__noinline int mlb_nth_bit(__u64 ties, __u32 r)
 {
-	__u32 r = ((__u64)seed * mlb_popcount64(ties)) >> 32, i;
+	__u32 i;
 
-	if (!ties)
-		return -1;
 	for (i = 0; i < 64 && i < r; i++)
 		ties &= ties - 1;
 	return ties ? mlb_lowest_bit(ties) : -1;
+}
+
+/* One random draw picks among the minima in ties, each alike. */
+static __always_inline int mlb_pick_tie(__u64 ties, __u32 seed)
+{
+	return mlb_nth_bit(ties, ((__u64)seed * mlb_popcount64(ties)) >> 32);
 }
 
 static __always_inline int mlb_argmin_exact(const struct mlb_pool *pool,
@@ -247,27 +214,52 @@ static __always_inline int mlb_first_active(const struct mlb_pool *pool, const _
 
 /*
  * Weighted power-of-d for pools above MLB_EXACT_SCAN_MAX: MLB_POWER_D backends drawn uniformly
- * (with replacement), the best (q + 1) / a among them wins, ties at random. Inactive draws are
- * wasted; if none was active, the first active backend from a random start is taken.
+ * (with replacement), the best (q + 1) / a among them wins. Ties as in the exact scan, with a
+ * mask over the whole pool: a backend drawn twice sets one bit, so it is not favoured.
+ * Inactive draws are wasted; if none was active, the first active backend from a random start
+ * is taken.
  */
 static __always_inline int mlb_argmin_power_d(const struct mlb_pool *pool,
 					      const struct mlb_queues *qs, const __u32 *a, __u32 n,
 					      __u32 seed)
 {
-	struct mlb_best b = { .num = 1, .den = 0, .rank_k = 0 };
-	__u32 i, k, r = seed;
+	struct mlb_min_score m = { .num = 1, .den = 0 };
+	__u64 ties[MLB_MAX_BACKENDS / 64] = {}, num, den, diff, nonzero;
+	__u32 drawn[MLB_POWER_D], live = 0, i, k, r = seed, w, c;
 
 	for (i = 0; i < MLB_POWER_D; i++) {
 		r = mlb_mix32(r + 0x9e3779b9);
-		k = ((__u64)r * n) >> 32;
-		k &= MLB_BE_MASK;
+		k = (((__u64)r * n) >> 32) & MLB_BE_MASK;
+		drawn[i] = k;
 		if (!mlb_active(pool, k))
 			continue;
-		mlb_best_offer(&b, k, qs->q[k], a ? a[k] : 1, seed);
+		live |= 1u << i;
+		num = (__u64)qs->q[k] + 1;
+		den = mlb_weight_of(a, k);
+		if (num * m.den < m.num * den) {
+			m.num = num;
+			m.den = den;
+		}
 	}
-	if (b.den)
-		return mlb_best_k(&b);
-	return mlb_first_active(pool, a, n, ((__u64)mlb_mix32(r) * n) >> 32);
+	if (!m.den)
+		return mlb_first_active(pool, a, n, ((__u64)mlb_mix32(r) * n) >> 32);
+	for (i = 0; i < MLB_POWER_D; i++) {
+		k = drawn[i] & MLB_BE_MASK;
+		diff = ((__u64)qs->q[k] + 1) * m.den ^ m.num * mlb_weight_of(a, k);
+		nonzero = diff | -diff;
+		asm volatile("" : "+r"(nonzero));
+		ties[k / 64] |= (~(nonzero >> 63) & (live >> i) & 1) << (k % 64);
+	}
+	c = mlb_popcount64(ties[0]) + mlb_popcount64(ties[1]) + mlb_popcount64(ties[2]) +
+	    mlb_popcount64(ties[3]);
+	r = ((__u64)mlb_mix32(r) * c) >> 32; /* the r-th minimum, counted over the four words */
+	for (w = 0; w < MLB_MAX_BACKENDS / 64; w++) {
+		c = mlb_popcount64(ties[w]);
+		if (r < c)
+			return w * 64 + mlb_nth_bit(ties[w], r);
+		r -= c;
+	}
+	return -1;
 }
 
 static __always_inline int mlb_argmin(const struct mlb_pool *pool, const struct mlb_queues *qs,
