@@ -242,10 +242,16 @@ case_ipv6() {
 	} >"$WORK/v6.conf"
 	sleep 0.3
 	start_daemon --config "$WORK/v6.conf" --step 0.1 --health-interval 0.2 || return 1
-	local v6json
-	v6json=$(ctl_json | jq -c --arg a "$vip6" '.[0].vips[] | select(.address == $a)')
+	local v6json health
+	# health starts unknown: rise (2) checks at 0.2 s must pass first; bounded wait
+	for _ in $(seq 50); do
+		v6json=$(ctl_json | jq -c --arg a "$vip6" '.[0].vips[] | select(.address == $a)')
+		health=$(echo "$v6json" | jq -r '[.backends[].health] | unique | join(",")')
+		[ "$health" = up ] && break
+		sleep 0.1
+	done
 	check "IPv6 VIP listed" [ "$(echo "$v6json" | jq '.backends | length')" = 3 ]
-	check "IPv6 backends healthy" [ "$(echo "$v6json" | jq -r '[.backends[].health] | unique | join(",")')" = up ]
+	check "IPv6 backends healthy within 5 s (health: $health)" [ "$health" = up ]
 	awk -v d=3 -v r=100 -v seed=$$ 'BEGIN { srand(seed); print "time\tquery"
 		for (t = -log(1 - rand()) / r; t < d; t += -log(1 - rand()) / r)
 			printf "%.6f\t/\n", t }' >"$WORK/trace6.tsv"
