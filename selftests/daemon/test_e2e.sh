@@ -200,6 +200,7 @@ case_heterogeneity_marl() {
 	local saved
 	saved=$(ls "$WORK/state/$LB_IF"/vip-*.model 2>/dev/null | head -1)
 	check "model saved while running (--save-interval 30)" test -s "$saved"
+	check "its training settings saved beside it" grep -q "^step 0.1" "$saved.settings"
 	local inode # a save writes a new file and renames it over the old one
 	inode=$(stat -c %i "$saved")
 	stop_daemon
@@ -209,11 +210,15 @@ case_heterogeneity_marl() {
 	out=$(in_ns "$NS_L" "$BUILD/marllbd" --iface "$LB_IF" --config "$WORK/marl.conf" \
 		--model "$saved" --check-config 2>&1)
 	check "saved model accepted by --model ($out)" grep -q "OK: 1 VIPs, 3 backends" <<<"$out"
+	out=$(in_ns "$NS_L" "$BUILD/marllbd" --iface "$LB_IF" --config "$WORK/marl.conf" \
+		--model "$saved" --step 1 --check-config 2>&1)
+	check "a model run with other settings is warned about" \
+		grep -q -- "--step 0.1 (trained) vs 1 (running)" <<<"$out"
 	write_config "$WORK/marl2.conf" marl "{ address = \"${SERVER_IPS[0]}\"; }" \
 		"{ address = \"${SERVER_IPS[1]}\"; }"
 	expect_fail "model of the wrong size" "model is for 3 servers" --config "$WORK/marl2.conf" \
 		--model "$saved"
-	start_daemon --config "$WORK/marl.conf" --no-learn || return 1
+	start_daemon --config "$WORK/marl.conf" --step 0.1 --no-learn || return 1
 	check "restart resumes the saved model" grep -q "model from $saved, not learning" \
 		"$WORK/daemon.log"
 }

@@ -256,19 +256,7 @@ void control_step(struct daemon *d, double now)
 
 void save_models(struct daemon *d)
 {
-	if (d->opts.no_learn)
-		return;
-	for (int id = 0; id < MLB_MAX_VIPS; id++) {
-		struct vip_state *v = d->vips[id];
-		int err;
-
-		if (!v || !v->agent)
-			continue;
-		err = agent_save(v->agent, v->model_path);
-		if (err)
-			pr_warn("marllbd: cannot save the model of VIP id %u to %s: %s.\n", id,
-				v->model_path, strerror(err < 0 ? -err : errno));
-		else
-			pr_info("marllbd: model of VIP id %u saved to %s.\n", id, v->model_path);
-	}
+	for (int id = 0; id < MLB_MAX_VIPS; id++)
+		if (d->vips[id])
+			save_vip_model(d, d->vips[id]);
 }

@@ -117,6 +117,7 @@ void backend_apply_state(struct daemon *d, struct vip_state *v, uint32_t k);
 int on_sample(void *ctx, void *data, size_t size);
 void control_step(struct daemon *d, double now);
 void save_models(struct daemon *d);
+void save_vip_model(struct daemon *d, struct vip_state *v);
 
 /* flows.c: idle flows and open-flow counts. */
 void flows_reconcile(struct daemon *d);

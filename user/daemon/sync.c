@@ -18,6 +18,7 @@
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "daemon/neigh.h"
+#include "obs/settings.h"
 
 #define NEIGH_WAIT_MS 1000
 /* Static weights are relative; this many units per 1.0 keeps 1e-3 representable. */
@@ -125,6 +126,39 @@ void backend_apply_state(struct daemon *d, struct vip_state *v, uint32_t k)
 	b->dp_state = want;
 }
 
+/* The settings this daemon runs a model with: its step, feature discount and reward. */
+static void running_settings(const struct daemon *d, struct learn_settings *s)
+{
+	struct features_config fc;
+
+	features_config_default(&fc, 1);
+	s->step = d->opts.step;
+	s->gamma_d = fc.gamma_d;
+	s->reward = d->reward;
+	s->reward_units = d->opts.reward_units;
+}
+
+/*
+ * A model trained under other settings (its MODEL.settings sidecar) still loads, since the
+ * networks fit, but it sees observations and rewards it was not trained on: say so.
+ */
+static void check_model_settings(const struct daemon *d, const char *path)
+{
+	struct learn_settings running;
+	char err[256];
+	int ret;
+
+	running_settings(d, &running);
+	ret = learn_settings_check(path, &running, err, sizeof(err));
+	if (ret == -ENOENT)
+		pr_info("marllbd: model %s has no %s file; its training settings are unknown.\n",
+			path, LEARN_SETTINGS_SUFFIX);
+	else if (ret)
+		pr_warn("marllbd: model %s: %s; it will act on observations or rewards it has "
+			"not learned. Hint: run with the trained settings, or retrain.\n",
+			path, err);
+}
+
 /* ---- models ---- */
 
 static void model_path_make(struct daemon *d, struct vip_state *v)
@@ -164,6 +198,7 @@ int preload_model(struct daemon *d, const struct lb_conf *conf)
 		pr_warn("marllbd: --model %s: %s\n", d->opts.model, err);
 		return -EINVAL;
 	}
+	check_model_settings(d, d->opts.model);
 	if (n < 0)
 		pr_warn("marllbd: --model %s given but no VIP uses policy marl.\n", d->opts.model);
 	return 0;
@@ -195,6 +230,7 @@ static struct agent *agent_for(struct daemon *d, struct vip_state *v, int n, con
 		if (access(v->model_path, R_OK) == 0) {
 			ag = agent_load(v->model_path, n, features_obs_dim(n), err, sizeof(err));
 			if (ag) {
+				check_model_settings(d, v->model_path);
 				*from = v->model_path;
 				return ag;
 			}
@@ -205,6 +241,7 @@ static struct agent *agent_for(struct daemon *d, struct vip_state *v, int n, con
 			ag = agent_load(d->opts.default_model, n, features_obs_dim(n), err,
 					sizeof(err));
 			if (ag) {
+				check_model_settings(d, d->opts.default_model);
 				*from = d->opts.default_model;
 				return ag;
 			}
@@ -222,22 +259,32 @@ static struct agent *agent_for(struct daemon *d, struct vip_state *v, int n, con
 	return agent_create(&cfg);
 }
 
+/* Saves a learning VIP's model and its settings sidecar; quiet when not learning. */
+void save_vip_model(struct daemon *d, struct vip_state *v)
+{
+	struct learn_settings running;
+	char vs[64];
+	int err;
+
+	if (d->opts.no_learn || !v->agent)
+		return;
+	running_settings(d, &running);
+	err = agent_save(v->agent, v->model_path);
+	if (!err)
+		err = learn_settings_save(v->model_path, &running);
+	if (err)
+		pr_warn("marllbd: VIP %s: cannot save the model to %s: %s.\n",
+			vip_str(&v->conf, vs, sizeof(vs)), v->model_path, strerror(-err));
+	else
+		pr_info("marllbd: VIP %s: model saved to %s.\n", vip_str(&v->conf, vs, sizeof(vs)),
+			v->model_path);
+}
+
 static void vip_drop_agent(struct daemon *d, struct vip_state *v)
 {
-	char vs[64];
-
 	if (!v->agent)
 		return;
-	if (!d->opts.no_learn) {
-		int err = agent_save(v->agent, v->model_path);
-
-		if (err)
-			pr_warn("marllbd: VIP %s: cannot save the model to %s: %s.\n",
-				vip_str(&v->conf, vs, sizeof(vs)), v->model_path, strerror(-err));
-		else
-			pr_info("marllbd: VIP %s: model saved to %s.\n",
-				vip_str(&v->conf, vs, sizeof(vs)), v->model_path);
-	}
+	save_vip_model(d, v);
 	agent_free(v->agent);
 	v->agent = NULL;
 }
