@@ -53,7 +53,8 @@ static int bench_one(const struct bench_case *bc, enum sim_policy policy, double
 		for (int i = 0; i < bc->lbs; i++) {
 			struct agent_config ac;
 
-			agent_config_default(&ac, bc->servers, features_obs_dim(bc->servers));
+			agent_config_default(&ac);
+			ac.max_servers = bc->servers;
 			ac.seed = i + 1;
 			agents[i] = agent_create(&ac);
 			if (!agents[i]) {

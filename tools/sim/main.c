@@ -76,8 +76,7 @@ int agents_load(struct agent **agents, const struct sim_config *cfg, const char 
 		return -1;
 	}
 	for (int i = 0; i < n_lbs; i++) {
-		agents[i] =
-			agent_load(path, n_servers, features_obs_dim(n_servers), err, sizeof(err));
+		agents[i] = agent_load(path, 1, n_servers, err, sizeof(err));
 		if (!agents[i]) {
 			fprintf(stderr, "marllb-sim: model %s: %s\n", path, err);
 			agents_free(agents, i);

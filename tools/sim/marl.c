@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * marl: one independent agent per LB. Every control step each LB reduces its own samples
- * with features_observe() (the code marllbd runs), scores the step with reward_compute()
- * and lets its agent write new weights for the argmin rule.
+ * marl: every LB acts through a learning agent. Every control step each LB reduces its own
+ * samples with features_policy_obs() (the code marllbd runs), scores the step with
+ * reward_observe() and lets its agent write new weights for the argmin rule.
+ *
+ * LBs given the same agent act through its lanes in LB order (the first such LB in lane 0,
+ * the next in lane 1, ...): that is how one learner trains every LB of a world with one set
+ * of parameters. It then trains once per control step, not once per LB.
  */
 #include <errno.h>
 
@@ -16,25 +20,38 @@ bool marl_available(void)
 	return true;
 }
 
+/* LB i's lane in its agent: how many LBs before it share that agent. */
+static int lane_of(const struct sim *s, int i)
+{
+	int lane = 0;
+
+	for (int j = 0; j < i; j++)
+		lane += s->agents[j] == s->agents[i];
+	return lane;
+}
+
 int marl_step(struct sim *s)
 {
-	int n = s->cfg.n_servers;
-	uint8_t active[SIM_MAX_SERVERS];
+	const int n = s->cfg.n_servers;
+	const unsigned int flags = (s->explore ? AGENT_EXPLORE : 0) | (s->learn ? AGENT_RECORD : 0);
+	float config_weights[SIM_MAX_SERVERS];
 
 	for (int k = 0; k < n; k++)
-		active[k] = 1;
+		config_weights[k] = (float)s->cfg.weights[k];
 	for (int i = 0; i < s->cfg.n_lbs; i++) {
 		struct lb *lb = &s->lbs[i];
 		struct agent *ag = s->agents[i];
+		int lane = lane_of(s, i), ret;
 		float weights[SIM_MAX_SERVERS];
 		double reward;
-		int ret;
 
 		for (int k = 0; k < n; k++)
 			features_set_open_flows(lb->feat, k, lb->q[k]);
-		features_observe(lb->feat, s->now, lb->prev_action, lb->obs);
-		reward = reward_observe(s->cfg.reward, s->cfg.reward_units, lb->feat, s->now, active, lb->load);
-		ret = agent_step(ag, lb->obs, (float)reward, active, s->explore, weights);
+		features_policy_obs(lb->feat, s->now, lb->prev_action, config_weights, NULL,
+				    lb->obs);
+		reward = reward_observe(s->cfg.reward, s->cfg.reward_units, lb->feat, s->now, NULL,
+					lb->load);
+		ret = agent_step(ag, lane, lb->obs, n, (float)reward, NULL, flags, weights);
 		if (ret)
 			return ret;
 		for (int k = 0; k < n; k++) {
@@ -45,7 +62,7 @@ int marl_step(struct sim *s)
 			s->stats.reward_sum += reward;
 			s->stats.reward_count++;
 		}
-		if (s->learn)
+		if (s->learn && lane == 0)
 			agent_train(ag, agent_config(ag)->updates_per_step, NULL);
 	}
 	return 0;

@@ -535,7 +535,7 @@ struct sim *sim_create(const struct sim_config *cfg, char *err, size_t err_len)
 			continue;
 		lb->feat = features_create(&s->cfg.features);
 		lb->prev_action = calloc(n, sizeof(*lb->prev_action));
-		lb->obs = calloc(features_obs_dim(n), sizeof(*lb->obs));
+		lb->obs = calloc((size_t)n * FEATURES_POLICY, sizeof(*lb->obs));
 		lb->load = calloc(n, sizeof(*lb->load));
 		lb->has_sample = calloc(n, sizeof(*lb->has_sample));
 		if (!lb->feat || !lb->prev_action || !lb->obs || !lb->load || !lb->has_sample)

@@ -9,28 +9,30 @@
 #include "learn/agent_impl.h"
 #include "learn/matmul.h"
 
-void agent_config_default(struct agent_config *cfg, int n_servers, int obs_dim)
+void agent_config_default(struct agent_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->n_servers = n_servers;
-	cfg->obs_dim = obs_dim;
-	cfg->hidden = 64; /* ~5 ms per update on one core: trains beside the data plane */
+	cfg->max_servers = 64;
+	cfg->lanes = 1;
+	cfg->hidden = 32;
 	cfg->seq_len = 16; /* 4 s of history at 0.25 s steps */
-	cfg->burn_in = 4;
-	cfg->batch = 32;
-	cfg->replay_capacity = 65536; /* ~4.5 h at 0.25 s steps, 20 MB at N = 7 */
+	cfg->burn_in = 6;
+	cfg->batch_rows = 256;
+	cfg->max_windows = 32;
+	cfg->replay_steps = 65536; /* ~4.5 h at 0.25 s steps */
+	cfg->replay_rows = 0; /* replay_steps x max_servers, at most 2^20 */
 	cfg->warmup_steps = 1000;
 	cfg->updates_per_step = 1;
 	cfg->lr = 3e-4f;
-	cfg->gamma = 0.99f;
+	cfg->gamma = 0.95f;
 	cfg->tau = 0.01f;
-	cfg->init_alpha = 0.2f;
+	cfg->init_alpha = 0.05f;
+	cfg->target_entropy = -1.0f;
 	cfg->grad_clip = 10.0f;
-	cfg->w_min = 0.125f;
-	cfg->w_max = 8.0f;
+	cfg->log_w_range = 1.3862944f; /* ln 4: weights within 16:1 of each other */
+	cfg->bc_weight = 0.0f;
 	cfg->recurrent = true;
-	cfg->layer_norm = false;
-	cfg->reward_scaling = true;
+	cfg->reward_scaling = false;
 	cfg->seed = 1;
 }
 
@@ -45,17 +47,23 @@ void agent_config_default(struct agent_config *cfg, int n_servers, int obs_dim)
 
 int agent_config_check(const struct agent_config *c, char *err, size_t err_len)
 {
-	CHECK(c->n_servers >= 1 && c->n_servers <= 4096, "n_servers %d is not in 1..4096",
-	      c->n_servers);
-	CHECK(c->obs_dim >= 1 && c->obs_dim <= 65536, "obs_dim %d is not in 1..65536", c->obs_dim);
+	CHECK(c->max_servers >= 1 && c->max_servers <= AGENT_MAX_SERVERS,
+	      "max_servers %d is not in 1..%d", c->max_servers, AGENT_MAX_SERVERS);
+	CHECK(c->lanes >= 1 && c->lanes <= 4096, "lanes %d is not in 1..4096", c->lanes);
 	CHECK(c->hidden >= 1 && c->hidden <= 4096, "hidden %d is not in 1..4096", c->hidden);
 	CHECK(c->seq_len >= 2 && c->seq_len <= 1024, "seq_len %d is not in 2..1024", c->seq_len);
 	CHECK(c->burn_in >= 0 && c->burn_in < c->seq_len,
 	      "burn_in %d must be in 0..seq_len-1 (seq_len %d)", c->burn_in, c->seq_len);
-	CHECK(c->batch >= 1 && c->batch <= 4096, "batch %d is not in 1..4096", c->batch);
-	CHECK(c->replay_capacity > c->seq_len && c->replay_capacity <= (1 << 26),
-	      "replay_capacity %d must exceed seq_len %d and be at most 2^26", c->replay_capacity,
+	CHECK(c->batch_rows >= 1 && c->batch_rows <= 1 << 20, "batch_rows %d is not in 1..2^20",
+	      c->batch_rows);
+	CHECK(c->max_windows >= 1 && c->max_windows <= 4096, "max_windows %d is not in 1..4096",
+	      c->max_windows);
+	CHECK(c->replay_steps > c->seq_len && c->replay_steps <= (1 << 26),
+	      "replay_steps %d must exceed seq_len %d and be at most 2^26", c->replay_steps,
 	      c->seq_len);
+	CHECK(c->replay_rows == 0 || (c->replay_rows >= c->max_servers && c->replay_rows <= (1 << 28)),
+	      "replay_rows %d must be 0 (auto) or hold one pool of max_servers %d and be at most 2^28",
+	      c->replay_rows, c->max_servers);
 	CHECK(c->warmup_steps >= 0, "warmup_steps %d is negative", c->warmup_steps);
 	CHECK(c->updates_per_step >= 0, "updates_per_step %d is negative", c->updates_per_step);
 	CHECK(isfinite(c->lr) && c->lr > 0.0f, "lr %g must be positive", c->lr);
@@ -63,29 +71,53 @@ int agent_config_check(const struct agent_config *c, char *err, size_t err_len)
 	CHECK(c->tau > 0.0f && c->tau <= 1.0f, "tau %g is not in (0, 1]", c->tau);
 	CHECK(isfinite(c->init_alpha) && c->init_alpha > 0.0f, "init_alpha %g must be positive",
 	      c->init_alpha);
+	CHECK(isfinite(c->target_entropy), "target_entropy %g is not finite", c->target_entropy);
 	CHECK(isfinite(c->grad_clip) && c->grad_clip >= 0.0f, "grad_clip %g must be >= 0",
 	      c->grad_clip);
-	CHECK(isfinite(c->w_min) && isfinite(c->w_max) && c->w_min > 0.0f && c->w_min < c->w_max,
-	      "weight range [%g, %g] must satisfy 0 < w_min < w_max", c->w_min, c->w_max);
+	CHECK(isfinite(c->bc_weight) && c->bc_weight >= 0.0f, "bc_weight %g must be >= 0",
+	      c->bc_weight);
+	CHECK(isfinite(c->log_w_range) && c->log_w_range > 0.0f && c->log_w_range <= 10.0f,
+	      "log_w_range %g is not in (0, 10]", c->log_w_range);
 	return 0;
 }
 
-void agent_net_dims(const struct agent_config *cfg, struct net_dims *actor, struct net_dims *critic)
+void agent_dims(const struct agent_config *cfg, struct setnet_dims *d)
 {
-	*actor = (struct net_dims){ .in = cfg->obs_dim,
-				    .extra = 0,
-				    .hidden = cfg->hidden,
-				    .out = 2 * cfg->n_servers,
-				    .layer_norm = cfg->layer_norm,
-				    .recurrent = cfg->recurrent };
-	*critic = *actor;
-	critic->extra = cfg->n_servers;
-	critic->out = 1;
+	d->features = AGENT_FEATURES;
+	d->hidden = cfg->hidden;
+	d->recurrent = cfg->recurrent;
+}
+
+static int pbuf_alloc(struct pbuf *b, size_t count, bool with_target)
+{
+	int nbuf = with_target ? 5 : 4;
+
+	b->count = count;
+	b->params = calloc(count * nbuf, sizeof(float));
+	if (!b->params)
+		return -ENOMEM;
+	b->grads = b->params + count;
+	b->adam_m = b->grads + count;
+	b->adam_v = b->adam_m + count;
+	b->target = with_target ? b->adam_v + count : NULL;
+	return 0;
+}
+
+static void pbuf_free(struct pbuf *b)
+{
+	free(b->params);
+	memset(b, 0, sizeof(*b));
+}
+
+static void pbuf_sync_target(struct pbuf *b)
+{
+	if (b->target)
+		memcpy(b->target, b->params, b->count * sizeof(float));
 }
 
 struct agent *agent_create(const struct agent_config *cfg)
 {
-	struct net_dims ad, cd;
+	struct setnet_dims d;
 	struct agent *ag;
 
 	if (agent_config_check(cfg, NULL, 0)) {
@@ -97,20 +129,44 @@ struct agent *agent_create(const struct agent_config *cfg)
 	if (!ag)
 		goto nomem;
 	ag->cfg = *cfg;
+	agent_dims(cfg, &d);
+	ag->dims = d;
 	rng_seed(&ag->rng, cfg->seed);
-	agent_net_dims(cfg, &ad, &cd);
 	ag->log_alpha = logf(cfg->init_alpha);
-	if (normaliser_init(&ag->norm, cfg->obs_dim) ||
-	    replay_init(&ag->replay, cfg->replay_capacity, cfg->obs_dim, cfg->n_servers) ||
-	    net_create(&ag->actor, &ad, false, &ag->rng) ||
-	    net_create(&ag->critic[0], &cd, true, &ag->rng) ||
-	    net_create(&ag->critic[1], &cd, true, &ag->rng) ||
-	    encoder_acts_alloc(&ag->act_enc, &ad, 1, 1) || head_acts_alloc(&ag->act_head, &ad, 1) ||
-	    sac_batch_alloc(&ag->sb, cfg))
+	if (pbuf_alloc(&ag->enc, encoder_param_count(&d), true) ||
+	    pbuf_alloc(&ag->actor, actor_param_count(&d), false) ||
+	    pbuf_alloc(&ag->critic[0], critic_param_count(&d), true) ||
+	    pbuf_alloc(&ag->critic[1], critic_param_count(&d), true))
 		goto nomem;
-	ag->h = calloc(cfg->hidden, sizeof(float));
-	ag->obs_norm = calloc(cfg->obs_dim, sizeof(float));
-	if (!ag->h || !ag->obs_norm)
+	encoder_point(&ag->ep, ag->enc.params, &d);
+	encoder_point(&ag->eg, ag->enc.grads, &d);
+	encoder_point(&ag->et, ag->enc.target, &d);
+	actor_point(&ag->ap, ag->actor.params, &d);
+	actor_point(&ag->ag, ag->actor.grads, &d);
+	for (int k = 0; k < 2; k++) {
+		critic_point(&ag->cp[k], ag->critic[k].params, &d);
+		critic_point(&ag->cg[k], ag->critic[k].grads, &d);
+		critic_point(&ag->ct[k], ag->critic[k].target, &d);
+	}
+	encoder_init(ag->enc.params, &d, &ag->rng);
+	actor_init(ag->actor.params, &d, &ag->rng);
+	critic_init(ag->critic[0].params, &d, &ag->rng);
+	critic_init(ag->critic[1].params, &d, &ag->rng);
+	pbuf_sync_target(&ag->enc);
+	pbuf_sync_target(&ag->critic[0]);
+	pbuf_sync_target(&ag->critic[1]);
+
+	ag->lanes = calloc(cfg->lanes, sizeof(*ag->lanes));
+	if (!ag->lanes)
+		goto nomem;
+	for (int i = 0; i < cfg->lanes; i++) {
+		ag->lanes[i].h = calloc((size_t)cfg->max_servers * d.hidden, sizeof(float));
+		if (!ag->lanes[i].h)
+			goto nomem;
+	}
+	ag->act_mask = calloc(cfg->max_servers, sizeof(float));
+	if (!ag->act_mask || encoder_acts_alloc(&ag->act_enc, &d, 1, cfg->max_servers, 1) ||
+	    actor_acts_alloc(&ag->act_actor, &d, cfg->max_servers, 1))
 		goto nomem;
 	return ag;
 nomem:
@@ -123,16 +179,19 @@ void agent_free(struct agent *ag)
 {
 	if (!ag)
 		return;
-	normaliser_free(&ag->norm);
 	replay_free(&ag->replay);
-	net_free(&ag->actor);
-	net_free(&ag->critic[0]);
-	net_free(&ag->critic[1]);
+	pbuf_free(&ag->enc);
+	pbuf_free(&ag->actor);
+	pbuf_free(&ag->critic[0]);
+	pbuf_free(&ag->critic[1]);
+	if (ag->lanes)
+		for (int i = 0; i < ag->cfg.lanes; i++)
+			free(ag->lanes[i].h);
+	free(ag->lanes);
+	free(ag->act_mask);
 	encoder_acts_free(&ag->act_enc);
-	head_acts_free(&ag->act_head);
+	actor_acts_free(&ag->act_actor);
 	sac_batch_free(&ag->sb);
-	free(ag->h);
-	free(ag->obs_norm);
 	free(ag);
 }
 
@@ -141,73 +200,131 @@ const struct agent_config *agent_config(const struct agent *ag)
 	return &ag->cfg;
 }
 
-float agent_action_to_weight(const struct agent_config *cfg, float a)
+static int replay_ready(struct agent *ag)
 {
-	float lo = logf(cfg->w_min), hi = logf(cfg->w_max);
-	float w = expf(lo + 0.5f * (a + 1.0f) * (hi - lo));
+	int64_t rows = ag->cfg.replay_rows;
 
-	/* exactly inside the range, whatever the rounding of exp(log()) */
-	return fminf(fmaxf(w, cfg->w_min), cfg->w_max);
+	if (ag->replay.step_capacity)
+		return 0;
+	if (!rows) {
+		rows = (int64_t)ag->cfg.replay_steps * ag->cfg.max_servers;
+		if (rows > (1 << 20))
+			rows = 1 << 20 > ag->cfg.max_servers ? 1 << 20 : ag->cfg.max_servers;
+	}
+	return replay_init(&ag->replay, ag->dims.features, ag->cfg.replay_steps, rows);
 }
 
-int agent_step(struct agent *ag, const float *obs, float reward_prev, const uint8_t *active_mask,
-	       bool explore, float *weights_out)
+int agent_step(struct agent *ag, int lane, const float *obs, int n, float reward_prev,
+	       const uint8_t *active_mask, unsigned int flags, float *weights_out)
 {
-	const int O = ag->cfg.obs_dim, A = ag->cfg.n_servers;
-	uint8_t mask[A];
-	const float *enc, *out;
-	uint64_t step;
-	float *act;
+	const int F = ag->dims.features, H = ag->dims.hidden;
+	const bool record = flags & AGENT_RECORD;
+	struct lane *ln;
+	struct set_shape shape;
+	float eps[AGENT_MAX_SERVERS], a[AGENT_MAX_SERVERS], l[AGENT_MAX_SERVERS];
+	uint64_t step = REPLAY_NO_STEP;
+	const float *e, *out;
 
-	for (int i = 0; i < O; i++)
+	if (lane < 0 || lane >= ag->cfg.lanes || n < 1 || n > ag->cfg.max_servers)
+		return -EINVAL;
+	ln = &ag->lanes[lane];
+	for (size_t i = 0; i < (size_t)n * F; i++)
 		if (!isfinite(obs[i]))
 			return -EINVAL;
-	if (ag->have_prev && !isfinite(reward_prev))
+	if (ln->n != n)
+		agent_reset_lane(ag, lane);
+	ln->n = n;
+	if (ln->have_prev && record && !isfinite(reward_prev))
 		return -EINVAL;
-	for (int k = 0; k < A; k++)
-		mask[k] = !active_mask || active_mask[k];
+	for (int k = 0; k < n; k++)
+		ag->act_mask[k] = !active_mask || active_mask[k] ? 1.0f : 0.0f;
 
-	if (ag->have_prev) {
-		replay_set_reward(&ag->replay, ag->prev_step, reward_prev);
-		ag->reward_count += 1.0;
-		ag->reward_sq_mean +=
-			((double)reward_prev * reward_prev - ag->reward_sq_mean) / ag->reward_count;
-	}
-	normaliser_update(&ag->norm, obs);
-	normaliser_apply(&ag->norm, obs, ag->obs_norm);
-	step = replay_append(&ag->replay, obs, mask, ag->episode);
-
-	enc = encoder_forward(&ag->act_enc, &ag->actor.p, ag->obs_norm,
-			      ag->cfg.recurrent ? ag->h : NULL, 1);
-	if (ag->cfg.recurrent)
-		memcpy(ag->h, gru_output(&ag->act_enc.gru), ag->cfg.hidden * sizeof(float));
-	out = head_forward(&ag->act_head, &ag->actor.dims, &ag->actor.p, enc, NULL, 1);
-
-	act = replay_action(&ag->replay, step);
-	for (int k = 0; k < A; k++) {
-		float u = out[k];
-
-		if (!mask[k]) {
-			act[k] = 0.0f;
-			weights_out[k] = 0.0f;
-			continue;
+	if (record) {
+		if (replay_ready(ag))
+			return -ENOMEM;
+		if (ln->have_prev) {
+			replay_set_reward(&ag->replay, ln->prev_step, reward_prev);
+			ag->reward_count += 1.0;
+			ag->reward_sq_mean += ((double)reward_prev * reward_prev - ag->reward_sq_mean) /
+					      ag->reward_count;
 		}
-		if (explore)
-			u += expf(sac_log_std(out[A + k])) * rng_normal(&ag->rng);
-		act[k] = tanhf(u);
-		weights_out[k] = agent_action_to_weight(&ag->cfg, act[k]);
+		step = replay_append(&ag->replay, obs, active_mask, n,
+				     ln->have_prev ? ln->prev_step : REPLAY_NO_STEP);
 	}
-	ag->have_prev = true;
-	ag->prev_step = step;
+
+	ag->act_seg[0] = 0;
+	ag->act_seg[1] = n;
+	shape = (struct set_shape){ 1, n, 1, ag->act_seg, ag->act_mask };
+	e = encoder_forward(&ag->act_enc, &ag->ep, &ag->dims, obs, &shape,
+			    ag->cfg.recurrent ? ln->h : NULL);
+	if (ag->cfg.recurrent)
+		memcpy(ln->h, e, (size_t)n * H * sizeof(float));
+	out = actor_forward(&ag->act_actor, &ag->ap, &ag->dims, e, &shape);
+	if (flags & AGENT_EXPLORE)
+		rng_normal_fill(&ag->rng, eps, n);
+	sac_policy_act(out, flags & AGENT_EXPLORE ? eps : NULL, &shape, ag->cfg.log_w_range, a, l,
+		       NULL);
+	for (int k = 0; k < n; k++)
+		weights_out[k] = ag->act_mask[k] != 0.0f ? expf(l[k]) : 0.0f;
+	if (record) {
+		memcpy(replay_action(&ag->replay, step), l, (size_t)n * sizeof(float));
+		ln->prev_step = step;
+	}
+	ln->have_prev = record;
 	ag->stats.steps++;
 	return 0;
 }
 
+int agent_set_teacher(struct agent *ag, int lane, const float *log_weights)
+{
+	const uint8_t *mask;
+	struct lane *ln;
+	double mean = 0;
+	int n_known = 0;
+	float *dst;
+
+	if (lane < 0 || lane >= ag->cfg.lanes)
+		return -EINVAL;
+	ln = &ag->lanes[lane];
+	dst = ln->have_prev ? replay_teacher(&ag->replay, ln->prev_step) : NULL;
+	if (!dst)
+		return -ENOENT;
+	mask = ag->replay.mask + (dst - ag->replay.teacher);
+	for (int k = 0; k < ln->n; k++) {
+		if (mask[k] && isfinite(log_weights[k])) {
+			mean += log_weights[k];
+			n_known++;
+		}
+	}
+	/* centred like the actor's log-weights: only differences reach the data plane */
+	for (int k = 0; k < ln->n; k++)
+		dst[k] = mask[k] && isfinite(log_weights[k]) ? (float)(log_weights[k] - mean / n_known) :
+							       NAN;
+	return 0;
+}
+
+void agent_reset_lane(struct agent *ag, int lane)
+{
+	struct lane *ln;
+
+	if (lane < 0 || lane >= ag->cfg.lanes)
+		return;
+	ln = &ag->lanes[lane];
+	memset(ln->h, 0, (size_t)ag->cfg.max_servers * ag->dims.hidden * sizeof(float));
+	ln->have_prev = false;
+	ln->n = 0;
+}
+
 void agent_reset_state(struct agent *ag)
 {
-	memset(ag->h, 0, ag->cfg.hidden * sizeof(float));
-	ag->have_prev = false;
-	ag->episode++;
+	for (int i = 0; i < ag->cfg.lanes; i++)
+		agent_reset_lane(ag, i);
+}
+
+void agent_get_stats(const struct agent *ag, struct agent_stats *stats)
+{
+	*stats = ag->stats;
+	stats->alpha = expf(ag->log_alpha);
 }
 
 int agent_train(struct agent *ag, int n, struct agent_stats *stats)
@@ -219,8 +336,26 @@ int agent_train(struct agent *ag, int n, struct agent_stats *stats)
 		need = ag->cfg.seq_len + 1;
 	while (done < n && replay_size(&ag->replay) >= need && sac_update(ag) == 0)
 		done++;
-	ag->stats.alpha = expf(ag->log_alpha);
 	if (stats)
-		*stats = ag->stats;
+		agent_get_stats(ag, stats);
 	return done;
+}
+
+int agent_copy_params(struct agent *dst, const struct agent *src)
+{
+	if (dst->cfg.hidden != src->cfg.hidden || dst->enc.count != src->enc.count)
+		return -EINVAL;
+	memcpy(dst->enc.params, src->enc.params, src->enc.count * sizeof(float));
+	memcpy(dst->enc.target, src->enc.target, src->enc.count * sizeof(float));
+	memcpy(dst->actor.params, src->actor.params, src->actor.count * sizeof(float));
+	for (int k = 0; k < 2; k++) {
+		memcpy(dst->critic[k].params, src->critic[k].params,
+		       src->critic[k].count * sizeof(float));
+		memcpy(dst->critic[k].target, src->critic[k].target,
+		       src->critic[k].count * sizeof(float));
+	}
+	dst->log_alpha = src->log_alpha;
+	dst->reward_count = src->reward_count;
+	dst->reward_sq_mean = src->reward_sq_mean;
+	return 0;
 }

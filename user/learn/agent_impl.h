@@ -2,106 +2,136 @@
 /*
  * Inside the agent (agent.c, sac.c, model_file.c and the tests; not for other parts).
  *
- * Networks: actor  obs -> GRU -> [LN] -> [enc] -> H -> ReLU -> 2A (mean, log-std pre-act)
- *           critic obs -> GRU -> [LN] -> [enc | a] -> H -> ReLU -> 1, twice, with targets.
- * An update replays B sequences of T = seq_len + 1 observations: steps [0, burn_in) only
- * warm the GRU state, steps t in [burn_in, seq_len) are trained with targets from t + 1.
+ * Networks (setnet.h): one recurrent set encoder with a target copy, an actor head, and two
+ * critic heads with target copies. An update replays windows of T = seq_len + 1 steps: steps
+ * [0, burn_in) only warm the GRU state, steps t in [burn_in, T - 1) are trained with targets
+ * from t + 1.
+ *
+ * Action of a server: u = mean + std eps (eps = 0 when acting greedily), a = tanh(u),
+ * y = L a, and the centred log-weight l = y - mean over the pool's active servers (what the
+ * critics see and the replay stores); the weight written is exp(l).
  */
 #ifndef MARLLB_LEARN_AGENT_IMPL_H
 #define MARLLB_LEARN_AGENT_IMPL_H
 
 #include "learn/agent.h"
-#include "learn/net.h"
-#include "learn/normaliser.h"
 #include "learn/replay.h"
 #include "learn/rng.h"
+#include "learn/setnet.h"
 
 /* log-std of the Gaussian before tanh, mapped smoothly into [MIN, MAX] */
 #define SAC_LOG_STD_MIN (-5.0f)
-#define SAC_LOG_STD_MAX 2.0f
+#define SAC_LOG_STD_MAX 1.0f
 /* weight of mean(mu^2), mu the pre-tanh mean, in the actor's loss (see sac.c) */
 #define SAC_MEAN_REG 1e-3f
 
-/* A sampled batch and every activation of one update, time-major. */
+/* One network's flat buffers: parameters, gradients, Adam moments, target copy (or NULL). */
+struct pbuf {
+	size_t count;
+	float *params, *grads, *adam_m, *adam_v, *target;
+};
+
+/* A sampled batch and every activation of one update, time-major (setnet.h). */
 struct sac_batch {
-	int steps, batch; /* T = seq_len + 1, B */
-	int rows_actor; /* (T - burn_in) * B: actor head on steps [burn_in, T) */
-	int rows; /* (T - 1 - burn_in) * B: trained steps [burn_in, T - 1) */
-	float *obs; /* (T, B, O) normalised */
-	float *norm_mean, *norm_inv_std; /* (O): the normaliser, frozen for this batch */
-	float *act; /* (T, B, A) replayed squashed actions (0 where masked) */
-	float *mask; /* (T, B, A) 1 active, 0 inactive */
+	int steps; /* T = seq_len + 1 */
+	int max_rows, max_windows;
+	int rows, windows; /* R, B of the batch drawn */
+	int *seg; /* (B + 1) */
+	int *n_active; /* (T, B) active servers per window-step */
+	uint64_t *chain; /* (T) scratch for replay_sample_window */
+	float *obs; /* (T, R, F) */
+	float *act; /* (T, R) replayed centred log-weights (0 where masked) */
+	float *teacher; /* (T, R) teacher log-weights, NaN where none */
+	float *mask; /* (T, R) */
 	float *reward; /* (T, B) reward of the action at t */
-	float *eps_pi; /* (rows, A) noise of the policy action at trained step t */
-	float *eps_next; /* (rows, A) noise of the policy action at t + 1 (targets) */
+	float *eps; /* (T, R) noise of the policy actions */
 
-	/* actor and targets over all T steps, critics over T - 1 (their last Q is at T - 2) */
-	struct encoder_acts actor_enc, critic_enc[2], target_enc[2];
-	struct head_acts actor_head, critic_head[2], critic_pi_head[2], target_head[2];
+	struct encoder_acts enc, target_enc;
+	struct actor_acts actor;
+	struct critic_acts critic[2], critic_pi[2], target[2];
 
-	/* the tanh-Gaussian samples, rows x A (actions) or rows (log-probs) */
-	float *pi_act, *pi_logp, *next_act, *next_logp;
-	float *y; /* (rows) critic targets */
-	float *dq[2]; /* (rows) d loss / d Q */
-	float *dpi_act; /* (rows, A) d actor loss / d a */
-	float *dactor_out; /* (rows_actor, 2A) */
+	/* policy actions on steps [burn_in, T): per row a = tanh(u) and l; per window logp */
+	float *pi_a, *pi_l; /* (T, R) */
+	float *pi_logp; /* (T, B): sum over the window's active servers */
+	float *y; /* (T, B) critic targets */
+	bool hold_targets; /* tests: keep y of the last call (targets are constants to an
+			    * update; finite differences would see them move with the encoder) */
+	float *dq; /* (T, B) */
+	float *dl; /* (T, R) d actor loss / d l */
+	float *dactor_out; /* (T, R, 2) */
+	float *dbc_out; /* (T, R, 2): the imitation term alone, for the encoder */
+};
+
+struct lane {
+	float *h; /* (max_servers, H) GRU state per server slot */
+	int n; /* pool size of the current episode, 0 before the first step */
+	bool have_prev; /* the lane's last replay step awaits its reward */
+	uint64_t prev_step;
 };
 
 struct agent {
 	struct agent_config cfg;
+	struct setnet_dims dims;
 	struct rng rng;
-	struct normaliser norm;
-	struct replay replay;
-	struct net actor, critic[2]; /* critics carry their target copies */
+	struct replay replay; /* allocated at the first recorded step */
+	struct pbuf enc, actor, critic[2];
+	struct encoder_params ep, eg, et;
+	struct actor_params ap, ag;
+	struct critic_params cp[2], cg[2], ct[2];
 	float log_alpha, log_alpha_m, log_alpha_v;
 	double reward_count, reward_sq_mean; /* running mean of r^2, for reward_scaling */
 	long adam_step;
 	struct agent_stats stats;
 
-	/* online acting */
-	uint32_t episode;
-	bool have_prev; /* the last replay step awaits its reward */
-	uint64_t prev_step;
-	float *h; /* (H) actor GRU state */
-	float *obs_norm; /* (O) */
-	struct encoder_acts act_enc; /* T = 1, B = 1 */
-	struct head_acts act_head;
+	struct lane *lanes;
+	/* acting: one step of one pool */
+	struct encoder_acts act_enc;
+	struct actor_acts act_actor;
+	int act_seg[2];
+	float *act_mask; /* (max_servers) */
 
 	struct sac_batch sb;
+	bool sb_ready;
 };
-
-void agent_net_dims(const struct agent_config *cfg, struct net_dims *actor,
-		    struct net_dims *critic);
 
 /* Validates cfg; on failure writes why into err and returns -EINVAL. */
 int agent_config_check(const struct agent_config *cfg, char *err, size_t err_len);
+void agent_dims(const struct agent_config *cfg, struct setnet_dims *d);
 
-/* Draws a batch from replay (normalised obs) and fresh noise; -EAGAIN if none is ready. */
+/* Draws a batch from replay and fresh noise; -EAGAIN if none is ready. */
 int sac_sample(struct agent *ag);
+/* The losses of one batch, in double: the gradient checks difference them. */
+struct sac_loss {
+	double q; /* critics: trains the critics and the encoder */
+	double pi; /* actor, imitation term included */
+	double bc; /* the imitation term alone (bc_weight x squared error): also trains the
+		    * encoder */
+	float dlog_alpha;
+};
+
 /*
- * Forward of every network on ag->sb, then the losses; fills *q_loss, *pi_loss. With
- * grads, also zeroes and fills the gradients of the actor, both critics and log alpha
- * (returned in *dlog_alpha). Parameters are not changed: the tests use this to check the
- * gradients of the real losses by finite differences.
+ * Forward of every network on ag->sb, then the losses. With grads, also zeroes and fills the
+ * gradients of the encoder (from q and bc), the actor (from pi), both critics (from q) and
+ * log alpha. Parameters are not changed: the tests use this to check the gradients of the real
+ * losses by finite differences.
  */
-void sac_losses(struct agent *ag, bool grads, float *q_loss, float *pi_loss, float *dlog_alpha);
+void sac_losses(struct agent *ag, bool grads, struct sac_loss *loss);
 /* One full update: sample, losses and gradients, clip, Adam, alpha, Polyak. */
 int sac_update(struct agent *ag);
-
-/*
- * The tanh-Gaussian policy: head (rows, 2A) = [mean | log-std pre-activation];
- * a = tanh(mean + std * eps) on active dimensions (mask 1), 0 elsewhere; logp (rows) is the
- * log-density of a summed over the active dimensions.
- */
-void sac_policy_sample(const float *head, const float *eps, const float *mask, int rows, int A,
-		       float *act, float *logp);
-/* log-std from its pre-activation, smoothly into [SAC_LOG_STD_MIN, SAC_LOG_STD_MAX] */
-float sac_log_std(float pre);
 
 int sac_batch_alloc(struct sac_batch *sb, const struct agent_config *cfg);
 void sac_batch_free(struct sac_batch *sb);
 
-/* Squashed action in [-1, 1] -> weight, log-uniform over [w_min, w_max]. */
-float agent_action_to_weight(const struct agent_config *cfg, float a);
+/* log-std from its pre-activation, smoothly into [SAC_LOG_STD_MIN, SAC_LOG_STD_MAX] */
+float sac_log_std(float pre);
+
+/*
+ * The squashed policy on the rows of one set shape (steps x rows): head (rows, 2) holds
+ * [mean, log-std pre-activation]; eps (rows) the noise (NULL: greedy). Writes a = tanh(u) and
+ * the centred log-weights l (0 for inactive rows), and logp (steps x windows, may be NULL):
+ * each window's log-density summed over its active servers.
+ */
+void sac_policy_act(const float *head, const float *eps, const struct set_shape *s, float L,
+		    float *a, float *l, float *logp);
 
 #endif /* MARLLB_LEARN_AGENT_IMPL_H */

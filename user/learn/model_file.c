@@ -1,21 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Model files (little-endian, as written by x86-64 and arm64):
+ * Model files (little-endian, as written by x86-64 and arm64), version 2:
  *
  *   magic "MARLLBAG", u32 version, u32 header bytes
- *   config: i32 n_servers obs_dim hidden seq_len burn_in batch replay_capacity
- *           warmup_steps updates_per_step; f32 lr gamma tau init_alpha grad_clip w_min w_max;
- *           u8 recurrent layer_norm reward_scaling pad; u64 seed
+ *   config: i32 features hidden seq_len burn_in batch_rows max_windows replay_steps
+ *           replay_rows warmup_steps updates_per_step;
+ *           f32 lr gamma tau init_alpha target_entropy grad_clip log_w_range bc_weight;
+ *           u8 recurrent reward_scaling, 2 pad; u64 seed
  *   state:  u64 steps updates; f32 log_alpha; u32 pad; u64 rng[4];
  *           f64 reward count, mean of reward^2
- *   u64 actor floats, u64 critic floats
- *   normaliser: f64 count, f64 mean[obs_dim], f64 m2[obs_dim]
- *   f32 actor[], critic0[], critic0 target[], critic1[], critic1 target[]
+ *   u64 encoder floats, actor floats, critic floats
+ *   f32 encoder[], encoder target[], actor[], critic0[], critic0 target[], critic1[],
+ *       critic1 target[]
  *   u32 crc32 (zlib) of every byte before it
  *
- * Adam moments and replay are not saved: a loaded agent acts at once and, when asked to
- * train, warms its replay up again and restarts Adam from zero moments.
- * Saving writes a temporary file and renames it, so a crash never leaves half a model.
+ * No pool size: the set networks serve any. The loader chooses the lanes and the largest
+ * pool. Adam moments and replay are not saved: a loaded agent acts at once and, when asked
+ * to train, warms its replay up again and restarts Adam from zero moments. Saving writes a
+ * temporary file and renames it, so a crash never leaves half a model.
  */
 #include <errno.h>
 #include <math.h>
@@ -29,30 +31,30 @@
 #include "learn/agent_impl.h"
 
 #define MODEL_MAGIC "MARLLBAG"
-#define MODEL_VERSION 1
+#define MODEL_VERSION 2
 #define MODEL_MAX_BYTES (1ULL << 32)
 
 struct model_header {
 	char magic[8];
 	uint32_t version;
 	uint32_t header_bytes;
-	int32_t n_servers, obs_dim, hidden, seq_len, burn_in, batch, replay_capacity;
-	int32_t warmup_steps, updates_per_step;
-	float lr, gamma, tau, init_alpha, grad_clip, w_min, w_max;
-	uint8_t recurrent, layer_norm, reward_scaling, pad;
+	int32_t features, hidden, seq_len, burn_in, batch_rows, max_windows, replay_steps;
+	int32_t replay_rows, warmup_steps, updates_per_step;
+	float lr, gamma, tau, init_alpha, target_entropy, grad_clip, log_w_range, bc_weight;
+	uint8_t recurrent, reward_scaling, pad[2];
 	uint64_t seed;
 	uint64_t steps, updates;
 	float log_alpha;
 	uint32_t pad2;
 	uint64_t rng[4];
 	double reward_count, reward_sq_mean;
-	uint64_t actor_floats, critic_floats;
+	uint64_t encoder_floats, actor_floats, critic_floats;
 } __attribute__((packed));
 
-static size_t model_bytes(const struct agent_config *cfg, uint64_t actor_n, uint64_t critic_n)
+static size_t model_bytes(uint64_t enc_n, uint64_t actor_n, uint64_t critic_n)
 {
-	return sizeof(struct model_header) + sizeof(double) * (1 + 2 * (size_t)cfg->obs_dim) +
-	       sizeof(float) * (actor_n + 4 * critic_n) + sizeof(uint32_t);
+	return sizeof(struct model_header) + sizeof(float) * (2 * enc_n + actor_n + 4 * critic_n) +
+	       sizeof(uint32_t);
 }
 
 static bool all_finite(const float *x, size_t n)
@@ -66,20 +68,32 @@ static bool all_finite(const float *x, size_t n)
 /* A checksum only proves the bytes are what was written; this proves they are usable. */
 static bool model_values_finite(const struct agent *ag)
 {
-	if (!isfinite(ag->log_alpha) || !(ag->norm.count >= 0.0) || !(ag->reward_count >= 0.0) ||
+	if (!isfinite(ag->log_alpha) || !(ag->reward_count >= 0.0) ||
 	    !(ag->reward_sq_mean >= 0.0) || isinf(ag->reward_sq_mean))
 		return false;
-	for (int i = 0; i < ag->cfg.obs_dim; i++)
-		if (!isfinite(ag->norm.mean[i]) || !(ag->norm.m2[i] >= 0.0) ||
-		    isinf(ag->norm.m2[i]))
-			return false;
-	if (!all_finite(ag->actor.params, ag->actor.count))
+	if (!all_finite(ag->enc.params, ag->enc.count) ||
+	    !all_finite(ag->enc.target, ag->enc.count) ||
+	    !all_finite(ag->actor.params, ag->actor.count))
 		return false;
 	for (int k = 0; k < 2; k++)
 		if (!all_finite(ag->critic[k].params, ag->critic[k].count) ||
 		    !all_finite(ag->critic[k].target, ag->critic[k].count))
 			return false;
 	return true;
+}
+
+/* The buffers in file order. */
+static void model_buffers(const struct agent *ag, float *bufs[7], size_t counts[7])
+{
+	float *b[7] = { ag->enc.params,	      ag->enc.target,	     ag->actor.params,
+			ag->critic[0].params, ag->critic[0].target, ag->critic[1].params,
+			ag->critic[1].target };
+	size_t c[7] = { ag->enc.count,	     ag->enc.count,	  ag->actor.count,
+			ag->critic[0].count, ag->critic[0].count, ag->critic[1].count,
+			ag->critic[1].count };
+
+	memcpy(bufs, b, sizeof(b));
+	memcpy(counts, c, sizeof(c));
 }
 
 static void put(uint8_t **p, const void *src, size_t n)
@@ -92,7 +106,9 @@ int agent_save(const struct agent *ag, const char *path)
 {
 	const struct agent_config *c = &ag->cfg;
 	struct model_header h = { .version = MODEL_VERSION };
-	size_t len = model_bytes(c, ag->actor.count, ag->critic[0].count), tmp_len;
+	size_t len = model_bytes(ag->enc.count, ag->actor.count, ag->critic[0].count), tmp_len;
+	float *bufs[7];
+	size_t counts[7];
 	uint8_t *buf, *p;
 	char *tmp = NULL;
 	uint32_t crc;
@@ -101,31 +117,28 @@ int agent_save(const struct agent *ag, const char *path)
 
 	memcpy(h.magic, MODEL_MAGIC, 8);
 	h.header_bytes = sizeof(h);
-	h.n_servers = c->n_servers, h.obs_dim = c->obs_dim, h.hidden = c->hidden;
-	h.seq_len = c->seq_len, h.burn_in = c->burn_in, h.batch = c->batch;
-	h.replay_capacity = c->replay_capacity, h.warmup_steps = c->warmup_steps;
+	h.features = ag->dims.features, h.hidden = c->hidden;
+	h.seq_len = c->seq_len, h.burn_in = c->burn_in, h.batch_rows = c->batch_rows;
+	h.max_windows = c->max_windows, h.replay_steps = c->replay_steps;
+	h.replay_rows = c->replay_rows, h.warmup_steps = c->warmup_steps;
 	h.updates_per_step = c->updates_per_step;
 	h.lr = c->lr, h.gamma = c->gamma, h.tau = c->tau, h.init_alpha = c->init_alpha;
-	h.grad_clip = c->grad_clip, h.w_min = c->w_min, h.w_max = c->w_max;
-	h.recurrent = c->recurrent, h.layer_norm = c->layer_norm, h.seed = c->seed;
-	h.reward_scaling = c->reward_scaling;
+	h.target_entropy = c->target_entropy, h.grad_clip = c->grad_clip;
+	h.log_w_range = c->log_w_range, h.bc_weight = c->bc_weight;
+	h.recurrent = c->recurrent, h.reward_scaling = c->reward_scaling, h.seed = c->seed;
 	h.reward_count = ag->reward_count, h.reward_sq_mean = ag->reward_sq_mean;
 	h.steps = ag->stats.steps, h.updates = ag->stats.updates, h.log_alpha = ag->log_alpha;
 	memcpy(h.rng, ag->rng.s, sizeof(h.rng));
-	h.actor_floats = ag->actor.count, h.critic_floats = ag->critic[0].count;
+	h.encoder_floats = ag->enc.count, h.actor_floats = ag->actor.count;
+	h.critic_floats = ag->critic[0].count;
 
 	buf = p = malloc(len);
 	if (!buf)
 		return -ENOMEM;
 	put(&p, &h, sizeof(h));
-	put(&p, &ag->norm.count, sizeof(double));
-	put(&p, ag->norm.mean, sizeof(double) * c->obs_dim);
-	put(&p, ag->norm.m2, sizeof(double) * c->obs_dim);
-	put(&p, ag->actor.params, sizeof(float) * ag->actor.count);
-	for (int k = 0; k < 2; k++) {
-		put(&p, ag->critic[k].params, sizeof(float) * ag->critic[k].count);
-		put(&p, ag->critic[k].target, sizeof(float) * ag->critic[k].count);
-	}
+	model_buffers(ag, bufs, counts);
+	for (int i = 0; i < 7; i++)
+		put(&p, bufs[i], sizeof(float) * counts[i]);
 	crc = crc32(0L, buf, p - buf);
 	put(&p, &crc, sizeof(crc));
 
@@ -183,14 +196,14 @@ static uint8_t *read_file(const char *path, size_t *len, char *err, size_t err_l
 	return buf;
 }
 
-struct agent *agent_load(const char *path, int expect_n_servers, int expect_obs_dim, char *err,
-			 size_t err_len)
+struct agent *agent_load(const char *path, int lanes, int max_servers, char *err, size_t err_len)
 {
 	struct agent_config cfg;
 	struct model_header h;
 	struct agent *ag = NULL;
 	char why[160], dummy[8];
-	size_t len = 0, need;
+	size_t len = 0, need, counts[7];
+	float *bufs[7];
 	const uint8_t *p;
 	uint8_t *buf;
 	uint32_t crc;
@@ -200,6 +213,21 @@ struct agent *agent_load(const char *path, int expect_n_servers, int expect_obs_
 	buf = read_file(path, &len, err, err_len);
 	if (!buf)
 		return NULL;
+	if (len < 16 || memcmp(buf, MODEL_MAGIC, 8)) {
+		snprintf(err, err_len, "%s: not a marllb model file (bad magic)", path);
+		goto out;
+	}
+	memcpy(&h, buf, 16);
+	if (h.version != MODEL_VERSION) {
+		snprintf(err, err_len,
+			 "%s: model format version %u, this build reads version %u%s", path,
+			 h.version, MODEL_VERSION,
+			 h.version == 1 ? " (a version 1 model was trained for one pool size; "
+					  "the policy now serves any pool: use the shipped "
+					  "models/marllb.model or retrain with marllb-sim train)" :
+					  ": retrain or convert the model");
+		goto out;
+	}
 	if (len < sizeof(h)) {
 		snprintf(err, err_len,
 			 "%s: truncated: %zu bytes is shorter than the %zu-byte header", path, len,
@@ -207,17 +235,6 @@ struct agent *agent_load(const char *path, int expect_n_servers, int expect_obs_
 		goto out;
 	}
 	memcpy(&h, buf, sizeof(h));
-	if (memcmp(h.magic, MODEL_MAGIC, 8)) {
-		snprintf(err, err_len, "%s: not a marllb model file (bad magic)", path);
-		goto out;
-	}
-	if (h.version != MODEL_VERSION) {
-		snprintf(err, err_len,
-			 "%s: model format version %u, this build reads version %u: retrain or "
-			 "convert the model",
-			 path, h.version, MODEL_VERSION);
-		goto out;
-	}
 	if (h.header_bytes != sizeof(h)) {
 		/* same version, other layout: a file from a development build */
 		snprintf(err, err_len,
@@ -226,31 +243,45 @@ struct agent *agent_load(const char *path, int expect_n_servers, int expect_obs_
 			 path, h.header_bytes, MODEL_VERSION, sizeof(h));
 		goto out;
 	}
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.n_servers = h.n_servers, cfg.obs_dim = h.obs_dim, cfg.hidden = h.hidden;
-	cfg.seq_len = h.seq_len, cfg.burn_in = h.burn_in, cfg.batch = h.batch;
-	cfg.replay_capacity = h.replay_capacity, cfg.warmup_steps = h.warmup_steps;
-	cfg.updates_per_step = h.updates_per_step, cfg.lr = h.lr, cfg.gamma = h.gamma;
-	cfg.tau = h.tau, cfg.init_alpha = h.init_alpha, cfg.grad_clip = h.grad_clip;
-	cfg.w_min = h.w_min, cfg.w_max = h.w_max, cfg.recurrent = h.recurrent;
-	cfg.layer_norm = h.layer_norm, cfg.seed = h.seed, cfg.reward_scaling = h.reward_scaling;
+	if (h.features != AGENT_FEATURES) {
+		snprintf(err, err_len,
+			 "%s: the model reads %d features per server, this build computes %d: "
+			 "retrain it with this build",
+			 path, h.features, AGENT_FEATURES);
+		goto out;
+	}
+	agent_config_default(&cfg);
+	cfg.lanes = lanes > 0 ? lanes : 1;
+	if (max_servers > 0)
+		cfg.max_servers = max_servers;
+	cfg.hidden = h.hidden, cfg.seq_len = h.seq_len, cfg.burn_in = h.burn_in;
+	cfg.batch_rows = h.batch_rows, cfg.max_windows = h.max_windows;
+	cfg.replay_steps = h.replay_steps, cfg.replay_rows = h.replay_rows;
+	cfg.warmup_steps = h.warmup_steps, cfg.updates_per_step = h.updates_per_step;
+	cfg.lr = h.lr, cfg.gamma = h.gamma, cfg.tau = h.tau, cfg.init_alpha = h.init_alpha;
+	cfg.target_entropy = h.target_entropy, cfg.grad_clip = h.grad_clip;
+	cfg.log_w_range = h.log_w_range, cfg.bc_weight = h.bc_weight, cfg.recurrent = h.recurrent;
+	cfg.reward_scaling = h.reward_scaling, cfg.seed = h.seed;
+	if (cfg.replay_rows && cfg.replay_rows < cfg.max_servers)
+		cfg.replay_rows = 0; /* sized for a smaller pool than this one: automatic */
 	if (agent_config_check(&cfg, why, sizeof(why))) {
-		snprintf(err, err_len, "%s: corrupt header: %s", path, why);
+		snprintf(err, err_len, "%s: %s", path, why);
 		goto out;
 	}
 	{
-		struct net_dims ad, cd;
+		struct setnet_dims d;
 
-		agent_net_dims(&cfg, &ad, &cd);
-		if (h.actor_floats != net_param_count(&ad) ||
-		    h.critic_floats != net_param_count(&cd)) {
+		agent_dims(&cfg, &d);
+		if (h.encoder_floats != encoder_param_count(&d) ||
+		    h.actor_floats != actor_param_count(&d) ||
+		    h.critic_floats != critic_param_count(&d)) {
 			snprintf(err, err_len,
 				 "%s: corrupt header: parameter counts do not match its dimensions",
 				 path);
 			goto out;
 		}
 	}
-	need = model_bytes(&cfg, h.actor_floats, h.critic_floats);
+	need = model_bytes(h.encoder_floats, h.actor_floats, h.critic_floats);
 	if (len != need) {
 		snprintf(err, err_len, "%s: %s: %zu bytes, a model of these dimensions has %zu",
 			 path, len < need ? "truncated" : "trailing data", len, need);
@@ -261,16 +292,6 @@ struct agent *agent_load(const char *path, int expect_n_servers, int expect_obs_
 		snprintf(err, err_len, "%s: checksum mismatch: the file is corrupt", path);
 		goto out;
 	}
-	if ((expect_n_servers && expect_n_servers != cfg.n_servers) ||
-	    (expect_obs_dim && expect_obs_dim != cfg.obs_dim)) {
-		snprintf(err, err_len,
-			 "%s: model is for %d servers and %d observation features, expected %d and "
-			 "%d",
-			 path, cfg.n_servers, cfg.obs_dim,
-			 expect_n_servers ? expect_n_servers : cfg.n_servers,
-			 expect_obs_dim ? expect_obs_dim : cfg.obs_dim);
-		goto out;
-	}
 
 	ag = agent_create(&cfg);
 	if (!ag) {
@@ -278,16 +299,10 @@ struct agent *agent_load(const char *path, int expect_n_servers, int expect_obs_
 		goto out;
 	}
 	p = buf + sizeof(h);
-	memcpy(&ag->norm.count, p, sizeof(double)), p += sizeof(double);
-	memcpy(ag->norm.mean, p, sizeof(double) * cfg.obs_dim), p += sizeof(double) * cfg.obs_dim;
-	memcpy(ag->norm.m2, p, sizeof(double) * cfg.obs_dim), p += sizeof(double) * cfg.obs_dim;
-	memcpy(ag->actor.params, p, sizeof(float) * ag->actor.count);
-	p += sizeof(float) * ag->actor.count;
-	for (int k = 0; k < 2; k++) {
-		memcpy(ag->critic[k].params, p, sizeof(float) * ag->critic[k].count);
-		p += sizeof(float) * ag->critic[k].count;
-		memcpy(ag->critic[k].target, p, sizeof(float) * ag->critic[k].count);
-		p += sizeof(float) * ag->critic[k].count;
+	model_buffers(ag, bufs, counts);
+	for (int i = 0; i < 7; i++) {
+		memcpy(bufs[i], p, sizeof(float) * counts[i]);
+		p += sizeof(float) * counts[i];
 	}
 	ag->stats.steps = h.steps;
 	ag->stats.updates = h.updates;

@@ -26,6 +26,7 @@ struct features {
 	double last_arrival;
 	int have_arrival;
 	double *open_flows;
+	int *fresh; /* per server: task durations added since the last policy observation */
 	double *scratch; /* window values, sorted for the percentile */
 	double *rings; /* one allocation behind every ring */
 };
@@ -36,6 +37,8 @@ void features_config_default(struct features_config *cfg, int n_servers)
 	cfg->window = 64;
 	cfg->gamma_d = 0.9;
 	cfg->max_age = 10.0;
+	cfg->step = 0.25;
+	cfg->recent = 1.0;
 }
 
 struct features *features_create(const struct features_config *cfg)
@@ -45,7 +48,7 @@ struct features *features_create(const struct features_config *cfg)
 	double *mem;
 
 	if (n < 1 || w < 1 || !(cfg->gamma_d > 0.0 && cfg->gamma_d <= 1.0) ||
-	    !(cfg->max_age > 0.0)) {
+	    !(cfg->max_age > 0.0) || !(cfg->step > 0.0) || !(cfg->recent > 0.0)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -56,9 +59,11 @@ struct features *features_create(const struct features_config *cfg)
 	f->duration = calloc(n, sizeof(*f->duration));
 	f->completion = calloc(n, sizeof(*f->completion));
 	f->open_flows = calloc(n, sizeof(*f->open_flows));
+	f->fresh = calloc(n, sizeof(*f->fresh));
 	f->scratch = calloc(w, sizeof(*f->scratch));
 	f->rings = calloc((size_t)rings * 2 * w, sizeof(*f->rings));
-	if (!f->duration || !f->completion || !f->open_flows || !f->scratch || !f->rings) {
+	if (!f->duration || !f->completion || !f->open_flows || !f->fresh || !f->scratch ||
+	    !f->rings) {
 		features_free(f);
 		errno = ENOMEM;
 		return NULL;
@@ -82,6 +87,7 @@ void features_free(struct features *f)
 	free(f->duration);
 	free(f->completion);
 	free(f->open_flows);
+	free(f->fresh);
 	free(f->scratch);
 	free(f->rings);
 	free(f);
@@ -104,8 +110,10 @@ static int sample_ok(const struct features *f, int server, double t, double v)
 
 void features_add_task_duration(struct features *f, int server, double t, double seconds)
 {
-	if (sample_ok(f, server, t, seconds))
+	if (sample_ok(f, server, t, seconds)) {
 		ring_push(&f->duration[server], f->cfg.window, t, seconds);
+		f->fresh[server]++;
+	}
 }
 
 void features_add_flow_completion(struct features *f, int server, double t, double seconds)
@@ -239,4 +247,110 @@ void features_flow_completion_reduce(const struct features *f, int server, doubl
 int features_n_servers(const struct features *f)
 {
 	return f->cfg.n_servers;
+}
+
+static float clip_log(double x)
+{
+	if (!(x > -6.0)) /* also NaN */
+		return -6.0f;
+	return x < 6.0 ? (float)x : 6.0f;
+}
+
+/* Mean of server k's samples of age <= recent, or 0 with none. */
+static double ring_recent_mean(const struct features *f, const struct sample_ring *r, double now)
+{
+	double sum = 0;
+	int n = 0;
+
+	for (int i = 0; i < r->count; i++) {
+		if (now - r->t[i] <= f->cfg.recent) {
+			sum += r->v[i];
+			n++;
+		}
+	}
+	return n ? sum / n : 0.0;
+}
+
+void features_policy_obs(struct features *f, double now, const float *prev_weights,
+			 const float *config_weights, const uint8_t *active, float *obs)
+{
+	const int n = f->cfg.n_servers, F = FEATURES_POLICY;
+	const double tiny = 1e-9;
+	double red[5], mean_q1 = 0, mean_q = 0, mean_d = 0, mean_cap = 0, mean_lw = 0,
+		       mean_lc = 0, sum_rel = 0, sum_rel2 = 0;
+	int n_act = 0, n_smp = 0;
+
+	memset(obs, 0, (size_t)n * F * sizeof(*obs));
+	/* first pass: per-server reductions into the row, and the pool's sums */
+	for (int k = 0; k < n; k++) {
+		float *o = obs + (size_t)k * F;
+		double q = f->open_flows[k];
+
+		if (active && !active[k])
+			continue;
+		n_act++;
+		mean_q += q;
+		mean_q1 += q + 1.0;
+		if (prev_weights)
+			mean_lw += log(fmax(prev_weights[k], tiny));
+		if (config_weights)
+			mean_lc += log(fmax(config_weights[k], tiny));
+		ring_reduce(f, &f->duration[k], now, red);
+		if (red[3] <= 0.0)
+			continue; /* no live sample (durations are > 0 in practice) */
+		n_smp++;
+		o[1] = 1.0f;
+		/* stash d_k, p90_k and the recent mean in the row until the second pass */
+		o[0] = (float)red[3];
+		o[6] = clip_log(log(fmax(red[1], tiny) / red[3]));
+		o[8] = (float)ring_recent_mean(f, &f->duration[k], now);
+		mean_d += red[3];
+		mean_cap += log((q + 1.0) / red[3]);
+	}
+	if (!n_act)
+		goto out;
+	mean_q /= n_act;
+	mean_q1 /= n_act;
+	mean_lw /= n_act;
+	mean_lc /= n_act;
+	if (n_smp) {
+		mean_d /= n_smp;
+		mean_cap /= n_smp;
+	}
+	for (int k = 0; k < n; k++) {
+		float *o = obs + (size_t)k * F;
+		double q = f->open_flows[k];
+
+		if (active && !active[k])
+			continue;
+		if (o[1] != 0.0f) {
+			double d = o[0], recent = o[8];
+
+			o[0] = clip_log(log(d / mean_d));
+			o[5] = clip_log(log((q + 1.0) / d) - mean_cap);
+			o[8] = recent > 0.0 ? clip_log(log(recent / d)) : 0.0f;
+			sum_rel += o[0];
+			sum_rel2 += (double)o[0] * o[0];
+		}
+		o[2] = clip_log(log((q + 1.0) / mean_q1));
+		if (prev_weights)
+			o[3] = clip_log(log(fmax(prev_weights[k], tiny)) - mean_lw);
+		if (config_weights)
+			o[4] = clip_log(log(fmax(config_weights[k], tiny)) - mean_lc);
+		o[7] = (float)log1p(f->fresh[k]);
+	}
+	for (int k = 0; k < n; k++) {
+		float *o = obs + (size_t)k * F;
+		double m = n_smp ? sum_rel / n_smp : 0.0, var = n_smp ? sum_rel2 / n_smp - m * m : 0;
+
+		if (active && !active[k])
+			continue;
+		o[9] = (float)log1p(mean_q);
+		o[10] = (float)sqrt(var > 0 ? var : 0);
+		o[11] = n_smp ? clip_log(log(mean_d / f->cfg.step)) : 0.0f;
+		o[12] = (float)n_smp / n_act;
+		o[13] = (float)log(n_act);
+	}
+out:
+	memset(f->fresh, 0, (size_t)n * sizeof(*f->fresh));
 }
