@@ -102,6 +102,7 @@ struct sim {
 	/* marl */
 	struct agent **agents;
 	bool learn, explore;
+	double teacher_beta;	/* > 0: label every learning step with a privileged teacher */
 };
 
 void task_work_split(const struct sim *s, const struct task_spec *spec, struct work *w);

@@ -9,6 +9,7 @@
  * of parameters. It then trains once per control step, not once per LB.
  */
 #include <errno.h>
+#include <math.h>
 
 #include "sim/internal.h"
 
@@ -30,14 +31,29 @@ static int lane_of(const struct sim *s, int i)
 	return lane;
 }
 
+void sim_set_teacher(struct sim *s, double beta)
+{
+	s->teacher_beta = beta;
+}
+
+/* What a teacher knowing the servers would write: capacity^beta, in logs. */
+static void teacher_log_weights(const struct sim *s, float *out)
+{
+	for (int k = 0; k < s->cfg.n_servers; k++)
+		out[k] = (float)(s->teacher_beta *
+				 log(s->servers[k].workers * s->servers[k].speed));
+}
+
 int marl_step(struct sim *s)
 {
 	const int n = s->cfg.n_servers;
 	const unsigned int flags = (s->explore ? AGENT_EXPLORE : 0) | (s->learn ? AGENT_RECORD : 0);
-	float config_weights[SIM_MAX_SERVERS];
+	float config_weights[SIM_MAX_SERVERS], teacher[SIM_MAX_SERVERS];
 
 	for (int k = 0; k < n; k++)
 		config_weights[k] = (float)s->cfg.weights[k];
+	if (s->learn && s->teacher_beta > 0)
+		teacher_log_weights(s, teacher);
 	for (int i = 0; i < s->cfg.n_lbs; i++) {
 		struct lb *lb = &s->lbs[i];
 		struct agent *ag = s->agents[i];
@@ -54,6 +70,8 @@ int marl_step(struct sim *s)
 		ret = agent_step(ag, lane, lb->obs, n, (float)reward, NULL, flags, weights);
 		if (ret)
 			return ret;
+		if (s->learn && s->teacher_beta > 0)
+			agent_set_teacher(ag, lane, teacher);
 		for (int k = 0; k < n; k++) {
 			lb->a[k] = weights[k];
 			lb->prev_action[k] = weights[k];
@@ -73,6 +91,19 @@ int marl_step(struct sim *s)
 bool marl_available(void)
 {
 	return false;
+}
+
+void sim_set_teacher(struct sim *s, double beta)
+{
+	s->teacher_beta = beta;
+}
+
+/* What a teacher knowing the servers would write: capacity^beta, in logs. */
+static void teacher_log_weights(const struct sim *s, float *out)
+{
+	for (int k = 0; k < s->cfg.n_servers; k++)
+		out[k] = (float)(s->teacher_beta *
+				 log(s->servers[k].workers * s->servers[k].speed));
 }
 
 int marl_step(struct sim *s)

@@ -89,6 +89,13 @@ void sim_free(struct sim *s);
  */
 void sim_set_agents(struct sim *s, struct agent **agents, bool learn, bool explore);
 
+/*
+ * Training: after every marl step each learning agent also gets the log-weights a teacher
+ * that knows the servers' true capacity would write: beta x log(capacity) (agent_set_teacher).
+ * beta < 1 leans towards equal weights, the safe side of SED's tie cliff. 0: no teacher.
+ */
+void sim_set_teacher(struct sim *s, double beta);
+
 /* Runs to cfg->duration. Returns 0 or a negative errno (agent failure). */
 int sim_run(struct sim *s);
 

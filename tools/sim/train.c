@@ -38,6 +38,9 @@ static const char train_help[] =
 	"  --eval-every K     validate every K episodes (5)\n"
 	"  --val-seeds K      validation streams (4)\n"
 	"  --init FILE        start from this model's parameters instead of new ones\n"
+	"  --teacher B        imitation of a teacher that knows the servers' capacity:\n"
+	"                     log-weights B x log(capacity) (0.85); 0: pure SAC\n"
+	"  --bc-weight X      weight of the imitation term in the actor's loss (1)\n"
 	"  --hidden H         GRU/MLP width of a new model (agent default)\n"
 	"  --updates U        gradient updates per control step (agent default)\n"
 	"  --gamma G          discount per control step (agent default)\n"
@@ -119,6 +122,30 @@ static double validate(struct trainer *tr)
 	return exp(log_sum / tr->val_seeds);
 }
 
+/* One learning episode: like run_one(), with the teacher when there is one. */
+static struct sim *train_episode(const struct sim_config *cfg, struct agent **lanes,
+				 double teacher)
+{
+	char err[256];
+	struct sim *s = sim_create(cfg, err, sizeof(err));
+	int ret;
+
+	if (!s) {
+		fprintf(stderr, "marllb-sim: %s\n", err);
+		return NULL;
+	}
+	agent_reset_state(lanes[0]); /* a new episode for every lane */
+	sim_set_agents(s, lanes, true, true);
+	sim_set_teacher(s, teacher);
+	ret = sim_run(s);
+	if (ret) {
+		fprintf(stderr, "marllb-sim: simulation failed: %s\n", strerror(-ret));
+		sim_free(s);
+		return NULL;
+	}
+	return s;
+}
+
 static int save_model(const struct agent *ag, const struct sim_config *cfg, const char *path)
 {
 	struct learn_settings ls;
@@ -163,6 +190,8 @@ int cmd_train(int argc, char **argv)
 					     { "lr", required_argument, NULL, 'l' },
 					     { "alpha", required_argument, NULL, 'a' },
 					     { "batch-rows", required_argument, NULL, 'b' },
+					     { "teacher", required_argument, NULL, 'T' },
+					     { "bc-weight", required_argument, NULL, 'B' },
 					     { "warmup-steps", required_argument, NULL, 'w' },
 					     { "help", no_argument, NULL, 'h' },
 					     {} };
@@ -170,7 +199,7 @@ int cmd_train(int argc, char **argv)
 	const char *out = NULL, *model_out = NULL, *init = NULL;
 	long episodes = 100, eval_every = 5, val_seeds = 4, hidden = 0, updates = -1,
 	     batch_rows = 0, warmup_steps = -1;
-	double gamma = -1, lr = -1, alpha = -1;
+	double gamma = -1, lr = -1, alpha = -1, teacher = 0.85, bc_weight = 1.0;
 	bool verbose = false;
 	struct cli_model m;
 	int opt;
@@ -225,6 +254,13 @@ int cmd_train(int argc, char **argv)
 			}
 			break;
 		}
+		case 'T':
+		case 'B':
+			if (parse_double(optarg, 0, 100, opt == 'T' ? &teacher : &bc_weight)) {
+				fprintf(stderr, "marllb-sim: %s: out of range\n", optarg);
+				return 2;
+			}
+			break;
 		case 'b':
 		case 'w':
 			if (parse_int(optarg, opt == 'b' ? 1 : 0, 1 << 26,
@@ -294,6 +330,7 @@ int cmd_train(int argc, char **argv)
 			ac.lr = lr;
 		if (alpha > 0)
 			ac.init_alpha = alpha;
+		ac.bc_weight = teacher > 0 ? bc_weight : 0;
 		tr.learner = agent_create(&ac);
 		if (!tr.learner) {
 			fprintf(stderr, "marllb-sim: cannot create the agent: %s\n",
@@ -319,9 +356,10 @@ int cmd_train(int argc, char **argv)
 		fprintf(stderr, "marllb-sim: cannot write %s: %s\n", path, strerror(errno));
 		goto out;
 	}
-	fprintf(csv, "episode,train_mean_tct,val_score,updates,q_loss,alpha,entropy,wall_s\n");
-	printf("%7s %10s %10s %8s %10s %8s %8s %8s\n", "episode", "train TCT", "val score",
-	       "updates", "q_loss", "alpha", "entropy", "wall s");
+	fprintf(csv, "episode,train_mean_tct,val_score,updates,q_loss,alpha,entropy,bc_loss,"
+		     "wall_s\n");
+	printf("%7s %10s %10s %8s %10s %8s %8s %8s %8s\n", "episode", "train TCT", "val score",
+	       "updates", "q_loss", "alpha", "entropy", "bc_loss", "wall s");
 	for (long e = 0; e < episodes; e++) {
 		struct sim_config cfg = tr.base;
 		struct agent_stats as;
@@ -330,7 +368,7 @@ int cmd_train(int argc, char **argv)
 
 		cfg.policy = POLICY_MARL;
 		cfg.seed = cfg.policy_seed = 1000000 + 1000 * tr.base.seed + e;
-		s = run_one(&cfg, lanes, true, true);
+		s = train_episode(&cfg, lanes, teacher);
 		if (!s)
 			goto out;
 		mean = stats_mean_tct(sim_stats(s));
@@ -358,13 +396,13 @@ int cmd_train(int argc, char **argv)
 					goto out;
 			}
 		}
-		fprintf(csv, "%ld,%.6f,%.6f,%llu,%.6g,%.6g,%.6g,%.1f\n", e + 1, mean, score,
-			(unsigned long long)as.updates, as.q_loss, as.alpha, as.entropy,
+		fprintf(csv, "%ld,%.6f,%.6f,%llu,%.6g,%.6g,%.6g,%.6g,%.1f\n", e + 1, mean, score,
+			(unsigned long long)as.updates, as.q_loss, as.alpha, as.entropy, as.bc_loss,
 			wall_seconds() - t0);
 		fflush(csv);
-		printf("%7ld %10.4f %10s %8llu %10.4g %8.4f %8.3f %8.1f\n", e + 1, mean,
+		printf("%7ld %10.4f %10s %8llu %10.4g %8.4f %8.3f %8.4f %8.1f\n", e + 1, mean,
 		       score < 0 ? "-" : (snprintf(path, sizeof(path), "%.4f", score), path),
-		       (unsigned long long)as.updates, as.q_loss, as.alpha, as.entropy,
+		       (unsigned long long)as.updates, as.q_loss, as.alpha, as.entropy, as.bc_loss,
 		       wall_seconds() - t0);
 		fflush(stdout);
 	}
