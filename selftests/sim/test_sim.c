@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "../test.h"
+#include "sim/cli.h"
 #include "sim/sim.h"
 
 static struct sim *run(const struct sim_config *cfg)
@@ -294,6 +295,167 @@ static void test_trace(void)
 	unlink(path);
 }
 
+
+/* Writes a trace of rows (time, iterations) to a temporary file; returns 0 or -1. */
+static int write_trace(char *path, const double (*rows)[2], int n)
+{
+	int fd = mkstemp(path);
+	FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+	if (!fp)
+		return -1;
+	fprintf(fp, "time\tquery\n");
+	for (int i = 0; i < n; i++)
+		fprintf(fp, "%g\t/dummy.php/?n=%.0f\n", rows[i][0], rows[i][1]);
+	fclose(fp);
+	return 0;
+}
+
+/*
+ * A task back from IO waits behind older tasks only (arrival order), not behind those that
+ * arrived while it was in IO. One worker of speed 1, constant IO of 0.9 s, CPU split in
+ * halves. A (t 0, CPU 2): CPU1 0-1, IO 1-1.9. B (t 0.5, CPU 4): CPU1 1-3, IO 3-3.9.
+ * C (t 1.5, CPU 2) waits. At 3 A (back at 1.9, older than C) runs CPU2 3-4; at 4 B (back at
+ * 3.9, older than C) runs CPU2 4-6; C: CPU1 6-7, IO 7-7.9, CPU2 7.9-8.9. TCTs 4, 5.5, 7.4.
+ * (Joining the tail instead gives C first: 5, 6.5, 6.5.)
+ */
+static void test_fcfs_arrival_order(void)
+{
+	const double rows[][2] = { { 0, 2000 }, { 0.5, 4000 }, { 1.5, 2000 }, { 1000, 1 } };
+	char path[] = "/tmp/marllb-sim-order-XXXXXX";
+	struct sim_config cfg;
+	struct sim *s;
+
+	if (!ASSERT_OK(write_trace(path, rows, 4), "trace"))
+		return;
+	single_server(&cfg, 0);
+	cfg.trace = path;
+	cfg.trace_scale = 1000;
+	cfg.io_mean = 0.9;
+	cfg.dist = DIST_CONST;
+	cfg.duration = 100;
+	cfg.warmup = 0;
+	s = run(&cfg);
+	if (s) {
+		ASSERT_EQ(sim_stats(s)->measured, 3, "three tasks");
+		ASSERT_NEAR(stats_mean_tct(sim_stats(s)), (4 + 5.5 + 7.4) / 3, 1e-9,
+			    "arrival order");
+		sim_free(s);
+	}
+	unlink(path);
+}
+
+/* IO has a per-server speed: the IO stage alone is M/M/1-PS with mu = io_speed / io_mean. */
+static void test_io_per_server(void)
+{
+	struct sim_config cfg;
+	struct sim *s;
+
+	single_server(&cfg, 1.0);
+	cfg.cpu_mean = 1e-4;
+	cfg.io_mean = 1.0;
+	cfg.io_speed[0] = 2.0; /* mu 2, lambda 1: sojourn 1 / (2 - 1) */
+	cfg.duration = 200000;
+	cfg.warmup = 1000;
+	s = run(&cfg);
+	if (!s)
+		return;
+	ASSERT_NEAR(stats_mean_tct(sim_stats(s)), 1.0, 0.05, "IO sojourn at io_speed 2");
+	sim_free(s);
+
+	/* default: IO speed proportional to CPU capacity (io_per_capacity x workers x speed) */
+	sim_config_default(&cfg);
+	cfg.io_per_capacity = 1.5;
+	cfg.speed[0] = 2;
+	ASSERT_NEAR(sim_config_io_speed(&cfg, 0), 1.5 * 4 * 2, 1e-12, "server 0: 4 x 2");
+	ASSERT_NEAR(sim_config_io_speed(&cfg, 7), 1.5 * 2 * 1, 1e-12, "server 7: 2 x 1");
+	cfg.io_speed[7] = 5;
+	ASSERT_NEAR(sim_config_io_speed(&cfg, 7), 5, 1e-12, "explicit IO speed");
+}
+
+/*
+ * The load is offered to the bottleneck: every server serves min(CPU / cpu_mean,
+ * IO / io_mean) tasks/s. On an IO-heavy mix with the same IO speed on every server (where
+ * the CPU-only load used to overload the IO of every server), every mix runs at load 0.9
+ * without rejections, and SED's capacity weights follow the bottleneck.
+ */
+static void test_every_mix_feasible(void)
+{
+	const double mixes[][2] = { { 1, 0 }, { 0.75, 0.25 }, { 0.5, 0.5 }, { 0.25, 0.75 } };
+	struct sim_config cfg;
+
+	sim_config_default(&cfg);
+	cfg.cpu_mean = 0.25;
+	cfg.io_mean = 0.75;
+	/* 4 x 1 and 2 x 1 CPU, IO as fast: min(c / 0.25, c / 0.75) = c / 0.75 */
+	ASSERT_NEAR(sim_config_throughput(&cfg, cfg.cpu_mean), 24 / 0.75, 1e-9, "IO-bound");
+	ASSERT_NEAR(sim_config_rate(&cfg), 0.9 * 24 / 0.75, 1e-9, "rate at load 0.9");
+	for (unsigned int i = 0; i < sizeof(mixes) / sizeof(mixes[0]); i++) {
+		const struct sim_stats *st;
+		struct sim *s;
+
+		sim_config_default(&cfg);
+		for (int k = 0; k < cfg.n_servers; k++)
+			cfg.io_speed[k] = 4; /* the old uniform IO: the 2-worker half is IO-rich */
+		cfg.cpu_mean = mixes[i][0];
+		cfg.io_mean = mixes[i][1];
+		sim_config_capacity_weights(&cfg);
+		if (i == 3)
+			ASSERT_NEAR(cfg.weights[0], cfg.weights[7], 1e-12,
+				    "IO-bound everywhere: equal weights");
+		cfg.duration = 4000;
+		cfg.warmup = 400;
+		cfg.seed = 5;
+		s = run(&cfg);
+		if (!s)
+			return;
+		st = sim_stats(s);
+		ASSERT_EQ(st->rejected, 0, "no rejections at load 0.9");
+		ASSERT_LT(stats_mean_tct(st), 15 * (mixes[i][0] + mixes[i][1]), "stable queues");
+		sim_free(s);
+	}
+}
+
+/* Parses argv with the model options, as every subcommand does. */
+static int parse_model(struct cli_model *m, int argc, char **argv)
+{
+	struct option *opts = cli_options(NULL);
+	int opt;
+
+	cli_model_init(m);
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		if (cli_model_option(m, opt, optarg))
+			return -1;
+	return cli_model_finish(m);
+}
+
+/* --cpu-mean and --io-mean win over --mix in either order. */
+static void test_explicit_means_win(void)
+{
+	char *a[] = { "x", "--cpu-mean", "0.18", "--mix", "75", NULL };
+	char *b[] = { "x", "--mix", "75", "--cpu-mean", "0.18", NULL };
+	char *c[] = { "x", "--io-mean", "0", "--mix", "50", NULL };
+	struct cli_model m;
+
+	if (!ASSERT_OK(parse_model(&m, 5, a), "parse"))
+		return;
+	ASSERT_NEAR(m.cfg.cpu_mean, 0.18, 0, "--cpu-mean before --mix");
+	ASSERT_NEAR(m.cfg.io_mean, 0.25, 0, "the mix's IO mean");
+	if (!ASSERT_OK(parse_model(&m, 5, b), "parse"))
+		return;
+	ASSERT_NEAR(m.cfg.cpu_mean, 0.18, 0, "--cpu-mean after --mix");
+	if (!ASSERT_OK(parse_model(&m, 5, c), "parse"))
+		return;
+	ASSERT_NEAR(m.cfg.cpu_mean, 0.5, 0, "the mix's CPU mean");
+	ASSERT_NEAR(m.cfg.io_mean, 0, 0, "--io-mean 0 over the mix's IO");
+	/* a compare over mixes applies them the same way */
+	ASSERT_OK(cli_model_mix(&m, "75", &m.cfg), "mix 75");
+	ASSERT_NEAR(m.cfg.cpu_mean, 0.75, 0, "mix 75 CPU");
+	ASSERT_NEAR(m.cfg.io_mean, 0, 0, "--io-mean still wins");
+}
+
 static const struct test_case tests[] = { TEST(mm1_processor_sharing),
 					  TEST(mm1_fcfs),
 					  TEST(task_duration_signal),
@@ -304,6 +466,10 @@ static const struct test_case tests[] = { TEST(mm1_processor_sharing),
 					  TEST(probe_reward),
 					  TEST(bad_config_rejected),
 					  TEST(trace),
+					  TEST(fcfs_arrival_order),
+					  TEST(io_per_server),
+					  TEST(every_mix_feasible),
+					  TEST(explicit_means_win),
 					  {} };
 
 int main(int argc, char **argv)

@@ -16,6 +16,7 @@ enum {
 	OPT_WEIGHTS,
 	OPT_MISCONFIG,
 	OPT_IO_SPEED,
+	OPT_IO_PER_CAPACITY,
 	OPT_MIX,
 	OPT_DIST,
 	OPT_LOAD,
@@ -46,6 +47,7 @@ const struct option cli_model_options[] = {
 	{ "weights", required_argument, NULL, OPT_WEIGHTS },
 	{ "misconfig", no_argument, NULL, OPT_MISCONFIG },
 	{ "io-speed", required_argument, NULL, OPT_IO_SPEED },
+	{ "io-per-capacity", required_argument, NULL, OPT_IO_PER_CAPACITY },
 	{ "mix", required_argument, NULL, OPT_MIX },
 	{ "cpu-mean", required_argument, NULL, OPT_CPU_MEAN },
 	{ "io-mean", required_argument, NULL, OPT_IO_MEAN },
@@ -79,14 +81,18 @@ const char cli_model_help[] =
 	"  --weights LIST       static weights of wcmp and sed, one or N values\n"
 	"                       (default: capacity = workers x speed)\n"
 	"  --misconfig          static weights inverted: fast servers get the slow ones' weight\n"
-	"  --io-speed X         IO work per second of each server's IO resource (4)\n"
+	"  --io-speed LIST      IO work per second of each server's IO resource, one value\n"
+	"                       or N values (default: --io-per-capacity x CPU capacity)\n"
+	"  --io-per-capacity X  IO speed of a server per unit of its CPU capacity (workers x\n"
+	"                       speed) where --io-speed does not set it (1)\n"
 	"  --mix MIX            application mix by mean (CPU, IO) work in seconds:\n"
 	"                       100 = (1, 0), 75 = (0.75, 0.25), 50 = (0.5, 0.5) (100)\n"
-	"  --cpu-mean S         mean CPU work per task (s), after --mix (the mix's)\n"
-	"  --io-mean S          mean IO work per task (s), after --mix (the mix's)\n"
+	"  --cpu-mean S         mean CPU work per task (s); wins over --mix (the mix's)\n"
+	"  --io-mean S          mean IO work per task (s); wins over --mix (the mix's)\n"
 	"  --dist D             work distribution: exp, lognormal[:SIGMA] (1),\n"
-	"                       pareto[:ALPHA] (2.5) (exp)\n"
-	"  --load X             offered CPU load, fraction of total CPU capacity (0.9)\n"
+	"                       pareto[:ALPHA] (2.5), const (every task the mean) (exp)\n"
+	"  --load X             offered load: fraction of the tasks/s the pool can serve,\n"
+	"                       each server limited by its CPU or its IO (0.9)\n"
 	"  --rate R             arrivals per second (overrides --load)\n"
 	"  --trace FILE         arrivals from a trace (time<TAB>/dummy.php/?n=N), looped\n"
 	"  --trace-scale X      loop iterations per second of CPU work (default: such that\n"
@@ -199,12 +205,14 @@ int cli_model_option(struct cli_model *m, int opt, const char *arg)
 	case OPT_WORKERS:
 	case OPT_SPEEDS:
 	case OPT_WEIGHTS:
+	case OPT_IO_SPEED:
 		n = parse_list(arg, list_buf, SIM_MAX_SERVERS);
 		if (n < 1)
 			BAD("%s %s: expected a comma-separated list of numbers",
-			    opt == OPT_WORKERS ? "--workers" :
-			    opt == OPT_SPEEDS  ? "--speeds" :
-						 "--weights",
+			    opt == OPT_WORKERS	? "--workers" :
+			    opt == OPT_SPEEDS	? "--speeds" :
+			    opt == OPT_IO_SPEED ? "--io-speed" :
+						  "--weights",
 			    arg);
 		if (opt == OPT_WORKERS) {
 			for (int i = 0; i < n; i++)
@@ -218,6 +226,12 @@ int cli_model_option(struct cli_model *m, int opt, const char *arg)
 		} else if (opt == OPT_SPEEDS) {
 			memcpy(m->speeds_list, list_buf, n * sizeof(double));
 			m->speeds_len = n;
+		} else if (opt == OPT_IO_SPEED) {
+			for (int i = 0; i < n; i++)
+				if (!(list_buf[i] > 0))
+					BAD("--io-speed %s: speeds must be positive", arg);
+			memcpy(m->io_speeds_list, list_buf, n * sizeof(double));
+			m->io_speeds_len = n;
 		} else {
 			memcpy(m->weights_list, list_buf, n * sizeof(double));
 			m->weights_len = n;
@@ -227,25 +241,30 @@ int cli_model_option(struct cli_model *m, int opt, const char *arg)
 	case OPT_MISCONFIG:
 		m->misconfig = true;
 		break;
-	case OPT_IO_SPEED:
-		if (parse_double(arg, 1e-6, 1e6, &c->io_speed))
-			BAD("--io-speed %s: expected a positive number", arg);
+	case OPT_IO_PER_CAPACITY:
+		if (parse_double(arg, 1e-6, 1e6, &c->io_per_capacity))
+			BAD("--io-per-capacity %s: expected a positive number", arg);
 		break;
 	case OPT_MIX:
 		if (mix_parse(arg, &c->cpu_mean, &c->io_mean))
 			BAD("--mix %s: expected 100, 75 or 50", arg);
+		m->mix = arg;
 		break;
 	case OPT_CPU_MEAN:
-		if (parse_double(arg, 1e-9, 1e6, &c->cpu_mean))
+		if (parse_double(arg, 1e-9, 1e6, &m->cpu_mean))
 			BAD("--cpu-mean %s: expected positive seconds", arg);
+		m->cpu_mean_set = true;
 		break;
 	case OPT_IO_MEAN:
-		if (parse_double(arg, 0, 1e6, &c->io_mean))
+		if (parse_double(arg, 0, 1e6, &m->io_mean))
 			BAD("--io-mean %s: expected seconds >= 0", arg);
+		m->io_mean_set = true;
 		break;
 	case OPT_DIST:
 		if (!strcmp(arg, "exp")) {
 			c->dist = DIST_EXP;
+		} else if (!strcmp(arg, "const")) {
+			c->dist = DIST_CONST;
 		} else if (!strncmp(arg, "lognormal", 9) && (!arg[9] || arg[9] == ':')) {
 			c->dist = DIST_LOGNORMAL;
 			c->dist_shape = 1.0;
@@ -257,7 +276,8 @@ int cli_model_option(struct cli_model *m, int opt, const char *arg)
 			if (arg[6] && parse_double(arg + 7, 1.01, 99, &c->dist_shape))
 				BAD("--dist %s: alpha must be in (1, 100)", arg);
 		} else {
-			BAD("--dist %s: expected exp, lognormal[:SIGMA] or pareto[:ALPHA]", arg);
+			BAD("--dist %s: expected exp, lognormal[:SIGMA], pareto[:ALPHA] or const",
+			    arg);
 		}
 		break;
 	case OPT_LOAD:
@@ -344,7 +364,7 @@ int cli_model_option(struct cli_model *m, int opt, const char *arg)
 	return 0;
 }
 
-static int fill(const char *name, double *list, int len, int n, double *out_d, int *out_i)
+static int fill(const char *name, const double *list, int len, int n, double *out_d, int *out_i)
 {
 	if (len != 1 && len != n) {
 		fprintf(stderr, "marllb-sim: %s has %d values for %d servers\n", name, len, n);
@@ -359,22 +379,20 @@ static int fill(const char *name, double *list, int len, int n, double *out_d, i
 	return 0;
 }
 
-int cli_model_finish(struct cli_model *m)
+static void apply_means(const struct cli_model *m, struct sim_config *cfg)
 {
-	struct sim_config *c = &m->cfg;
-	int n = c->n_servers;
-	double lo = INFINITY, hi = 0;
-	char err[256];
+	if (m->cpu_mean_set)
+		cfg->cpu_mean = m->cpu_mean;
+	if (m->io_mean_set)
+		cfg->io_mean = m->io_mean;
+}
 
-	for (int k = 0; k < n; k++) {
-		c->workers[k] = k < n / 2 ? 4 : 2;
-		c->speed[k] = 1.0;
-	}
-	if (m->workers_len &&
-	    fill("--workers", m->workers_list, m->workers_len, n, NULL, c->workers))
-		return -1;
-	if (m->speeds_len && fill("--speeds", m->speeds_list, m->speeds_len, n, c->speed, NULL))
-		return -1;
+/* Static weights: capacity for the mix, or --weights; --misconfig mirrors them. */
+static int set_weights(const struct cli_model *m, struct sim_config *c)
+{
+	double lo = INFINITY, hi = 0;
+	int n = c->n_servers;
+
 	sim_config_capacity_weights(c);
 	if (m->weights_len &&
 	    fill("--weights", m->weights_list, m->weights_len, n, c->weights, NULL))
@@ -385,6 +403,39 @@ int cli_model_finish(struct cli_model *m)
 		for (int k = 0; k < n; k++)
 			c->weights[k] = lo + hi - c->weights[k];
 	}
+	return 0;
+}
+
+int cli_model_mix(const struct cli_model *m, const char *mix, struct sim_config *cfg)
+{
+	if (mix_parse(mix, &cfg->cpu_mean, &cfg->io_mean))
+		return -1;
+	apply_means(m, cfg);
+	return set_weights(m, cfg);
+}
+
+int cli_model_finish(struct cli_model *m)
+{
+	struct sim_config *c = &m->cfg;
+	int n = c->n_servers;
+	char err[256];
+
+	apply_means(m, c);
+	for (int k = 0; k < n; k++) {
+		c->workers[k] = k < n / 2 ? 4 : 2;
+		c->speed[k] = 1.0;
+		c->io_speed[k] = 0;
+	}
+	if (m->workers_len &&
+	    fill("--workers", m->workers_list, m->workers_len, n, NULL, c->workers))
+		return -1;
+	if (m->speeds_len && fill("--speeds", m->speeds_list, m->speeds_len, n, c->speed, NULL))
+		return -1;
+	if (m->io_speeds_len &&
+	    fill("--io-speed", m->io_speeds_list, m->io_speeds_len, n, c->io_speed, NULL))
+		return -1;
+	if (set_weights(m, c))
+		return -1;
 	c->features.n_servers = n;
 	if (sim_config_check(c, err, sizeof(err))) {
 		fprintf(stderr, "marllb-sim: %s\n", err);

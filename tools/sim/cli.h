@@ -15,10 +15,14 @@ extern const char cli_model_help[];
 struct cli_model {
 	struct sim_config cfg;
 	bool workers_set, weights_set, misconfig;
+	/* --cpu-mean/--io-mean win over --mix, whatever the order (cli_model_finish) */
+	bool cpu_mean_set, io_mean_set;
+	double cpu_mean, io_mean;
+	const char *mix;	/* --mix, or NULL */
 	double list_buf[SIM_MAX_SERVERS];
 	double workers_list[SIM_MAX_SERVERS], speeds_list[SIM_MAX_SERVERS],
-		weights_list[SIM_MAX_SERVERS];
-	int workers_len, speeds_len, weights_len;
+		weights_list[SIM_MAX_SERVERS], io_speeds_list[SIM_MAX_SERVERS];
+	int workers_len, speeds_len, weights_len, io_speeds_len;
 };
 
 void cli_model_init(struct cli_model *m);
@@ -27,6 +31,10 @@ void cli_model_init(struct cli_model *m);
 int cli_model_option(struct cli_model *m, int opt, const char *arg);
 /* Fills derived values (worker split, weights); returns -1 on a bad combination. */
 int cli_model_finish(struct cli_model *m);
+/* Sets cfg's mean work to the named mix, then applies --cpu-mean/--io-mean over it
+ * (explicit options win), and the static weights that follow (capacity, --weights,
+ * --misconfig). Returns -1 for an unknown mix. */
+int cli_model_mix(const struct cli_model *m, const char *mix, struct sim_config *cfg);
 
 /* Builds the getopt table: the command's own options followed by the model options. */
 struct option *cli_options(const struct option *own);
