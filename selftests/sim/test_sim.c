@@ -295,7 +295,6 @@ static void test_trace(void)
 	unlink(path);
 }
 
-
 /* Writes a trace of rows (time, iterations) to a temporary file; returns 0 or -1. */
 static int write_trace(char *path, const double (*rows)[2], int n)
 {

@@ -18,7 +18,7 @@ struct cli_model {
 	/* --cpu-mean/--io-mean win over --mix, whatever the order (cli_model_finish) */
 	bool cpu_mean_set, io_mean_set;
 	double cpu_mean, io_mean;
-	const char *mix;	/* --mix, or NULL */
+	const char *mix; /* --mix, or NULL */
 	double list_buf[SIM_MAX_SERVERS];
 	double workers_list[SIM_MAX_SERVERS], speeds_list[SIM_MAX_SERVERS],
 		weights_list[SIM_MAX_SERVERS], io_speeds_list[SIM_MAX_SERVERS];

@@ -61,7 +61,8 @@ double sim_config_throughput(const struct sim_config *cfg, double cpu_mean)
 void sim_config_capacity_weights(struct sim_config *cfg)
 {
 	for (int k = 0; k < cfg->n_servers; k++)
-		cfg->weights[k] = sim_config_server_throughput(cfg, k, cfg->cpu_mean) * cfg->cpu_mean;
+		cfg->weights[k] =
+			sim_config_server_throughput(cfg, k, cfg->cpu_mean) * cfg->cpu_mean;
 }
 
 /* 2 LBs, 8 servers: the first half with 4 workers, the second with 2; 100% CPU mix. */

@@ -203,8 +203,8 @@ static double fcfs_io_lookahead(struct sim *s, const struct server *sv, const st
 			continue;
 		const struct task *tk = &s->tasks[io->heap[i].task];
 
-		job[n_jobs] = (struct la_job){ fmax(io->heap[i].v - v, 0), 0,
-					       known_cpu_last(s, tk), tk->arrival, STAGE_IO };
+		job[n_jobs] = (struct la_job){ fmax(io->heap[i].v - v, 0), 0, known_cpu_last(s, tk),
+					       tk->arrival, STAGE_IO };
 		in_io[n_io++] = n_jobs++;
 	}
 	me = n_jobs++;

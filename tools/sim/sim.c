@@ -384,7 +384,8 @@ static int probe_reward_step(struct sim *s)
 	for (int i = 0; i < s->cfg.n_lbs && s->now > 0; i++) {
 		struct lb *lb = &s->lbs[i];
 
-		s->stats.reward_sum += reward_observe(s->cfg.reward, s->cfg.reward_units, lb->feat, s->now, NULL, NULL);
+		s->stats.reward_sum += reward_observe(s->cfg.reward, s->cfg.reward_units, lb->feat,
+						      s->now, NULL, NULL);
 		s->stats.reward_count++;
 	}
 	return 0;
