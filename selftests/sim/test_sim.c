@@ -5,6 +5,7 @@
 #include "../test.h"
 #include "sim/cli.h"
 #include "sim/sim.h"
+#include "sim/world.h"
 
 static struct sim *run(const struct sim_config *cfg)
 {
@@ -455,6 +456,200 @@ static void test_explicit_means_win(void)
 	ASSERT_NEAR(m.cfg.io_mean, 0, 0, "--io-mean still wins");
 }
 
+static bool same_world(const struct sim_config *a, const struct sim_config *b)
+{
+	if (a->n_servers != b->n_servers || a->n_lbs != b->n_lbs || a->cpu_mean != b->cpu_mean ||
+	    a->io_mean != b->io_mean || a->load != b->load || a->dist != b->dist ||
+	    a->dist_shape != b->dist_shape || a->sharing != b->sharing ||
+	    a->n_changes != b->n_changes || a->seed != b->seed ||
+	    a->resident_cap != b->resident_cap)
+		return false;
+	for (int k = 0; k < a->n_servers; k++)
+		if (a->workers[k] != b->workers[k] || a->speed[k] != b->speed[k] ||
+		    a->io_speed[k] != b->io_speed[k] || a->weights[k] != b->weights[k])
+			return false;
+	for (int i = 0; i < a->n_changes; i++)
+		if (a->changes[i].t != b->changes[i].t ||
+		    a->changes[i].server != b->changes[i].server ||
+		    a->changes[i].speed != b->changes[i].speed)
+			return false;
+	return true;
+}
+
+/* A seed draws one world, always the same; the next seed another. */
+static void test_world_deterministic(void)
+{
+	struct sim_config a, b;
+	struct world_info ia, ib;
+	struct world_ranges r;
+	int differ = 0;
+
+	world_ranges_default(&r);
+	for (uint64_t seed = SEED_TRAIN_BASE; seed < SEED_TRAIN_BASE + 50; seed++) {
+		ASSERT_OK(world_draw(seed, &r, &a, &ia), "draw");
+		ASSERT_OK(world_draw(seed, &r, &b, &ib), "draw again");
+		ASSERT_TRUE(same_world(&a, &b), "same seed, same world");
+		ASSERT_TRUE(ia.change == ib.change && ia.weights == ib.weights, "same info");
+		ASSERT_EQ(a.seed, seed, "the world's own task stream");
+		world_draw(seed + 1, &r, &b, &ib);
+		differ += !same_world(&a, &b);
+	}
+	ASSERT_EQ(differ, 50, "the next seed draws another world");
+}
+
+/*
+ * Over many seeds: every value within the ranges, every world valid and feasible (its
+ * highest load over the run below 1), and every kind drawn.
+ */
+static void test_world_ranges_and_kinds(void)
+{
+	int cap[WORLD_CAP__COUNT] = {}, how[WORLD_BY__COUNT] = {}, wk[WORLD_W__COUNT] = {},
+	    ch[WORLD_CHANGE__COUNT] = {}, io[WORLD_IO__COUNT] = {}, ps = 0, with_io = 0, tails = 0,
+	    n_small = 0, n_large = 0, bad = 0;
+	struct world_ranges r;
+	char err[256];
+
+	world_ranges_default(&r);
+	for (uint64_t seed = SEED_TRAIN_BASE; seed < SEED_TRAIN_BASE + 2000; seed++) {
+		struct sim_config c;
+		struct world_info in;
+		double lo = INFINITY, hi = 0;
+
+		if (!ASSERT_OK(world_draw(seed, &r, &c, &in), "draw"))
+			return;
+		err[0] = '\0';
+		if (sim_config_check(&c, err, sizeof(err)) || world_peak_load(&c) >= 1 ||
+		    c.n_servers < 2 || c.n_servers > 64 || c.n_lbs < 1 || c.n_lbs > 8 ||
+		    in.load_peak > r.load_max + 1e-12 ||
+		    (in.change == WORLD_CHANGE_NONE &&
+		     (c.load < r.load_min || c.load > r.load_max)) ||
+		    in.work < r.work_min || in.work > r.work_max || in.io_share > r.io_share_max ||
+		    c.duration != r.duration || c.warmup != r.warmup) {
+			if (!bad++)
+				printf("    world %llu out of range: %s\n",
+				       (unsigned long long)seed, err);
+			continue;
+		}
+		for (int k = 0; k < c.n_servers; k++) {
+			lo = fmin(lo, c.workers[k] * c.speed[k]);
+			hi = fmax(hi, c.workers[k] * c.speed[k]);
+		}
+		ASSERT_LE(hi / lo, r.ratio_max + 1e-9, "capacity ratio");
+		ASSERT_NEAR(hi / lo, in.ratio, 1e-9, "info says the ratio");
+		for (int i = 0; i < c.n_changes; i++)
+			ASSERT_TRUE(c.changes[i].t > c.warmup && c.changes[i].t < c.duration,
+				    "changes fall in the measured part");
+		ASSERT_EQ(c.n_changes, in.n_changed * (in.change == WORLD_CHANGE_NOISY ? 2 : 1),
+			  "changes as described");
+		cap[in.capacity]++;
+		how[in.realise]++;
+		wk[in.weights]++;
+		ch[in.change]++;
+		io[in.io]++;
+		ps += c.sharing == CPU_PS;
+		with_io += c.io_mean > 0;
+		tails += c.dist != DIST_EXP;
+		n_small += c.n_servers <= 4;
+		n_large += c.n_servers >= 32;
+	}
+	ASSERT_EQ(bad, 0, "worlds out of range");
+	for (int i = 0; i < WORLD_CAP__COUNT; i++)
+		ASSERT_GT(cap[i], 400, world_capacity_names[i]);
+	for (int i = 0; i < WORLD_BY__COUNT; i++)
+		ASSERT_GT(how[i], 400, world_realise_names[i]);
+	for (int i = 0; i < WORLD_W__COUNT; i++)
+		ASSERT_GT(wk[i], 300, world_weights_names[i]);
+	for (int i = 0; i < WORLD_CHANGE__COUNT; i++)
+		ASSERT_GT(ch[i], 400, world_change_names[i]);
+	for (int i = 0; i < WORLD_IO__COUNT; i++)
+		ASSERT_GT(io[i], 300, world_io_names[i]);
+	ASSERT_GT(ps, 300, "processor sharing");
+	ASSERT_GT(with_io, 700, "tasks with IO");
+	ASSERT_GT(tails, 300, "heavy tails");
+	ASSERT_GT(n_small, 300, "small pools");
+	ASSERT_GT(n_large, 200, "large pools");
+}
+
+/* Narrowed ranges hold: a fixed N and M, one kind of weights, no change. */
+static void test_world_narrowed(void)
+{
+	struct world_ranges r;
+	char err[256] = "";
+
+	world_ranges_default(&r);
+	r.servers_min = r.servers_max = 7;
+	r.lbs_min = r.lbs_max = 2;
+	r.weights_mask = 1u << WORLD_W_REVERSED;
+	r.change_mask = 1u << WORLD_CHANGE_NONE;
+	r.capacity_mask = 1u << WORLD_CAP_TWO_CLASSES;
+	r.load_min = r.load_max = 0.8;
+	r.duration = 100;
+	r.warmup = 10;
+	for (uint64_t seed = SEED_VALID_BASE; seed < SEED_VALID_BASE + 200; seed++) {
+		struct sim_config c;
+		struct world_info in;
+		double fast = 0, slow = INFINITY;
+
+		world_draw(seed, &r, &c, &in);
+		ASSERT_EQ(c.n_servers, 7, "N fixed");
+		ASSERT_EQ(c.n_lbs, 2, "M fixed");
+		ASSERT_EQ(in.weights, WORLD_W_REVERSED, "reversed weights");
+		ASSERT_EQ(c.n_changes, 0, "no change");
+		ASSERT_NEAR(c.load, 0.8, 1e-12, "load fixed");
+		/* reversed: the fastest server carries the least weight */
+		for (int k = 0; k < 7; k++) {
+			fast = fmax(fast, c.workers[k] * c.speed[k]);
+			slow = fmin(slow, c.workers[k] * c.speed[k]);
+		}
+		for (int k = 0; k < 7 && fast > slow; k++)
+			if (c.workers[k] * c.speed[k] == fast)
+				ASSERT_LT(c.weights[k], fast, "fast server weighted low");
+	}
+	r.servers_min = 9;
+	ASSERT_EQ(world_ranges_check(&r, err, sizeof(err)), -EINVAL, "min > max refused");
+	ASSERT_TRUE(strstr(err, "servers 9..7") != NULL, err);
+	r.servers_min = 7;
+	r.weights_mask = 0;
+	ASSERT_EQ(world_draw(1, &r, &(struct sim_config){}, &(struct world_info){}), -EINVAL,
+		  "no kind to draw");
+}
+
+/* Drawn worlds run; a slowdown's capacity shows in the peak load. */
+static void test_world_runs(void)
+{
+	struct world_ranges r;
+	struct sim_config c;
+	struct world_info in;
+
+	world_ranges_default(&r);
+	r.duration = 60;
+	r.warmup = 5;
+	r.servers_max = 16;
+	for (uint64_t seed = SEED_TRAIN_BASE; seed < SEED_TRAIN_BASE + 8; seed++) {
+		struct sim *s;
+
+		world_draw(seed, &r, &c, &in);
+		c.policy = POLICY_SED;
+		s = run(&c);
+		if (!s)
+			return;
+		ASSERT_GT(sim_stats(s)->measured, 100, "tasks measured");
+		sim_free(s);
+	}
+	/* two servers of capacity 1, one slows to half: the peak load is 2 / 1.5 times */
+	sim_config_default(&c);
+	c.n_servers = 2;
+	c.workers[0] = c.workers[1] = 1;
+	c.load = 0.6;
+	c.changes[0] = (struct capacity_change){ .t = 100, .server = 1, .speed = 0.5 };
+	c.n_changes = 1;
+	ASSERT_NEAR(world_peak_load(&c), 0.6 * 2 / 1.5, 1e-12, "peak load after a slowdown");
+	ASSERT_EQ(seed_space_of(SEED_SELECT_BASE - 1), SEED_EVAL, "evaluation space");
+	ASSERT_EQ(seed_space_of(SEED_SELECT_BASE), SEED_SELECT, "selection space");
+	ASSERT_EQ(seed_space_of(SEED_VALID_BASE), SEED_VALID, "validation space");
+	ASSERT_EQ(seed_space_of(SEED_TRAIN_BASE), SEED_TRAIN, "training space");
+}
+
 static const struct test_case tests[] = { TEST(mm1_processor_sharing),
 					  TEST(mm1_fcfs),
 					  TEST(task_duration_signal),
@@ -469,6 +664,10 @@ static const struct test_case tests[] = { TEST(mm1_processor_sharing),
 					  TEST(io_per_server),
 					  TEST(every_mix_feasible),
 					  TEST(explicit_means_win),
+					  TEST(world_deterministic),
+					  TEST(world_ranges_and_kinds),
+					  TEST(world_narrowed),
+					  TEST(world_runs),
 					  {} };
 
 int main(int argc, char **argv)

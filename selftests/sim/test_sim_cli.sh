@@ -72,7 +72,32 @@ case_run_explicit_mean_wins() {
 	check "same in either order" [ "$a" = "$b" ]
 }
 
-for c in compare_seed_order compare_refuses_mixes_with_means run_explicit_mean_wins; do
+# A drawn world is printed with the options that rebuild it: both runs are the same run.
+case_world_rebuilds() {
+	local seed opts a b
+	for seed in 1000000000 1000000001 100000007; do
+		opts=$("$SIM" world --seed $seed --duration 100 --warmup 10 | sed -n 's/^options: //p')
+		check "world $seed prints its options" [ -n "$opts" ] || return 1
+		# shellcheck disable=SC2086
+		a=$("$SIM" run $opts --policy sed | grep -E '^(mean TCT|p99 TCT|tasks )')
+		b=$("$SIM" run --world $seed --duration 100 --warmup 10 --policy sed |
+			grep -E '^(mean TCT|p99 TCT|tasks )')
+		check "world $seed ran" [ "$(grep -c . <<<"$a")" = 3 ]
+		check "world $seed: run --world ($b) = run with its options ($a)" [ "$a" = "$b" ]
+	done
+	"$SIM" world --seed 1000000000 --count 3 --servers-range 7 --weights-kinds reversed \
+		>"$WORK/w.txt"
+	check "three worlds" [ "$(grep -c '^world ' "$WORK/w.txt")" = 3 ]
+	check "N fixed at 7" [ "$(grep -c '^world .*: N 7,' "$WORK/w.txt")" = 3 ]
+	check "reversed weights" [ "$(grep -c 'weights reversed' "$WORK/w.txt")" = 3 ]
+	"$SIM" run --world 5 --servers 3 >/dev/null 2>"$WORK/err.txt"
+	check "--servers with --world refused" grep -q -- '--servers and --world' "$WORK/err.txt"
+	"$SIM" world --servers-range 9:3 >/dev/null 2>&1
+	check "a bad range refused" [ $? = 2 ]
+}
+
+for c in compare_seed_order compare_refuses_mixes_with_means run_explicit_mean_wins \
+	world_rebuilds; do
 	run_case "$c"
 done
 echo "summary: $PASSED passed, $FAILED failed, 0 skipped"

@@ -177,12 +177,20 @@ void cli_model_init(struct cli_model *m)
 	sim_config_default(&m->cfg);
 }
 
-#define BAD(...)                                             \
-	do {                                                 \
-		fprintf(stderr, "marllb-sim: " __VA_ARGS__); \
-		fputc('\n', stderr);                         \
-		return -1;                                   \
-	} while (0)
+const char *cli_model_unused(const struct cli_model *m, const char *const *allowed)
+{
+	for (int i = 0; cli_model_options[i].name; i++) {
+		const char *const *a = allowed;
+
+		if (!(m->given & (1ULL << i)))
+			continue;
+		while (*a && strcmp(*a, cli_model_options[i].name))
+			a++;
+		if (!*a)
+			return cli_model_options[i].name;
+	}
+	return NULL;
+}
 
 int cli_model_option(struct cli_model *m, int opt, const char *arg)
 {
@@ -191,15 +199,19 @@ int cli_model_option(struct cli_model *m, int opt, const char *arg)
 	long v;
 	int n;
 
+	for (int i = 0; cli_model_options[i].name; i++)
+		if (cli_model_options[i].val == opt)
+			m->given |= 1ULL << i;
+
 	switch (opt) {
 	case OPT_LBS:
 		if (parse_int(arg, 1, SIM_MAX_LBS, &v))
-			BAD("--lbs %s: expected 1..%d", arg, SIM_MAX_LBS);
+			CLI_BAD("--lbs %s: expected 1..%d", arg, SIM_MAX_LBS);
 		c->n_lbs = v;
 		break;
 	case OPT_SERVERS:
 		if (parse_int(arg, 1, SIM_MAX_SERVERS, &v))
-			BAD("--servers %s: expected 1..%d", arg, SIM_MAX_SERVERS);
+			CLI_BAD("--servers %s: expected 1..%d", arg, SIM_MAX_SERVERS);
 		c->n_servers = v;
 		break;
 	case OPT_WORKERS:
@@ -208,18 +220,18 @@ int cli_model_option(struct cli_model *m, int opt, const char *arg)
 	case OPT_IO_SPEED:
 		n = parse_list(arg, list_buf, SIM_MAX_SERVERS);
 		if (n < 1)
-			BAD("%s %s: expected a comma-separated list of numbers",
-			    opt == OPT_WORKERS	? "--workers" :
-			    opt == OPT_SPEEDS	? "--speeds" :
-			    opt == OPT_IO_SPEED ? "--io-speed" :
-						  "--weights",
-			    arg);
+			CLI_BAD("%s %s: expected a comma-separated list of numbers",
+				opt == OPT_WORKERS  ? "--workers" :
+				opt == OPT_SPEEDS   ? "--speeds" :
+				opt == OPT_IO_SPEED ? "--io-speed" :
+						      "--weights",
+				arg);
 		if (opt == OPT_WORKERS) {
 			for (int i = 0; i < n; i++)
 				if (list_buf[i] != floor(list_buf[i]) || list_buf[i] < 1 ||
 				    list_buf[i] > 1024)
-					BAD("--workers %s: counts must be whole numbers 1..1024",
-					    arg);
+					CLI_BAD("--workers %s: counts must be whole numbers 1..1024",
+						arg);
 			memcpy(m->workers_list, list_buf, n * sizeof(double));
 			m->workers_len = n;
 			m->workers_set = true;
@@ -229,7 +241,7 @@ int cli_model_option(struct cli_model *m, int opt, const char *arg)
 		} else if (opt == OPT_IO_SPEED) {
 			for (int i = 0; i < n; i++)
 				if (!(list_buf[i] > 0))
-					BAD("--io-speed %s: speeds must be positive", arg);
+					CLI_BAD("--io-speed %s: speeds must be positive", arg);
 			memcpy(m->io_speeds_list, list_buf, n * sizeof(double));
 			m->io_speeds_len = n;
 		} else {
@@ -243,21 +255,21 @@ int cli_model_option(struct cli_model *m, int opt, const char *arg)
 		break;
 	case OPT_IO_PER_CAPACITY:
 		if (parse_double(arg, 1e-6, 1e6, &c->io_per_capacity))
-			BAD("--io-per-capacity %s: expected a positive number", arg);
+			CLI_BAD("--io-per-capacity %s: expected a positive number", arg);
 		break;
 	case OPT_MIX:
 		if (mix_parse(arg, &c->cpu_mean, &c->io_mean))
-			BAD("--mix %s: expected 100, 75 or 50", arg);
+			CLI_BAD("--mix %s: expected 100, 75 or 50", arg);
 		m->mix = arg;
 		break;
 	case OPT_CPU_MEAN:
 		if (parse_double(arg, 1e-9, 1e6, &m->cpu_mean))
-			BAD("--cpu-mean %s: expected positive seconds", arg);
+			CLI_BAD("--cpu-mean %s: expected positive seconds", arg);
 		m->cpu_mean_set = true;
 		break;
 	case OPT_IO_MEAN:
 		if (parse_double(arg, 0, 1e6, &m->io_mean))
-			BAD("--io-mean %s: expected seconds >= 0", arg);
+			CLI_BAD("--io-mean %s: expected seconds >= 0", arg);
 		m->io_mean_set = true;
 		break;
 	case OPT_DIST:
@@ -269,40 +281,40 @@ int cli_model_option(struct cli_model *m, int opt, const char *arg)
 			c->dist = DIST_LOGNORMAL;
 			c->dist_shape = 1.0;
 			if (arg[9] && parse_double(arg + 10, 1e-3, 4.9, &c->dist_shape))
-				BAD("--dist %s: sigma must be in (0, 5)", arg);
+				CLI_BAD("--dist %s: sigma must be in (0, 5)", arg);
 		} else if (!strncmp(arg, "pareto", 6) && (!arg[6] || arg[6] == ':')) {
 			c->dist = DIST_PARETO;
 			c->dist_shape = 2.5;
 			if (arg[6] && parse_double(arg + 7, 1.01, 99, &c->dist_shape))
-				BAD("--dist %s: alpha must be in (1, 100)", arg);
+				CLI_BAD("--dist %s: alpha must be in (1, 100)", arg);
 		} else {
-			BAD("--dist %s: expected exp, lognormal[:SIGMA], pareto[:ALPHA] or const",
-			    arg);
+			CLI_BAD("--dist %s: expected exp, lognormal[:SIGMA], pareto[:ALPHA] or const",
+				arg);
 		}
 		break;
 	case OPT_LOAD:
 		if (parse_double(arg, 1e-6, 9.99, &c->load))
-			BAD("--load %s: expected a number in (0, 10)", arg);
+			CLI_BAD("--load %s: expected a number in (0, 10)", arg);
 		break;
 	case OPT_RATE:
 		if (parse_double(arg, 1e-6, 1e9, &c->rate))
-			BAD("--rate %s: expected a positive number", arg);
+			CLI_BAD("--rate %s: expected a positive number", arg);
 		break;
 	case OPT_TRACE:
 		c->trace = arg;
 		break;
 	case OPT_TRACE_SCALE:
 		if (parse_double(arg, 1e-9, 1e15, &c->trace_scale))
-			BAD("--trace-scale %s: expected a positive number", arg);
+			CLI_BAD("--trace-scale %s: expected a positive number", arg);
 		break;
 	case OPT_CAP:
 		if (parse_int(arg, 1, 1L << 30, &v))
-			BAD("--cap %s: expected a positive count", arg);
+			CLI_BAD("--cap %s: expected a positive count", arg);
 		c->resident_cap = v;
 		break;
 	case OPT_TIMEOUT:
 		if (parse_double(arg, 0, 1e6, &c->reject_timeout))
-			BAD("--timeout %s: expected seconds >= 0", arg);
+			CLI_BAD("--timeout %s: expected seconds >= 0", arg);
 		break;
 	case OPT_SHARING:
 		if (!strcmp(arg, "fcfs"))
@@ -310,23 +322,23 @@ int cli_model_option(struct cli_model *m, int opt, const char *arg)
 		else if (!strcmp(arg, "ps"))
 			c->sharing = CPU_PS;
 		else
-			BAD("--sharing %s: expected fcfs or ps", arg);
+			CLI_BAD("--sharing %s: expected fcfs or ps", arg);
 		break;
 	case OPT_DURATION:
 		if (parse_double(arg, 1e-3, 1e9, &c->duration))
-			BAD("--duration %s: expected positive seconds", arg);
+			CLI_BAD("--duration %s: expected positive seconds", arg);
 		break;
 	case OPT_WARMUP:
 		if (parse_double(arg, 0, 1e9, &c->warmup))
-			BAD("--warmup %s: expected seconds >= 0", arg);
+			CLI_BAD("--warmup %s: expected seconds >= 0", arg);
 		break;
 	case OPT_STEP:
 		if (parse_double(arg, 1e-3, 1e3, &c->step))
-			BAD("--step %s: expected seconds in [0.001, 1000]", arg);
+			CLI_BAD("--step %s: expected seconds in [0.001, 1000]", arg);
 		break;
 	case OPT_SEED:
 		if (parse_int(arg, 0, LONG_MAX, &v))
-			BAD("--seed %s: expected a non-negative integer", arg);
+			CLI_BAD("--seed %s: expected a non-negative integer", arg);
 		c->seed = v;
 		c->policy_seed = v;
 		break;
@@ -335,28 +347,28 @@ int cli_model_option(struct cli_model *m, int opt, const char *arg)
 		char tail;
 
 		if (c->n_changes == SIM_MAX_CHANGES)
-			BAD("--change: at most %d changes", SIM_MAX_CHANGES);
+			CLI_BAD("--change: at most %d changes", SIM_MAX_CHANGES);
 		if (sscanf(arg, "%lf:%d:%lf%c", &ch->t, &ch->server, &ch->speed, &tail) != 3)
-			BAD("--change %s: expected TIME:SERVER:SPEED", arg);
+			CLI_BAD("--change %s: expected TIME:SERVER:SPEED", arg);
 		c->n_changes++;
 		break;
 	}
 	case OPT_FIRST_RESPONSE:
 		if (parse_double(arg, 0, 1e3, &c->first_response_work))
-			BAD("--first-response %s: expected seconds of work >= 0", arg);
+			CLI_BAD("--first-response %s: expected seconds of work >= 0", arg);
 		break;
 	case OPT_GAMMA_D:
 		if (parse_double(arg, 1e-6, 1, &d))
-			BAD("--gamma-d %s: expected a number in (0, 1]", arg);
+			CLI_BAD("--gamma-d %s: expected a number in (0, 1]", arg);
 		c->features.gamma_d = d;
 		break;
 	case OPT_REWARD:
 		if (reward_parse(arg, &c->reward))
-			BAD("--reward %s: expected vbf, vbf-log, pbf, jain or makespan", arg);
+			CLI_BAD("--reward %s: expected vbf, vbf-log, pbf, jain or makespan", arg);
 		break;
 	case OPT_REWARD_UNITS:
 		if (reward_units_parse(arg, &c->reward_units))
-			BAD("--reward-units %s: expected relative or seconds", arg);
+			CLI_BAD("--reward-units %s: expected relative or seconds", arg);
 		break;
 	default:
 		return 1;
@@ -444,15 +456,20 @@ int cli_model_finish(struct cli_model *m)
 	return 0;
 }
 
-struct option *cli_options(const struct option *own)
+struct option *cli_options_join(const struct option *a, const struct option *b)
 {
-	static struct option table[64];
+	static struct option table[128];
 	int n = 0;
 
-	for (const struct option *o = own; o && o->name; o++)
+	for (const struct option *o = a; o && o->name && n < 127; o++)
 		table[n++] = *o;
-	for (const struct option *o = cli_model_options; o->name; o++)
+	for (const struct option *o = b; o && o->name && n < 127; o++)
 		table[n++] = *o;
 	table[n] = (struct option){};
 	return table;
+}
+
+struct option *cli_options(const struct option *own)
+{
+	return cli_options_join(own, cli_model_options);
 }
