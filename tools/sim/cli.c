@@ -16,6 +16,7 @@ enum {
 	OPT_WEIGHTS,
 	OPT_MISCONFIG,
 	OPT_IO_SPEED,
+	OPT_IO_PER_CAPACITY,
 	OPT_MIX,
 	OPT_DIST,
 	OPT_LOAD,
@@ -46,6 +47,7 @@ const struct option cli_model_options[] = {
 	{ "weights", required_argument, NULL, OPT_WEIGHTS },
 	{ "misconfig", no_argument, NULL, OPT_MISCONFIG },
 	{ "io-speed", required_argument, NULL, OPT_IO_SPEED },
+	{ "io-per-capacity", required_argument, NULL, OPT_IO_PER_CAPACITY },
 	{ "mix", required_argument, NULL, OPT_MIX },
 	{ "cpu-mean", required_argument, NULL, OPT_CPU_MEAN },
 	{ "io-mean", required_argument, NULL, OPT_IO_MEAN },
@@ -79,14 +81,18 @@ const char cli_model_help[] =
 	"  --weights LIST       static weights of wcmp and sed, one or N values\n"
 	"                       (default: capacity = workers x speed)\n"
 	"  --misconfig          static weights inverted: fast servers get the slow ones' weight\n"
-	"  --io-speed X         IO work per second of each server's IO resource (4)\n"
+	"  --io-speed LIST      IO work per second of each server's IO resource, one value\n"
+	"                       or N values (default: --io-per-capacity x CPU capacity)\n"
+	"  --io-per-capacity X  IO speed of a server per unit of its CPU capacity (workers x\n"
+	"                       speed) where --io-speed does not set it (1)\n"
 	"  --mix MIX            application mix by mean (CPU, IO) work in seconds:\n"
 	"                       100 = (1, 0), 75 = (0.75, 0.25), 50 = (0.5, 0.5) (100)\n"
-	"  --cpu-mean S         mean CPU work per task (s), after --mix (the mix's)\n"
-	"  --io-mean S          mean IO work per task (s), after --mix (the mix's)\n"
+	"  --cpu-mean S         mean CPU work per task (s); wins over --mix (the mix's)\n"
+	"  --io-mean S          mean IO work per task (s); wins over --mix (the mix's)\n"
 	"  --dist D             work distribution: exp, lognormal[:SIGMA] (1),\n"
-	"                       pareto[:ALPHA] (2.5) (exp)\n"
-	"  --load X             offered CPU load, fraction of total CPU capacity (0.9)\n"
+	"                       pareto[:ALPHA] (2.5), const (every task the mean) (exp)\n"
+	"  --load X             offered load: fraction of the tasks/s the pool can serve,\n"
+	"                       each server limited by its CPU or its IO (0.9)\n"
 	"  --rate R             arrivals per second (overrides --load)\n"
 	"  --trace FILE         arrivals from a trace (time<TAB>/dummy.php/?n=N), looped\n"
 	"  --trace-scale X      loop iterations per second of CPU work (default: such that\n"
@@ -171,12 +177,20 @@ void cli_model_init(struct cli_model *m)
 	sim_config_default(&m->cfg);
 }
 
-#define BAD(...)                                             \
-	do {                                                 \
-		fprintf(stderr, "marllb-sim: " __VA_ARGS__); \
-		fputc('\n', stderr);                         \
-		return -1;                                   \
-	} while (0)
+const char *cli_model_unused(const struct cli_model *m, const char *const *allowed)
+{
+	for (int i = 0; cli_model_options[i].name; i++) {
+		const char *const *a = allowed;
+
+		if (!(m->given & (1ULL << i)))
+			continue;
+		while (*a && strcmp(*a, cli_model_options[i].name))
+			a++;
+		if (!*a)
+			return cli_model_options[i].name;
+	}
+	return NULL;
+}
 
 int cli_model_option(struct cli_model *m, int opt, const char *arg)
 {
@@ -185,39 +199,51 @@ int cli_model_option(struct cli_model *m, int opt, const char *arg)
 	long v;
 	int n;
 
+	for (int i = 0; cli_model_options[i].name; i++)
+		if (cli_model_options[i].val == opt)
+			m->given |= 1ULL << i;
+
 	switch (opt) {
 	case OPT_LBS:
 		if (parse_int(arg, 1, SIM_MAX_LBS, &v))
-			BAD("--lbs %s: expected 1..%d", arg, SIM_MAX_LBS);
+			CLI_BAD("--lbs %s: expected 1..%d", arg, SIM_MAX_LBS);
 		c->n_lbs = v;
 		break;
 	case OPT_SERVERS:
 		if (parse_int(arg, 1, SIM_MAX_SERVERS, &v))
-			BAD("--servers %s: expected 1..%d", arg, SIM_MAX_SERVERS);
+			CLI_BAD("--servers %s: expected 1..%d", arg, SIM_MAX_SERVERS);
 		c->n_servers = v;
 		break;
 	case OPT_WORKERS:
 	case OPT_SPEEDS:
 	case OPT_WEIGHTS:
+	case OPT_IO_SPEED:
 		n = parse_list(arg, list_buf, SIM_MAX_SERVERS);
 		if (n < 1)
-			BAD("%s %s: expected a comma-separated list of numbers",
-			    opt == OPT_WORKERS ? "--workers" :
-			    opt == OPT_SPEEDS  ? "--speeds" :
-						 "--weights",
-			    arg);
+			CLI_BAD("%s %s: expected a comma-separated list of numbers",
+				opt == OPT_WORKERS  ? "--workers" :
+				opt == OPT_SPEEDS   ? "--speeds" :
+				opt == OPT_IO_SPEED ? "--io-speed" :
+						      "--weights",
+				arg);
 		if (opt == OPT_WORKERS) {
 			for (int i = 0; i < n; i++)
 				if (list_buf[i] != floor(list_buf[i]) || list_buf[i] < 1 ||
 				    list_buf[i] > 1024)
-					BAD("--workers %s: counts must be whole numbers 1..1024",
-					    arg);
+					CLI_BAD("--workers %s: counts must be whole numbers 1..1024",
+						arg);
 			memcpy(m->workers_list, list_buf, n * sizeof(double));
 			m->workers_len = n;
 			m->workers_set = true;
 		} else if (opt == OPT_SPEEDS) {
 			memcpy(m->speeds_list, list_buf, n * sizeof(double));
 			m->speeds_len = n;
+		} else if (opt == OPT_IO_SPEED) {
+			for (int i = 0; i < n; i++)
+				if (!(list_buf[i] > 0))
+					CLI_BAD("--io-speed %s: speeds must be positive", arg);
+			memcpy(m->io_speeds_list, list_buf, n * sizeof(double));
+			m->io_speeds_len = n;
 		} else {
 			memcpy(m->weights_list, list_buf, n * sizeof(double));
 			m->weights_len = n;
@@ -227,62 +253,68 @@ int cli_model_option(struct cli_model *m, int opt, const char *arg)
 	case OPT_MISCONFIG:
 		m->misconfig = true;
 		break;
-	case OPT_IO_SPEED:
-		if (parse_double(arg, 1e-6, 1e6, &c->io_speed))
-			BAD("--io-speed %s: expected a positive number", arg);
+	case OPT_IO_PER_CAPACITY:
+		if (parse_double(arg, 1e-6, 1e6, &c->io_per_capacity))
+			CLI_BAD("--io-per-capacity %s: expected a positive number", arg);
 		break;
 	case OPT_MIX:
 		if (mix_parse(arg, &c->cpu_mean, &c->io_mean))
-			BAD("--mix %s: expected 100, 75 or 50", arg);
+			CLI_BAD("--mix %s: expected 100, 75 or 50", arg);
+		m->mix = arg;
 		break;
 	case OPT_CPU_MEAN:
-		if (parse_double(arg, 1e-9, 1e6, &c->cpu_mean))
-			BAD("--cpu-mean %s: expected positive seconds", arg);
+		if (parse_double(arg, 1e-9, 1e6, &m->cpu_mean))
+			CLI_BAD("--cpu-mean %s: expected positive seconds", arg);
+		m->cpu_mean_set = true;
 		break;
 	case OPT_IO_MEAN:
-		if (parse_double(arg, 0, 1e6, &c->io_mean))
-			BAD("--io-mean %s: expected seconds >= 0", arg);
+		if (parse_double(arg, 0, 1e6, &m->io_mean))
+			CLI_BAD("--io-mean %s: expected seconds >= 0", arg);
+		m->io_mean_set = true;
 		break;
 	case OPT_DIST:
 		if (!strcmp(arg, "exp")) {
 			c->dist = DIST_EXP;
+		} else if (!strcmp(arg, "const")) {
+			c->dist = DIST_CONST;
 		} else if (!strncmp(arg, "lognormal", 9) && (!arg[9] || arg[9] == ':')) {
 			c->dist = DIST_LOGNORMAL;
 			c->dist_shape = 1.0;
 			if (arg[9] && parse_double(arg + 10, 1e-3, 4.9, &c->dist_shape))
-				BAD("--dist %s: sigma must be in (0, 5)", arg);
+				CLI_BAD("--dist %s: sigma must be in (0, 5)", arg);
 		} else if (!strncmp(arg, "pareto", 6) && (!arg[6] || arg[6] == ':')) {
 			c->dist = DIST_PARETO;
 			c->dist_shape = 2.5;
 			if (arg[6] && parse_double(arg + 7, 1.01, 99, &c->dist_shape))
-				BAD("--dist %s: alpha must be in (1, 100)", arg);
+				CLI_BAD("--dist %s: alpha must be in (1, 100)", arg);
 		} else {
-			BAD("--dist %s: expected exp, lognormal[:SIGMA] or pareto[:ALPHA]", arg);
+			CLI_BAD("--dist %s: expected exp, lognormal[:SIGMA], pareto[:ALPHA] or const",
+				arg);
 		}
 		break;
 	case OPT_LOAD:
 		if (parse_double(arg, 1e-6, 9.99, &c->load))
-			BAD("--load %s: expected a number in (0, 10)", arg);
+			CLI_BAD("--load %s: expected a number in (0, 10)", arg);
 		break;
 	case OPT_RATE:
 		if (parse_double(arg, 1e-6, 1e9, &c->rate))
-			BAD("--rate %s: expected a positive number", arg);
+			CLI_BAD("--rate %s: expected a positive number", arg);
 		break;
 	case OPT_TRACE:
 		c->trace = arg;
 		break;
 	case OPT_TRACE_SCALE:
 		if (parse_double(arg, 1e-9, 1e15, &c->trace_scale))
-			BAD("--trace-scale %s: expected a positive number", arg);
+			CLI_BAD("--trace-scale %s: expected a positive number", arg);
 		break;
 	case OPT_CAP:
 		if (parse_int(arg, 1, 1L << 30, &v))
-			BAD("--cap %s: expected a positive count", arg);
+			CLI_BAD("--cap %s: expected a positive count", arg);
 		c->resident_cap = v;
 		break;
 	case OPT_TIMEOUT:
 		if (parse_double(arg, 0, 1e6, &c->reject_timeout))
-			BAD("--timeout %s: expected seconds >= 0", arg);
+			CLI_BAD("--timeout %s: expected seconds >= 0", arg);
 		break;
 	case OPT_SHARING:
 		if (!strcmp(arg, "fcfs"))
@@ -290,23 +322,23 @@ int cli_model_option(struct cli_model *m, int opt, const char *arg)
 		else if (!strcmp(arg, "ps"))
 			c->sharing = CPU_PS;
 		else
-			BAD("--sharing %s: expected fcfs or ps", arg);
+			CLI_BAD("--sharing %s: expected fcfs or ps", arg);
 		break;
 	case OPT_DURATION:
 		if (parse_double(arg, 1e-3, 1e9, &c->duration))
-			BAD("--duration %s: expected positive seconds", arg);
+			CLI_BAD("--duration %s: expected positive seconds", arg);
 		break;
 	case OPT_WARMUP:
 		if (parse_double(arg, 0, 1e9, &c->warmup))
-			BAD("--warmup %s: expected seconds >= 0", arg);
+			CLI_BAD("--warmup %s: expected seconds >= 0", arg);
 		break;
 	case OPT_STEP:
 		if (parse_double(arg, 1e-3, 1e3, &c->step))
-			BAD("--step %s: expected seconds in [0.001, 1000]", arg);
+			CLI_BAD("--step %s: expected seconds in [0.001, 1000]", arg);
 		break;
 	case OPT_SEED:
 		if (parse_int(arg, 0, LONG_MAX, &v))
-			BAD("--seed %s: expected a non-negative integer", arg);
+			CLI_BAD("--seed %s: expected a non-negative integer", arg);
 		c->seed = v;
 		c->policy_seed = v;
 		break;
@@ -315,28 +347,28 @@ int cli_model_option(struct cli_model *m, int opt, const char *arg)
 		char tail;
 
 		if (c->n_changes == SIM_MAX_CHANGES)
-			BAD("--change: at most %d changes", SIM_MAX_CHANGES);
+			CLI_BAD("--change: at most %d changes", SIM_MAX_CHANGES);
 		if (sscanf(arg, "%lf:%d:%lf%c", &ch->t, &ch->server, &ch->speed, &tail) != 3)
-			BAD("--change %s: expected TIME:SERVER:SPEED", arg);
+			CLI_BAD("--change %s: expected TIME:SERVER:SPEED", arg);
 		c->n_changes++;
 		break;
 	}
 	case OPT_FIRST_RESPONSE:
 		if (parse_double(arg, 0, 1e3, &c->first_response_work))
-			BAD("--first-response %s: expected seconds of work >= 0", arg);
+			CLI_BAD("--first-response %s: expected seconds of work >= 0", arg);
 		break;
 	case OPT_GAMMA_D:
 		if (parse_double(arg, 1e-6, 1, &d))
-			BAD("--gamma-d %s: expected a number in (0, 1]", arg);
+			CLI_BAD("--gamma-d %s: expected a number in (0, 1]", arg);
 		c->features.gamma_d = d;
 		break;
 	case OPT_REWARD:
 		if (reward_parse(arg, &c->reward))
-			BAD("--reward %s: expected vbf, vbf-log, pbf, jain or makespan", arg);
+			CLI_BAD("--reward %s: expected vbf, vbf-log, pbf, jain or makespan", arg);
 		break;
 	case OPT_REWARD_UNITS:
 		if (reward_units_parse(arg, &c->reward_units))
-			BAD("--reward-units %s: expected relative or seconds", arg);
+			CLI_BAD("--reward-units %s: expected relative or seconds", arg);
 		break;
 	default:
 		return 1;
@@ -344,7 +376,7 @@ int cli_model_option(struct cli_model *m, int opt, const char *arg)
 	return 0;
 }
 
-static int fill(const char *name, double *list, int len, int n, double *out_d, int *out_i)
+static int fill(const char *name, const double *list, int len, int n, double *out_d, int *out_i)
 {
 	if (len != 1 && len != n) {
 		fprintf(stderr, "marllb-sim: %s has %d values for %d servers\n", name, len, n);
@@ -359,22 +391,20 @@ static int fill(const char *name, double *list, int len, int n, double *out_d, i
 	return 0;
 }
 
-int cli_model_finish(struct cli_model *m)
+static void apply_means(const struct cli_model *m, struct sim_config *cfg)
 {
-	struct sim_config *c = &m->cfg;
-	int n = c->n_servers;
-	double lo = INFINITY, hi = 0;
-	char err[256];
+	if (m->cpu_mean_set)
+		cfg->cpu_mean = m->cpu_mean;
+	if (m->io_mean_set)
+		cfg->io_mean = m->io_mean;
+}
 
-	for (int k = 0; k < n; k++) {
-		c->workers[k] = k < n / 2 ? 4 : 2;
-		c->speed[k] = 1.0;
-	}
-	if (m->workers_len &&
-	    fill("--workers", m->workers_list, m->workers_len, n, NULL, c->workers))
-		return -1;
-	if (m->speeds_len && fill("--speeds", m->speeds_list, m->speeds_len, n, c->speed, NULL))
-		return -1;
+/* Static weights: capacity for the mix, or --weights; --misconfig mirrors them. */
+static int set_weights(const struct cli_model *m, struct sim_config *c)
+{
+	double lo = INFINITY, hi = 0;
+	int n = c->n_servers;
+
 	sim_config_capacity_weights(c);
 	if (m->weights_len &&
 	    fill("--weights", m->weights_list, m->weights_len, n, c->weights, NULL))
@@ -385,6 +415,39 @@ int cli_model_finish(struct cli_model *m)
 		for (int k = 0; k < n; k++)
 			c->weights[k] = lo + hi - c->weights[k];
 	}
+	return 0;
+}
+
+int cli_model_mix(const struct cli_model *m, const char *mix, struct sim_config *cfg)
+{
+	if (mix_parse(mix, &cfg->cpu_mean, &cfg->io_mean))
+		return -1;
+	apply_means(m, cfg);
+	return set_weights(m, cfg);
+}
+
+int cli_model_finish(struct cli_model *m)
+{
+	struct sim_config *c = &m->cfg;
+	int n = c->n_servers;
+	char err[256];
+
+	apply_means(m, c);
+	for (int k = 0; k < n; k++) {
+		c->workers[k] = k < n / 2 ? 4 : 2;
+		c->speed[k] = 1.0;
+		c->io_speed[k] = 0;
+	}
+	if (m->workers_len &&
+	    fill("--workers", m->workers_list, m->workers_len, n, NULL, c->workers))
+		return -1;
+	if (m->speeds_len && fill("--speeds", m->speeds_list, m->speeds_len, n, c->speed, NULL))
+		return -1;
+	if (m->io_speeds_len &&
+	    fill("--io-speed", m->io_speeds_list, m->io_speeds_len, n, c->io_speed, NULL))
+		return -1;
+	if (set_weights(m, c))
+		return -1;
 	c->features.n_servers = n;
 	if (sim_config_check(c, err, sizeof(err))) {
 		fprintf(stderr, "marllb-sim: %s\n", err);
@@ -393,15 +456,20 @@ int cli_model_finish(struct cli_model *m)
 	return 0;
 }
 
-struct option *cli_options(const struct option *own)
+struct option *cli_options_join(const struct option *a, const struct option *b)
 {
-	static struct option table[64];
+	static struct option table[128];
 	int n = 0;
 
-	for (const struct option *o = own; o && o->name; o++)
+	for (const struct option *o = a; o && o->name && n < 127; o++)
 		table[n++] = *o;
-	for (const struct option *o = cli_model_options; o->name; o++)
+	for (const struct option *o = b; o && o->name && n < 127; o++)
 		table[n++] = *o;
 	table[n] = (struct option){};
 	return table;
+}
+
+struct option *cli_options(const struct option *own)
+{
+	return cli_options_join(own, cli_model_options);
 }

@@ -5,8 +5,18 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #include "sim/sim.h"
+
+/* Prints "marllb-sim: <message>" and returns -1 from an option handler. */
+#define CLI_BAD(...)                                         \
+	do {                                                 \
+		fprintf(stderr, "marllb-sim: " __VA_ARGS__); \
+		fputc('\n', stderr);                         \
+		return -1;                                   \
+	} while (0)
 
 /* Options every subcommand takes (the model); values from 1000 up. */
 extern const struct option cli_model_options[];
@@ -15,10 +25,15 @@ extern const char cli_model_help[];
 struct cli_model {
 	struct sim_config cfg;
 	bool workers_set, weights_set, misconfig;
+	/* --cpu-mean/--io-mean win over --mix, whatever the order (cli_model_finish) */
+	bool cpu_mean_set, io_mean_set;
+	double cpu_mean, io_mean;
+	const char *mix; /* --mix, or NULL */
+	uint64_t given; /* bit i: cli_model_options[i] was on the command line */
 	double list_buf[SIM_MAX_SERVERS];
 	double workers_list[SIM_MAX_SERVERS], speeds_list[SIM_MAX_SERVERS],
-		weights_list[SIM_MAX_SERVERS];
-	int workers_len, speeds_len, weights_len;
+		weights_list[SIM_MAX_SERVERS], io_speeds_list[SIM_MAX_SERVERS];
+	int workers_len, speeds_len, weights_len, io_speeds_len;
 };
 
 void cli_model_init(struct cli_model *m);
@@ -27,9 +42,19 @@ void cli_model_init(struct cli_model *m);
 int cli_model_option(struct cli_model *m, int opt, const char *arg);
 /* Fills derived values (worker split, weights); returns -1 on a bad combination. */
 int cli_model_finish(struct cli_model *m);
+/* Sets cfg's mean work to the named mix, then applies --cpu-mean/--io-mean over it
+ * (explicit options win), and the static weights that follow (capacity, --weights,
+ * --misconfig). Returns -1 for an unknown mix. */
+int cli_model_mix(const struct cli_model *m, const char *mix, struct sim_config *cfg);
+
+/* The first model option given that is not in allowed (NULL-terminated names), or NULL:
+ * for commands where some model options mean nothing (the system comes from elsewhere). */
+const char *cli_model_unused(const struct cli_model *m, const char *const *allowed);
 
 /* Builds the getopt table: the command's own options followed by the model options. */
 struct option *cli_options(const struct option *own);
+/* The getopt table of two option lists (one static table: call once per command). */
+struct option *cli_options_join(const struct option *a, const struct option *b);
 
 int parse_int(const char *s, long lo, long hi, long *out);
 int parse_double(const char *s, double lo, double hi, double *out);

@@ -12,6 +12,14 @@ int cmd_run(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_world(int argc, char **argv);
+
+/* World range options (world.h), shared by the commands that draw worlds; values from 2000. */
+struct world_ranges;
+extern const struct option world_range_options[];
+extern const char world_range_help[];
+/* Handles one range option; returns 0, 1 when opt is not one, -1 on bad input (printed). */
+int world_range_option(struct world_ranges *r, int opt, const char *arg);
 
 double wall_seconds(void);
 
@@ -30,8 +38,7 @@ void agents_free(struct agent **agents, int n_lbs);
 
 /* Runs one simulation (agents may be NULL unless cfg->policy is marl). Returns the sim for
  * its statistics (caller frees), or NULL after printing why. */
-struct sim *run_one(const struct sim_config *cfg, struct agent **agents, bool learn,
-		    bool explore);
+struct sim *run_one(const struct sim_config *cfg, struct agent **agents, bool learn, bool explore);
 
 /* Pipes a script to gnuplot; returns 0, or -1 when gnuplot failed or is missing. */
 int gnuplot_run(const char *script);

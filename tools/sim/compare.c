@@ -19,7 +19,8 @@ static const char compare_help[] =
 	"  --policies LIST  comma-separated, from ecmp, wcmp, lsq, sed, sed-misconf,\n"
 	"                   oracle, clairvoyant, marl (ecmp,wcmp,lsq,sed,sed-misconf,oracle;\n"
 	"                   and marl when --model is given)\n"
-	"  --mixes LIST     comma-separated mixes: 100, 75, 50 (all three)\n"
+	"  --mixes LIST     comma-separated mixes: 100, 75, 50 (all three; only the one\n"
+	"                   that --mix, --cpu-mean, --io-mean set when they are given)\n"
 	"  --seeds S        seeds --seed .. --seed + S - 1 (5)\n"
 	"  --model PATH     marl model; %m in PATH is replaced by the mix (100, 75, 50)\n"
 	"  --out DIR        write DIR/compare.csv, DIR/cdf.csv and DIR/cdf.png\n"
@@ -145,7 +146,7 @@ int cmd_compare(int argc, char **argv)
 					     { "help", no_argument, NULL, 'h' },
 					     {} };
 	struct option *opts = cli_options(own);
-	const char *policies = NULL, *mix_list = "100,75,50", *model = NULL, *out = NULL;
+	const char *policies = NULL, *mix_list = NULL, *model = NULL, *out = NULL;
 	struct variant v[MAX_POLICIES];
 	char mixes[MAX_MIXES][8], buf[64], *save, *tok;
 	struct result(*res)[MAX_POLICIES] = NULL;
@@ -206,11 +207,18 @@ int cmd_compare(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (mix_list && (m.mix || m.cpu_mean_set || m.io_mean_set)) {
+		fprintf(stderr, "marllb-sim: --mixes and --mix/--cpu-mean/--io-mean both set the "
+				"mean work: give one or the other\n");
+		return 2;
+	}
+	if (!mix_list)
+		mix_list = m.mix ? m.mix : m.cpu_mean_set || m.io_mean_set ? "custom" : "100,75,50";
 	snprintf(buf, sizeof(buf), "%s", mix_list);
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		double c, io;
 
-		if (n_mixes == MAX_MIXES || mix_parse(tok, &c, &io)) {
+		if (n_mixes == MAX_MIXES || (strcmp(tok, "custom") && mix_parse(tok, &c, &io))) {
 			fprintf(stderr,
 				"marllb-sim: --mixes %s: expected up to three of 100, 75, 50\n",
 				mix_list);
@@ -247,7 +255,8 @@ int cmd_compare(int argc, char **argv)
 	       m.cfg.n_lbs, m.cfg.n_servers, m.cfg.load,
 	       m.cfg.dist == DIST_EXP	    ? "exponential" :
 	       m.cfg.dist == DIST_LOGNORMAL ? "log-normal" :
-					      "Pareto",
+	       m.cfg.dist == DIST_PARETO    ? "Pareto" :
+					      "constant",
 	       seeds, m.cfg.duration, m.cfg.warmup);
 	for (int x = 0; x < n_mixes; x++) {
 		double oracle_mean = 0, mean, std, p99, p99_std;
@@ -259,26 +268,28 @@ int cmd_compare(int argc, char **argv)
 			struct agent *agents[SIM_MAX_LBS] = {};
 			struct result *r = &res[x][p];
 
-			mix_parse(mixes[x], &cfg.cpu_mean, &cfg.io_mean);
-			cfg.policy = v[p].policy;
-			if (cfg.policy == POLICY_MARL) {
-				char path[512];
+			char path[512] = "";
 
+			if (strcmp(mixes[x], "custom"))
+				cli_model_mix(v[p].misconf ? &bad : &m, mixes[x], &cfg);
+			cfg.policy = v[p].policy;
+			if (cfg.policy == POLICY_MARL)
 				model_path(path, sizeof(path), model, mixes[x]);
-				if (agents_load(agents, &cfg, path))
-					goto out;
-			}
 			for (int i = 0; i < seeds; i++) {
 				struct sim *s;
 				const struct sim_stats *st;
 
 				cfg.seed = m.cfg.seed + i;
 				cfg.policy_seed = m.cfg.seed + i;
-				s = run_one(&cfg, agents, false, false);
-				if (!s) {
-					agents_free(agents, cfg.n_lbs);
+				/* fresh agents for every run: nothing learned or normalised on one
+				 * stream may leak into the next, so a seed's result does not
+				 * depend on which seeds ran before it */
+				if (cfg.policy == POLICY_MARL && agents_load(agents, &cfg, path))
 					goto out;
-				}
+				s = run_one(&cfg, agents, false, false);
+				agents_free(agents, cfg.n_lbs);
+				if (!s)
+					goto out;
 				st = sim_stats(s);
 				r->mean[i] = stats_mean_tct(st);
 				r->p99[i] = stats_p99_tct(st);
@@ -294,7 +305,6 @@ int cmd_compare(int argc, char **argv)
 						(unsigned long long)st->measured);
 				sim_free(s);
 			}
-			agents_free(agents, cfg.n_lbs);
 		}
 		if (oracle >= 0)
 			mean_std(res[x][oracle].mean, seeds, &oracle_mean, &std);

@@ -34,10 +34,35 @@ const char *policy_name(enum sim_policy policy)
 	return (unsigned int)policy < POLICY__COUNT ? policy_names[policy] : "unknown";
 }
 
+double sim_config_io_speed(const struct sim_config *cfg, int k)
+{
+	return cfg->io_speed[k] > 0 ? cfg->io_speed[k] :
+				      cfg->io_per_capacity * cfg->workers[k] * cfg->speed[k];
+}
+
+double sim_config_server_throughput(const struct sim_config *cfg, int k, double cpu_mean)
+{
+	double cpu = cfg->workers[k] * cfg->speed[k] / cpu_mean;
+
+	if (cfg->io_mean > 0)
+		return fmin(cpu, sim_config_io_speed(cfg, k) / cfg->io_mean);
+	return cpu;
+}
+
+double sim_config_throughput(const struct sim_config *cfg, double cpu_mean)
+{
+	double sum = 0;
+
+	for (int k = 0; k < cfg->n_servers; k++)
+		sum += sim_config_server_throughput(cfg, k, cpu_mean);
+	return sum;
+}
+
 void sim_config_capacity_weights(struct sim_config *cfg)
 {
 	for (int k = 0; k < cfg->n_servers; k++)
-		cfg->weights[k] = cfg->workers[k] * cfg->speed[k];
+		cfg->weights[k] =
+			sim_config_server_throughput(cfg, k, cfg->cpu_mean) * cfg->cpu_mean;
 }
 
 /* 2 LBs, 8 servers: the first half with 4 workers, the second with 2; 100% CPU mix. */
@@ -50,10 +75,10 @@ void sim_config_default(struct sim_config *cfg)
 		cfg->workers[k] = k < cfg->n_servers / 2 ? 4 : 2;
 		cfg->speed[k] = 1.0;
 	}
-	sim_config_capacity_weights(cfg);
-	cfg->io_speed = 4.0;
+	cfg->io_per_capacity = 1.0;
 	cfg->cpu_mean = 1.0;
 	cfg->io_mean = 0.0;
+	sim_config_capacity_weights(cfg);
 	cfg->dist = DIST_EXP;
 	cfg->dist_shape = 0;
 	cfg->cpu_split = 0.5;
@@ -77,13 +102,29 @@ void sim_config_default(struct sim_config *cfg)
 
 double sim_config_rate(const struct sim_config *cfg)
 {
-	double capacity = 0;
-
 	if (cfg->rate > 0)
 		return cfg->rate;
-	for (int k = 0; k < cfg->n_servers; k++)
-		capacity += cfg->workers[k] * cfg->speed[k];
-	return cfg->load * capacity / cfg->cpu_mean;
+	return cfg->load * sim_config_throughput(cfg, cfg->cpu_mean);
+}
+
+double sim_config_cpu_mean_for_rate(const struct sim_config *cfg, double rate)
+{
+	double lo = 1e-12, hi = 1e12, io_only = 0;
+
+	/* the throughput falls as the CPU work grows, down to what the IO resources allow */
+	for (int k = 0; k < cfg->n_servers && cfg->io_mean > 0; k++)
+		io_only += sim_config_io_speed(cfg, k) / cfg->io_mean;
+	if (cfg->io_mean > 0 && cfg->load * io_only <= rate)
+		return -1;
+	for (int i = 0; i < 200; i++) {
+		double mid = sqrt(lo * hi);
+
+		if (cfg->load * sim_config_throughput(cfg, mid) > rate)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return sqrt(lo * hi);
 }
 
 #define FAIL(...)                                    \
@@ -105,12 +146,18 @@ int sim_config_check(const struct sim_config *cfg, char *err, size_t err_len)
 			FAIL("server %d: speed %g, expected > 0", k, cfg->speed[k]);
 		if (!(cfg->weights[k] > 0) || !isfinite(cfg->weights[k]))
 			FAIL("server %d: static weight %g, expected > 0", k, cfg->weights[k]);
+		if (!(cfg->io_speed[k] >= 0) || !isfinite(cfg->io_speed[k]))
+			FAIL("server %d: IO speed %g, expected > 0 (or 0: from the CPU capacity)",
+			     k, cfg->io_speed[k]);
+		if (cfg->io_mean > 0 && !(sim_config_io_speed(cfg, k) > 0))
+			FAIL("server %d: no IO speed (IO per capacity %g)", k,
+			     cfg->io_per_capacity);
 	}
 	if (!(cfg->cpu_mean > 0) || !(cfg->io_mean >= 0))
 		FAIL("mean work (cpu %g, io %g): CPU must be > 0, IO >= 0", cfg->cpu_mean,
 		     cfg->io_mean);
-	if (cfg->io_mean > 0 && !(cfg->io_speed > 0))
-		FAIL("IO speed %g, expected > 0", cfg->io_speed);
+	if (!(cfg->io_per_capacity >= 0) || !isfinite(cfg->io_per_capacity))
+		FAIL("IO per capacity %g, expected > 0", cfg->io_per_capacity);
 	if (cfg->dist == DIST_LOGNORMAL && !(cfg->dist_shape > 0 && cfg->dist_shape < 5))
 		FAIL("log-normal sigma %g, expected in (0, 5)", cfg->dist_shape);
 	if (cfg->dist == DIST_PARETO && !(cfg->dist_shape > 1 && cfg->dist_shape < 100))

@@ -48,6 +48,7 @@ struct ps_station {
 struct la_job {	/* in the oracle's look-ahead */
 	double rem;	/* work left in the current stage */
 	double io, c2;	/* later stages */
+	double arrival;	/* the FCFS queue's order */
 	int stage;
 };
 

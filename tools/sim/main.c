@@ -23,6 +23,7 @@ static const char usage[] =
 	"  compare  every policy on the same task streams, several seeds, three mixes\n"
 	"  train    train marl agents over episodes; writes models and a learning curve\n"
 	"  bench    simulated tasks and events per second of wall time\n"
+	"  world    print randomized worlds (what training and evaluation draw)\n"
 	"\n"
 	"`marllb-sim COMMAND --help` lists a command's options.\n";
 
@@ -132,113 +133,6 @@ struct sim *run_one(const struct sim_config *cfg, struct agent **agents, bool le
 	return s;
 }
 
-static const char run_help[] =
-	"usage: marllb-sim run [--policy P] [--model FILE] [MODEL OPTIONS]\n"
-	"\n"
-	"Simulates one policy and prints task counts, mean and p99 completion time,\n"
-	"task duration and a Little's law check.\n"
-	"\n"
-	"  --policy P     ecmp, wcmp, lsq, sed, oracle, clairvoyant or marl (sed);\n"
-	"                 clairvoyant is the oracle knowing every task's true work\n"
-	"  --model FILE   marl: agent model, loaded by every LB\n"
-	"  --probe-reward other policies: score every control step with --reward as a\n"
-	"                 marl LB would be scored, and print the mean\n"
-	"  --help         this text\n"
-	"\n";
-
-int cmd_run(int argc, char **argv)
-{
-	static const struct option own[] = { { "policy", required_argument, NULL, 'p' },
-					     { "model", required_argument, NULL, 'm' },
-					     { "probe-reward", no_argument, NULL, 'r' },
-					     { "help", no_argument, NULL, 'h' },
-					     {} };
-	struct option *opts = cli_options(own);
-	struct agent *agents[SIM_MAX_LBS] = {};
-	const char *model = NULL;
-	struct cli_model m;
-	const struct sim_stats *st;
-	struct sim *s;
-	double t0, wall, rate;
-	int opt;
-
-	cli_model_init(&m);
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'p':
-			if (policy_parse(optarg, &m.cfg.policy)) {
-				fprintf(stderr, "marllb-sim: --policy %s: unknown policy\n",
-					optarg);
-				return 2;
-			}
-			break;
-		case 'm':
-			model = optarg;
-			break;
-		case 'r':
-			m.cfg.probe_reward = true;
-			break;
-		case 'h':
-			printf("%s%s", run_help, cli_model_help);
-			return 0;
-		default:
-			if (cli_model_option(&m, opt, optarg))
-				return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "marllb-sim run: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
-	if (cli_model_finish(&m))
-		return 2;
-	if (m.cfg.policy == POLICY_MARL) {
-		if (!model) {
-			fprintf(stderr, "marllb-sim: --policy marl needs --model FILE\n");
-			return 2;
-		}
-		if (agents_load(agents, &m.cfg, model))
-			return 1;
-	}
-	t0 = wall_seconds();
-	s = run_one(&m.cfg, agents, false, false);
-	wall = wall_seconds() - t0;
-	agents_free(agents, m.cfg.n_lbs);
-	if (!s)
-		return 1;
-	st = sim_stats(s);
-	rate = sim_config_rate(&m.cfg);
-	printf("policy           %s\n", policy_name(m.cfg.policy));
-	printf("servers, LBs     %d, %d\n", m.cfg.n_servers, m.cfg.n_lbs);
-	printf("arrival rate     %.3f tasks/s%s\n", m.cfg.trace ? 0.0 : rate,
-	       m.cfg.trace ? " (trace)" : "");
-	printf("tasks            %llu generated, %llu completed, %llu rejected, %llu in flight\n",
-	       (unsigned long long)st->generated, (unsigned long long)st->completed,
-	       (unsigned long long)st->rejected, (unsigned long long)st->in_flight);
-	printf("measured tasks   %llu (arrived after %.0f s)\n", (unsigned long long)st->measured,
-	       m.cfg.warmup);
-	printf("mean TCT         %.4f s\n", stats_mean_tct(st));
-	printf("p99 TCT          %.4f s\n", stats_p99_tct(st));
-	printf("mean duration    %.4f s (arrival to first response)\n",
-	       st->duration_count ? st->duration_sum / st->duration_count : 0.0);
-	printf("Little's law     L = %.4f, lambda W = %.4f\n", st->resident_integral / st->end_time,
-	       st->completed ? st->accepted / st->end_time * st->sojourn_sum / st->completed : 0);
-	if (st->reward_count) {
-		printf("mean reward      %.5f (%s)\n", st->reward_sum / st->reward_count,
-		       reward_name(m.cfg.reward));
-		for (int i = 0; i < m.cfg.n_lbs && i < 4 && m.cfg.policy == POLICY_MARL; i++) {
-			printf("LB %d weights     ", i);
-			for (int k = 0; k < m.cfg.n_servers && k < 16; k++)
-				printf(" %.2f", sim_lb_weights(s, i)[k]);
-			printf(" (at the end)\n");
-		}
-	}
-	printf("wall time        %.3f s, %.0f tasks/s, %.0f events/s\n", wall, st->generated / wall,
-	       st->events / wall);
-	sim_free(s);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0); /* progress shows up in logs as it happens */
@@ -258,6 +152,8 @@ int main(int argc, char **argv)
 		return cmd_train(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "bench"))
 		return cmd_bench(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "world"))
+		return cmd_world(argc - 1, argv + 1);
 	fprintf(stderr, "marllb-sim: unknown command '%s'\n\n%s", argv[1], usage);
 	return 2;
 }

@@ -113,8 +113,9 @@ static double fcfs_expected_start(struct sim *s, const struct server *sv)
 
 /*
  * With IO (FCFS CPU): play the server forward without further arrivals, with the work the
- * oracle knows, until the new task would leave. Tasks back from IO queue behind it
- * for the CPU, and it shares the IO resource with whoever is in IO then.
+ * oracle knows, until the new task would leave. The CPU queue is in arrival order (as the
+ * server keeps it): tasks back from IO, all older than the new task, queue ahead of it.
+ * It shares the IO resource with whoever is in IO then.
  */
 /* Grows the look-ahead scratch to n jobs (amortised: doubling, never per task). */
 static int la_reserve(struct sim *s, int n)
@@ -140,6 +141,19 @@ static int la_reserve(struct sim *s, int n)
 		return -1;
 	s->la_cap = cap;
 	return 0;
+}
+
+/* queue[head..tail) is in arrival order; job j joins it at its place. */
+static void la_enqueue(const struct la_job *job, int *queue, int head, int *tail, int j)
+{
+	int p = *tail;
+
+	while (p > head && job[queue[p - 1]].arrival > job[j].arrival) {
+		queue[p] = queue[p - 1];
+		p--;
+	}
+	queue[p] = j;
+	(*tail)++;
 }
 
 static double fcfs_io_lookahead(struct sim *s, const struct server *sv, const struct work *w)
@@ -168,6 +182,7 @@ static double fcfs_io_lookahead(struct sim *s, const struct server *sv, const st
 			.rem = fmax(tk->work_left - (s->now - tk->service_start) * speed, 0),
 			.io = tk->stage == STAGE_CPU1 ? known_io(s, tk) : 0,
 			.c2 = tk->stage == STAGE_CPU1 ? known_cpu_last(s, tk) : 0,
+			.arrival = tk->arrival,
 			.stage = tk->stage,
 		};
 		worker[w] = n_jobs++;
@@ -179,20 +194,21 @@ static double fcfs_io_lookahead(struct sim *s, const struct server *sv, const st
 		job[n_jobs] =
 			(struct la_job){ first ? known_cpu_first(s, tk) : known_cpu_last(s, tk),
 					 first ? known_io(s, tk) : 0,
-					 first ? known_cpu_last(s, tk) : 0,
+					 first ? known_cpu_last(s, tk) : 0, tk->arrival,
 					 first ? STAGE_CPU1 : STAGE_CPU2 };
 		queue[qtail++] = n_jobs++;
 	}
 	for (int i = 0; i < io->len; i++) {
 		if (io->heap[i].mark != PS_DONE)
 			continue;
-		job[n_jobs] = (struct la_job){ fmax(io->heap[i].v - v, 0), 0,
-					       known_cpu_last(s, &s->tasks[io->heap[i].task]),
-					       STAGE_IO };
+		const struct task *tk = &s->tasks[io->heap[i].task];
+
+		job[n_jobs] = (struct la_job){ fmax(io->heap[i].v - v, 0), 0, known_cpu_last(s, tk),
+					       tk->arrival, STAGE_IO };
 		in_io[n_io++] = n_jobs++;
 	}
 	me = n_jobs++;
-	job[me] = (struct la_job){ w->c1, w->io, w->c2, STAGE_CPU1 };
+	job[me] = (struct la_job){ w->c1, w->io, w->c2, s->now, STAGE_CPU1 };
 	queue[qtail++] = me;
 
 	for (;;) {
@@ -220,7 +236,7 @@ static double fcfs_io_lookahead(struct sim *s, const struct server *sv, const st
 			}
 			j->stage = STAGE_CPU2;
 			j->rem = j->c2;
-			queue[qtail++] = in_io[i];
+			la_enqueue(job, queue, qhead, &qtail, in_io[i]);
 			in_io[i] = in_io[--n_io];
 		}
 		for (int w = 0; w < sv->workers; w++) {

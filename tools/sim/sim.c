@@ -234,6 +234,36 @@ static int fcfs_start(struct sim *s, struct server *sv, int32_t id, int worker)
 	return ret;
 }
 
+/*
+ * The FCFS queue is kept in arrival order, as the paper's SimLB keeps it: a task back from
+ * IO waits behind the tasks that arrived before it, not behind everything that arrived while
+ * it was in IO. A new arrival is the latest, so it goes to the tail in O(1); a task back
+ * from IO walks the queue (bounded by the resident cap).
+ */
+static void fcfs_enqueue(struct sim *s, struct server *sv, int32_t id)
+{
+	struct task *t = &s->tasks[id];
+	int32_t prev = -1, cur = sv->qhead;
+
+	if (sv->qtail >= 0 && s->tasks[sv->qtail].arrival <= t->arrival) {
+		prev = sv->qtail;
+		cur = -1;
+	} else {
+		while (cur >= 0 && s->tasks[cur].arrival <= t->arrival) {
+			prev = cur;
+			cur = s->tasks[cur].next;
+		}
+	}
+	t->next = cur;
+	if (prev >= 0)
+		s->tasks[prev].next = id;
+	else
+		sv->qhead = id;
+	if (cur < 0)
+		sv->qtail = id;
+	sv->qlen++;
+}
+
 static int cpu_enter(struct sim *s, int32_t id)
 {
 	struct task *t = &s->tasks[id];
@@ -247,13 +277,7 @@ static int cpu_enter(struct sim *s, int32_t id)
 			if (sv->slot[w] < 0)
 				return fcfs_start(s, sv, id, w);
 	}
-	t->next = -1;
-	if (sv->qtail >= 0)
-		s->tasks[sv->qtail].next = id;
-	else
-		sv->qhead = id;
-	sv->qtail = id;
-	sv->qlen++;
+	fcfs_enqueue(s, sv, id);
 	return 0;
 }
 
@@ -360,7 +384,8 @@ static int probe_reward_step(struct sim *s)
 	for (int i = 0; i < s->cfg.n_lbs && s->now > 0; i++) {
 		struct lb *lb = &s->lbs[i];
 
-		s->stats.reward_sum += reward_observe(s->cfg.reward, s->cfg.reward_units, lb->feat, s->now, NULL, NULL);
+		s->stats.reward_sum += reward_observe(s->cfg.reward, s->cfg.reward_units, lb->feat,
+						      s->now, NULL, NULL);
 		s->stats.reward_count++;
 	}
 	return 0;
@@ -505,7 +530,7 @@ struct sim *sim_create(const struct sim_config *cfg, char *err, size_t err_len)
 		sv->cpu_ps.units = sv->workers;
 		sv->cpu_ps.speed = sv->speed;
 		sv->io.units = 1;
-		sv->io.speed = cfg->io_speed;
+		sv->io.speed = sim_config_io_speed(cfg, k);
 		if (sv->workers > max_workers)
 			max_workers = sv->workers;
 		total += cfg->weights[k];

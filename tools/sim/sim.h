@@ -25,7 +25,7 @@
 
 enum sim_policy { POLICY_ECMP, POLICY_WCMP, POLICY_LSQ, POLICY_SED, POLICY_ORACLE, POLICY_MARL,
 		  POLICY_CLAIRVOYANT, POLICY__COUNT };
-enum work_dist { DIST_EXP, DIST_LOGNORMAL, DIST_PARETO };
+enum work_dist { DIST_EXP, DIST_LOGNORMAL, DIST_PARETO, DIST_CONST };
 enum cpu_sharing { CPU_FCFS, CPU_PS };
 
 struct capacity_change {
@@ -39,13 +39,16 @@ struct sim_config {
 	int workers[SIM_MAX_SERVERS];	/* CPU workers per server */
 	double speed[SIM_MAX_SERVERS];	/* work done per second by one worker */
 	double weights[SIM_MAX_SERVERS];/* static weights of wcmp/sed */
-	double io_speed;		/* IO work done per second by a server's IO resource */
+	/* IO work done per second by server k's IO resource (one, processor-shared);
+	 * 0: io_per_capacity x the server's CPU capacity (workers x speed) */
+	double io_speed[SIM_MAX_SERVERS];
+	double io_per_capacity;
 	double cpu_mean, io_mean;	/* mean work per task (s), the application mix */
 	enum work_dist dist;
 	double dist_shape;		/* log-normal sigma, or Pareto alpha */
 	double cpu_split;		/* share of CPU work in the first CPU stage */
 	double first_response_work;	/* CPU work before the first byte of the answer (s) */
-	double load;			/* offered CPU load, fraction of total CPU capacity */
+	double load;			/* offered load on the bottleneck (sim_config_throughput) */
 	double rate;			/* tasks/s; 0: derived from load */
 	const char *trace;		/* arrival trace (../shared/traces format) or NULL */
 	double trace_scale;		/* loop iterations per second of CPU work; 0: from load */
@@ -66,12 +69,30 @@ struct sim_config {
 };
 
 void sim_config_default(struct sim_config *cfg);
-/* Capacity weights (workers x speed), the "correct" static weights. */
+/* Server k's IO speed: io_speed[k], or io_per_capacity x workers x speed when that is 0. */
+double sim_config_io_speed(const struct sim_config *cfg, int k);
+/*
+ * Tasks/s server k can serve with mean CPU work cpu_mean (and cfg's IO mean): the lesser of
+ * its CPU and its IO resource, min(workers x speed / cpu_mean, io_speed / io_mean).
+ */
+double sim_config_server_throughput(const struct sim_config *cfg, int k, double cpu_mean);
+/* Tasks/s the pool can serve: the sum of its servers', each on its own bottleneck. */
+double sim_config_throughput(const struct sim_config *cfg, double cpu_mean);
+/*
+ * Capacity weights, the "correct" static weights: what each server can serve, in CPU
+ * seconds per second (workers x speed when the CPU is every server's bottleneck).
+ */
 void sim_config_capacity_weights(struct sim_config *cfg);
 /* Checks ranges; writes a sentence into err and returns -EINVAL when something is off. */
 int sim_config_check(const struct sim_config *cfg, char *err, size_t err_len);
-/* Rate in tasks/s that gives cfg->load (or cfg->rate when set). */
+/*
+ * Rate in tasks/s that offers cfg->load of the pool's throughput (or cfg->rate when set):
+ * every mix is feasible for some policy at load < 1.
+ */
 double sim_config_rate(const struct sim_config *cfg);
+/* Mean CPU work per task at which `rate` tasks/s offer cfg->load (a trace's scale); -1
+ * when the IO work alone offers that much. */
+double sim_config_cpu_mean_for_rate(const struct sim_config *cfg, double rate);
 
 int policy_parse(const char *name, enum sim_policy *policy);
 const char *policy_name(enum sim_policy policy);

@@ -19,6 +19,8 @@ double workload_draw(struct workload *w, double mean)
 		return mean * exp(s * rng_normal(&w->rng) - 0.5 * s * s);
 	case DIST_PARETO:
 		return mean * (a - 1) / a / pow(rng_uniform(&w->rng), 1.0 / a);
+	case DIST_CONST:
+		return mean;
 	default:
 		return rng_exp(&w->rng, mean);
 	}
@@ -112,7 +114,7 @@ int workload_init(struct workload *w, const struct sim_config *cfg, char *err, s
 	w->shape = cfg->dist_shape;
 	w->n_lbs = cfg->n_lbs;
 	if (cfg->trace) {
-		double *n, n_sum = 0, scale = cfg->trace_scale, capacity = 0;
+		double *n, n_sum = 0, scale = cfg->trace_scale;
 		int ret = trace_read(cfg->trace, &w->trace_t, &n, &w->trace_len, err, err_len);
 
 		if (ret)
@@ -123,9 +125,19 @@ int workload_init(struct workload *w, const struct sim_config *cfg, char *err, s
 			n_sum += n[i];
 		if (!(scale > 0)) {
 			/* iterations per CPU-second such that the trace offers cfg->load */
-			for (int k = 0; k < cfg->n_servers; k++)
-				capacity += cfg->workers[k] * cfg->speed[k];
-			scale = n_sum / w->trace_period / (cfg->load * capacity);
+			double rate = w->trace_len / w->trace_period,
+			       cpu_mean = sim_config_cpu_mean_for_rate(cfg, rate);
+
+			if (cpu_mean <= 0) {
+				snprintf(err, err_len,
+					 "%s: at %.1f requests/s the IO work alone (mean %g s) "
+					 "offers more than --load %g of the IO capacity",
+					 cfg->trace, rate, cfg->io_mean, cfg->load);
+				workload_free(w);
+				free(n);
+				return -EINVAL;
+			}
+			scale = n_sum / w->trace_len / cpu_mean;
 		}
 		for (size_t i = 0; i < w->trace_len; i++)
 			n[i] /= scale;
