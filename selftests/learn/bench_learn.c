@@ -1,19 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Speed of the learning core for N = 7 servers, obs = 6N + 5 + N = 54: one full SAC update
- * (both critics, actor, alpha, targets) on batch x 16-step sequences, and one agent_step
- * (normalise, record, one GRU step, sample, map to weights). PyTorch 1.13 figures are the
- * issue's measurements of the same configurations on one thread of this machine.
- * OpenBLAS runs on one thread (matmul_init). Each figure is the best of 5 rounds (about
- * 0.3 s of updates and 0.1 s of steps each); wall time, and in brackets this thread's CPU
- * time, which a busy machine inflates less. Speed-ups are on wall time.
+ * Speed of the learning core, measured in this run (nothing here is a typed-in figure):
+ *
+ *  - one LB's control step (agent_step: encoder and actor over the pool, greedy) for pools of
+ *    N = 7, 20, 64 servers;
+ *  - one full SAC update (encoder and target encoder, actor, twin critics and their targets,
+ *    alpha) with the default batch (windows drawn until their pools hold 256 server rows,
+ *    16-step windows, burn-in 6), replay filled from pools of N servers.
+ *
+ * OpenBLAS runs on one thread (matmul_init). Each figure is the best of ROUNDS rounds; wall
+ * time, and in brackets this thread's CPU time, which a busy machine inflates less.
+ *
+ * Then the burn-in gap: replay windows start from a zero recurrent state and warm it up over
+ * the burn-in steps, while the acting agent carried its state through the whole episode. For
+ * the model given (default models/marllb.model when it exists, else new parameters) on a
+ * random-walk observation stream, the relative L2 distance between the two states after b
+ * burn-in steps, for several b: what the training windows see against what the policy saw.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
-#include "learn/agent.h"
+#include "learn/agent_impl.h"
 #include "learn/rng.h"
 
 static double clock_s(clockid_t id)
@@ -36,81 +47,121 @@ static double cpu_s(void)
 }
 
 #define ROUNDS 5
+#define F AGENT_FEATURES
 
-struct bench_cfg {
-	int hidden, batch;
-	double torch_ms, torch_us;
-};
-
-int main(void)
+static void random_obs(struct rng *rng, float *obs, int n)
 {
-	static const struct bench_cfg cfgs[] = { { 64, 32, 30.9, 57 },
-						 { 128, 32, 64, 91 },
-						 { 512, 12, 1320, 483 } };
-	const int N = 7, O = 54;
+	for (int i = 0; i < n * F; i++)
+		obs[i] = rng_normal(rng);
+}
+
+static void bench_pool(int n)
+{
+	static float obs[AGENT_MAX_SERVERS * F];
+	float w[AGENT_MAX_SERVERS];
+	double step_w = INFINITY, step_c = INFINITY, upd_w = INFINITY, upd_c = INFINITY;
+	struct agent_config cfg;
+	struct agent *ag;
+	struct rng rng;
+	int steps = 2000, updates = 20;
+
+	agent_config_default(&cfg);
+	cfg.max_servers = n;
+	cfg.warmup_steps = 0;
+	ag = agent_create(&cfg);
+	if (!ag) {
+		printf("%-4d cannot create the agent\n", n);
+		return;
+	}
+	rng_seed(&rng, 1);
+	for (int s = 0; s < 400; s++) {
+		random_obs(&rng, obs, n);
+		agent_step(ag, 0, obs, n, rng_normal(&rng), NULL, AGENT_EXPLORE | AGENT_RECORD, w);
+	}
+	for (int r = 0; r < ROUNDS; r++) {
+		double t0 = now_s(), c0 = cpu_s();
+
+		for (int s = 0; s < steps; s++)
+			agent_step(ag, 0, obs, n, 0, NULL, 0, w);
+		step_w = fmin(step_w, (now_s() - t0) / steps);
+		step_c = fmin(step_c, (cpu_s() - c0) / steps);
+		t0 = now_s(), c0 = cpu_s();
+		agent_train(ag, updates, NULL);
+		upd_w = fmin(upd_w, (now_s() - t0) / updates);
+		upd_c = fmin(upd_c, (cpu_s() - c0) / updates);
+	}
+	printf("%-4d %10.1f %10.1f %11.2f %10.2f %8d\n", n, step_w * 1e6, step_c * 1e6, upd_w * 1e3,
+	       upd_c * 1e3, ag->sb.rows);
+	agent_free(ag);
+}
+
+/* Relative distance between the carried state and the one warmed from zero over b steps. */
+static void burn_in_gap(const char *model)
+{
+	const int n = 7, history = 200, bs[] = { 0, 2, 4, 6, 8, 12, 16 };
+	static float stream[300][7 * F];
+	struct agent *carried, *warmed;
+	struct agent_config cfg;
+	char err[256];
 	struct rng rng;
 
-	printf("learn: N=%d obs=%d seq=16 (burn-in 4), one OpenBLAS thread, best of %d rounds\n", N,
-	       O, ROUNDS);
-	printf("%-6s %-5s %10s %10s %9s %8s %10s %10s %9s %8s\n", "hidden", "batch", "update ms",
-	       "(cpu ms)", "torch ms", "speed-up", "step us", "(cpu us)", "torch us", "speed-up");
-	for (size_t c = 0; c < sizeof(cfgs) / sizeof(cfgs[0]); c++) {
-		struct agent_config cfg;
-		struct agent *ag;
-		float obs[O], w[N];
-		uint8_t mask[N];
-		double t0, c0, upd_ms, step_us, upd_cpu_ms, step_cpu_us;
-
-		agent_config_default(&cfg, N, O);
-		cfg.hidden = cfgs[c].hidden;
-		cfg.batch = cfgs[c].batch;
-		cfg.warmup_steps = 0;
-		cfg.replay_capacity = 4096;
-		ag = agent_create(&cfg);
-		if (!ag) {
-			perror("agent_create");
-			return 1;
+	if (model && access(model, R_OK) == 0) {
+		carried = agent_load(model, 1, n, err, sizeof(err));
+		warmed = agent_load(model, 1, n, err, sizeof(err));
+		if (!carried || !warmed) {
+			printf("burn-in gap: %s\n", err);
+			return;
 		}
-		rng_seed(&rng, 1);
-		for (int k = 0; k < N; k++)
-			mask[k] = 1;
-		for (int s = 0; s < 1000; s++) {
-			for (int i = 0; i < O; i++)
-				obs[i] = rng_normal(&rng);
-			agent_step(ag, obs, rng_normal(&rng), mask, true, w);
-		}
-		agent_train(ag, 2, NULL); /* first touches of the work buffers */
-		/* Best of ROUNDS rounds: the fastest round is the one least disturbed by
-		 * whatever else runs on the machine. */
-		upd_ms = step_us = upd_cpu_ms = step_cpu_us = INFINITY;
-		for (int round = 0; round < ROUNDS; round++) {
-			int n_upd = 0, n_steps = 0;
-
-			t0 = now_s();
-			c0 = cpu_s();
-			do {
-				n_upd += agent_train(ag, 1, NULL);
-			} while (now_s() - t0 < 0.3 || n_upd < 3);
-			upd_ms = fmin(upd_ms, (now_s() - t0) * 1e3 / n_upd);
-			upd_cpu_ms = fmin(upd_cpu_ms, (cpu_s() - c0) * 1e3 / n_upd);
-
-			t0 = now_s();
-			c0 = cpu_s();
-			do {
-				for (int r = 0; r < 100; r++, n_steps++) {
-					obs[n_steps % O] += 0.01f;
-					agent_step(ag, obs, 0.5f, mask, true, w);
-				}
-			} while (now_s() - t0 < 0.1);
-			step_us = fmin(step_us, (now_s() - t0) * 1e6 / n_steps);
-			step_cpu_us = fmin(step_cpu_us, (cpu_s() - c0) * 1e6 / n_steps);
-		}
-
-		printf("%-6d %-5d %10.2f %10.2f %9.1f %7.1fx %10.2f %10.2f %9.0f %7.1fx\n",
-		       cfg.hidden, cfg.batch, upd_ms, upd_cpu_ms, cfgs[c].torch_ms,
-		       cfgs[c].torch_ms / upd_ms, step_us, step_cpu_us, cfgs[c].torch_us,
-		       cfgs[c].torch_us / step_us);
-		agent_free(ag);
+	} else {
+		agent_config_default(&cfg);
+		cfg.max_servers = n;
+		carried = agent_create(&cfg);
+		warmed = agent_create(&cfg);
+		model = "new parameters";
 	}
+	printf("\nburn-in gap (%s, N = %d, the default burn-in is %d steps):\n", model, n,
+	       agent_config(carried)->burn_in);
+	printf("%8s %22s\n", "burn-in", "|h_warmed - h| / |h|");
+	/* a slowly drifting observation stream, like a pool's features */
+	rng_seed(&rng, 3);
+	random_obs(&rng, stream[0], n);
+	for (int t = 1; t < history + 16; t++)
+		for (int i = 0; i < n * F; i++)
+			stream[t][i] = 0.9f * stream[t - 1][i] + 0.3f * rng_normal(&rng);
+	for (size_t i = 0; i < sizeof(bs) / sizeof(bs[0]); i++) {
+		int b = bs[i];
+		float w[7];
+		double diff = 0, norm = 0;
+
+		agent_reset_state(carried);
+		agent_reset_state(warmed);
+		for (int t = 0; t < history; t++)
+			agent_step(carried, 0, stream[t], n, 0, NULL, 0, w);
+		for (int t = history - b; t < history; t++)
+			agent_step(warmed, 0, stream[t], n, 0, NULL, 0, w);
+		for (int j = 0; j < n * agent_config(carried)->hidden; j++) {
+			double d = warmed->lanes[0].h[j] - carried->lanes[0].h[j];
+
+			diff += d * d;
+			norm += (double)carried->lanes[0].h[j] * carried->lanes[0].h[j];
+		}
+		printf("%8d %22.4f\n", b, sqrt(diff / fmax(norm, 1e-30)));
+	}
+	agent_free(carried);
+	agent_free(warmed);
+}
+
+int main(int argc, char **argv)
+{
+	const int pools[] = { 7, 20, 64 };
+
+	printf("learn: hidden 32, %d features per server, one OpenBLAS thread, best of %d "
+	       "rounds\n",
+	       F, ROUNDS);
+	printf("%-4s %10s %10s %11s %10s %8s\n", "N", "step us", "(cpu us)", "update ms",
+	       "(cpu ms)", "rows");
+	for (size_t i = 0; i < sizeof(pools) / sizeof(pools[0]); i++)
+		bench_pool(pools[i]);
+	burn_in_gap(argc > 1 ? argv[1] : "models/marllb.model");
 	return 0;
 }

@@ -353,7 +353,80 @@ static void test_reward_names(void)
 	ASSERT_EQ(k, REWARD_PBF, "unchanged on error");
 }
 
+/* Four servers; durations scaled by `scale`, queues and weights as given. */
+static struct features *policy_world(double scale, const double *q)
+{
+	struct features_config cfg;
+	struct features *f;
+
+	features_config_default(&cfg, 4);
+	f = features_create(&cfg);
+	if (!f)
+		return NULL;
+	for (int k = 0; k < 4; k++) {
+		features_set_open_flows(f, k, q[k]);
+		if (k == 3)
+			continue; /* server 3: no samples */
+		for (int i = 0; i < 5; i++)
+			features_add_task_duration(f, k, 9.0 + 0.2 * i, scale * (k + 1) * (1 + 0.1 * i));
+	}
+	return f;
+}
+
+static void test_policy_obs(void)
+{
+	const int P = FEATURES_POLICY;
+	const double q[4] = { 3, 1, 0, 2 };
+	const float prev[4] = { 2, 1, 1, 0.5 }, conf[4] = { 4, 2, 2, 1 };
+	struct features *f = policy_world(0.1, q), *g = policy_world(1.0, q);
+	float o[4 * P], o10[4 * P];
+	uint8_t active[4] = { 1, 1, 1, 1 };
+	double sum0 = 0;
+
+	if (!ASSERT_OK_PTR(f, "create") || !ASSERT_OK_PTR(g, "create"))
+		goto out;
+	features_policy_obs(f, 10.0, prev, conf, active, o);
+	features_policy_obs(g, 10.0, prev, conf, active, o10);
+	/* durations 10x longer change only the pool's time-scale feature (11) */
+	for (int i = 0; i < 4 * P; i++)
+		if (i % P != 11 && i % P != 7)
+			ASSERT_NEAR(o[i], o10[i], 1e-5, "unit-free");
+	ASSERT_NEAR(o10[11] - o[11], log(10.0), 1e-5, "time scale in control steps");
+	/* server 1 is twice as slow as server 0 (durations), server 2 three times */
+	ASSERT_NEAR(o[P + 0] - o[0], log(2.0), 1e-5, "relative duration");
+	ASSERT_NEAR(o[2 * P + 0] - o[0], log(3.0), 1e-5, "relative duration");
+	for (int k = 0; k < 3; k++)
+		sum0 += o[k * P];
+	ASSERT_NEAR(o[1] + o[P + 1] + o[2 * P + 1], 3, 1e-6, "three servers with samples");
+	ASSERT_EQ(o[3 * P + 1], 0, "server 3 has none");
+	ASSERT_EQ(o[3 * P + 0], 0, "no duration feature without samples");
+	ASSERT_NEAR(o[0 * P + 3] - o[3 * P + 3], log(4.0), 1e-5, "previous weights, in logs");
+	ASSERT_NEAR(o[0 * P + 4] - o[1 * P + 4], log(2.0), 1e-5, "configured weights, in logs");
+	ASSERT_NEAR(o[0 * P + 3] + o[1 * P + 3] + o[2 * P + 3] + o[3 * P + 3], 0, 1e-5,
+		    "centred");
+	ASSERT_NEAR(o[0 * P + 2] - o[2 * P + 2], log(4.0), 1e-5, "open flows (q + 1)");
+	/* Little: (q + 1) / d, server 0: 4 / d0, server 1: 2 / (2 d0) */
+	ASSERT_NEAR(o[0 * P + 5] - o[1 * P + 5], log(4.0), 1e-5, "flows per second of delay");
+	ASSERT_NEAR(o[12], 0.75, 1e-6, "coverage");
+	ASSERT_NEAR(o[13], log(4.0), 1e-6, "pool size");
+	ASSERT_NEAR(o[9], log1p(1.5), 1e-6, "load: mean open flows");
+	ASSERT_NEAR(o[7], log1p(5.0), 1e-6, "5 new samples");
+	features_policy_obs(f, 10.0, prev, conf, active, o);
+	ASSERT_EQ(o[7], 0, "nothing new since the last call");
+	/* an inactive server is left out of every mean and reads zeros */
+	active[1] = 0;
+	features_policy_obs(f, 10.0, prev, conf, active, o10);
+	for (int j = 0; j < P; j++)
+		ASSERT_EQ(o10[P + j], 0, "inactive server: zeros");
+	ASSERT_NEAR(o10[2 * P] - o10[0], log(3.0), 1e-5, "others unchanged relative");
+	ASSERT_NEAR(o10[13], log(3.0), 1e-6, "three active");
+out:
+	features_free(f);
+	features_free(g);
+}
+
 static const struct test_case tests[] = { TEST(defaults),
+					  TEST(policy_obs),
 					  TEST(bad_config),
 					  TEST(empty_windows),
 					  TEST(reductions),

@@ -36,12 +36,21 @@ void sim_set_teacher(struct sim *s, double beta)
 	s->teacher_beta = beta;
 }
 
-/* What a teacher knowing the servers would write: capacity^beta, in logs. */
+/*
+ * What a teacher knowing the servers would write: capacity^beta, in logs, where a server's
+ * capacity is the throughput of its bottleneck for this mix, min(CPU work / s / cpu_mean, IO
+ * work / s / io_mean), at its speed now.
+ */
 static void teacher_log_weights(const struct sim *s, float *out)
 {
-	for (int k = 0; k < s->cfg.n_servers; k++)
-		out[k] = (float)(s->teacher_beta *
-				 log(s->servers[k].workers * s->servers[k].speed));
+	for (int k = 0; k < s->cfg.n_servers; k++) {
+		const struct server *sv = &s->servers[k];
+		double cap = sv->workers * sv->speed / s->cfg.cpu_mean;
+
+		if (s->cfg.io_mean > 0)
+			cap = fmin(cap, sv->io.speed / s->cfg.io_mean);
+		out[k] = (float)(s->teacher_beta * log(cap));
+	}
 }
 
 int marl_step(struct sim *s)
@@ -98,12 +107,21 @@ void sim_set_teacher(struct sim *s, double beta)
 	s->teacher_beta = beta;
 }
 
-/* What a teacher knowing the servers would write: capacity^beta, in logs. */
+/*
+ * What a teacher knowing the servers would write: capacity^beta, in logs, where a server's
+ * capacity is the throughput of its bottleneck for this mix, min(CPU work / s / cpu_mean, IO
+ * work / s / io_mean), at its speed now.
+ */
 static void teacher_log_weights(const struct sim *s, float *out)
 {
-	for (int k = 0; k < s->cfg.n_servers; k++)
-		out[k] = (float)(s->teacher_beta *
-				 log(s->servers[k].workers * s->servers[k].speed));
+	for (int k = 0; k < s->cfg.n_servers; k++) {
+		const struct server *sv = &s->servers[k];
+		double cap = sv->workers * sv->speed / s->cfg.cpu_mean;
+
+		if (s->cfg.io_mean > 0)
+			cap = fmin(cap, sv->io.speed / s->cfg.io_mean);
+		out[k] = (float)(s->teacher_beta * log(cap));
+	}
 }
 
 int marl_step(struct sim *s)

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "sim/cmds.h"
+#include "sim/world.h"
 #ifdef SIM_HAVE_LEARN
 #include "learn/agent.h"
 #include "obs/settings.h"
@@ -23,17 +24,23 @@ static const char train_help[] =
 	"usage: marllb-sim train --out DIR [OPTIONS] [MODEL OPTIONS]\n"
 	"\n"
 	"Trains the marl policy: one set of parameters that every LB runs, each LB with its own\n"
-	"recurrent state. Episode e simulates the world given by the model options with task\n"
-	"stream seed 1000000 + 1000 x --seed + e. Every --eval-every episodes the parameters\n"
-	"are copied into one fresh agent per LB that acts greedily without learning on\n"
-	"--val-seeds validation streams (seeds 999999 + 1000 x --seed down, never trained on);\n"
-	"the score is the geometric mean over them of marl's mean task completion time divided\n"
-	"by the better of lsq and sed on the same stream (lower is better).\n"
+	"recurrent state. With --worlds, episode e draws a random world (marllb-sim world):\n"
+	"seed SEED_TRAIN_BASE + 100000 x --seed + e; validation worlds are the first\n"
+	"--val-seeds of the validation seed space (tools/sim/seeds.h), never trained on.\n"
+	"Without it, every episode simulates the world the model options give, with task\n"
+	"stream seed SEED_TRAIN_BASE + 100000 x --seed + e, validated on the same world with\n"
+	"streams from the validation space. Every --eval-every episodes the parameters are\n"
+	"copied into one fresh agent per LB that acts greedily without learning; the score is\n"
+	"the geometric mean over the validation runs of marl's mean task completion time\n"
+	"divided by the better of lsq and sed (configured weights) on the same run (lower is\n"
+	"better).\n"
 	"\n"
 	"Writes DIR/best.model (the parameters best on validation), DIR/last.model, each with\n"
 	"its .settings sidecar, DIR/curve.csv and DIR/curve.png.\n"
 	"\n"
 	"  --out DIR          output directory (created)\n"
+	"  --worlds           train and validate on randomized worlds (world ranges: below)\n"
+	"  --val-duration S   simulated seconds of a validation run (300)\n"
 	"  --episodes E       training episodes (100)\n"
 	"  --eval-every K     validate every K episodes (5)\n"
 	"  --val-seeds K      validation streams (4)\n"
@@ -57,21 +64,61 @@ static const char train_help[] =
 struct trainer {
 	struct agent *learner;
 	struct agent *evals[SIM_MAX_LBS]; /* one per LB, parameters copied in */
-	struct sim_config base; /* the world */
+	struct sim_config base; /* the world, without --worlds */
+	bool worlds;
+	struct world_ranges ranges;
+	uint64_t seed;
+	double duration, val_duration;
 	int val_seeds;
-	double *val_ref; /* per validation stream: min(lsq, sed) mean TCT */
+	double *val_ref; /* per validation run: min(lsq, sed) mean TCT */
 };
 
-/* Mean TCT of one policy on validation stream j. */
-static double run_mean(const struct sim_config *world, enum sim_policy policy, uint64_t seed,
+/* The world and task stream of training episode e. */
+static int episode_world(const struct trainer *tr, long e, struct sim_config *cfg)
+{
+	uint64_t seed = SEED_TRAIN_BASE + 100000 * tr->seed + e;
+	struct world_ranges r = tr->ranges;
+	struct world_info info;
+
+	if (!tr->worlds) {
+		*cfg = tr->base;
+		cfg->seed = cfg->policy_seed = seed;
+		return 0;
+	}
+	r.duration = tr->duration;
+	r.warmup = 0;
+	return world_draw(seed, &r, cfg, &info);
+}
+
+/* The world and task stream of validation run j. */
+static int val_world(const struct trainer *tr, int j, struct sim_config *cfg)
+{
+	uint64_t seed = SEED_VALID_BASE + j;
+	struct world_ranges r = tr->ranges;
+	struct world_info info;
+
+	if (!tr->worlds) {
+		*cfg = tr->base;
+		cfg->seed = cfg->policy_seed = seed;
+		cfg->duration = tr->val_duration;
+		return 0;
+	}
+	r.duration = tr->val_duration;
+	r.warmup = fmin(30, tr->val_duration / 10);
+	return world_draw(seed, &r, cfg, &info);
+}
+
+/* Mean TCT of one policy on validation run j, or -1. */
+static double val_mean(const struct trainer *tr, int j, enum sim_policy policy,
 		       struct agent **agents)
 {
-	struct sim_config cfg = *world;
+	struct sim_config cfg;
 	struct sim *s;
 	double mean;
 
+	if (val_world(tr, j, &cfg))
+		return -1;
 	cfg.policy = policy;
-	cfg.seed = cfg.policy_seed = seed;
 	s = run_one(&cfg, agents, false, false);
 	if (!s)
 		return -1;
@@ -80,19 +127,14 @@ static double run_mean(const struct sim_config *world, enum sim_policy policy, u
 	return mean;
 }
 
-static uint64_t val_seed(const struct trainer *tr, int j)
-{
-	return 999999 + 1000 * tr->base.seed - j;
-}
-
 static int val_references(struct trainer *tr)
 {
 	tr->val_ref = calloc(tr->val_seeds, sizeof(double));
 	if (!tr->val_ref)
 		return -1;
 	for (int j = 0; j < tr->val_seeds; j++) {
-		double lsq = run_mean(&tr->base, POLICY_LSQ, val_seed(tr, j), NULL);
-		double sed = run_mean(&tr->base, POLICY_SED, val_seed(tr, j), NULL);
+		double lsq = val_mean(tr, j, POLICY_LSQ, NULL);
+		double sed = val_mean(tr, j, POLICY_SED, NULL);
 
 		if (lsq < 0 || sed < 0)
 			return -1;
@@ -101,19 +143,19 @@ static int val_references(struct trainer *tr)
 	return 0;
 }
 
-/* Geometric mean of marl / reference over the validation streams, or -1. */
+/* Geometric mean of marl / reference over the validation runs, or -1. */
 static double validate(struct trainer *tr)
 {
 	struct agent *agents[SIM_MAX_LBS];
 	double log_sum = 0;
 
-	for (int i = 0; i < tr->base.n_lbs; i++) {
+	for (int i = 0; i < SIM_MAX_LBS && tr->evals[i]; i++) {
 		if (agent_copy_params(tr->evals[i], tr->learner))
 			return -1;
 		agents[i] = tr->evals[i];
 	}
 	for (int j = 0; j < tr->val_seeds; j++) {
-		double m = run_mean(&tr->base, POLICY_MARL, val_seed(tr, j), agents);
+		double m = val_mean(tr, j, POLICY_MARL, agents);
 
 		if (m < 0)
 			return -1;
@@ -178,6 +220,8 @@ static int plot_curve(const char *out)
 int cmd_train(int argc, char **argv)
 {
 	static const struct option own[] = { { "out", required_argument, NULL, 'o' },
+					     { "worlds", no_argument, NULL, 'W' },
+					     { "val-duration", required_argument, NULL, 'D' },
 					     { "episodes", required_argument, NULL, 'e' },
 					     { "eval-every", required_argument, NULL, 'v' },
 					     { "val-seeds", required_argument, NULL, 'E' },
@@ -199,8 +243,8 @@ int cmd_train(int argc, char **argv)
 	const char *out = NULL, *model_out = NULL, *init = NULL;
 	long episodes = 100, eval_every = 5, val_seeds = 4, hidden = 0, updates = -1,
 	     batch_rows = 0, warmup_steps = -1;
-	double gamma = -1, lr = -1, alpha = -1, teacher = 0.85, bc_weight = 1.0;
-	bool verbose = false;
+	double gamma = -1, lr = -1, alpha = -1, teacher = 0.85, bc_weight = 1.0, val_duration = 300;
+	bool verbose = false, worlds = false;
 	struct cli_model m;
 	int opt;
 
@@ -236,6 +280,16 @@ int cmd_train(int argc, char **argv)
 			break;
 		case 'M':
 			model_out = optarg;
+			break;
+		case 'W':
+			worlds = true;
+			break;
+		case 'D':
+			if (parse_double(optarg, 10, 1e6, &val_duration)) {
+				fprintf(stderr, "marllb-sim: --val-duration %s: expected 10..1e6 s\n",
+					optarg);
+				return 2;
+			}
 			break;
 		case 'I':
 			init = optarg;
@@ -292,13 +346,24 @@ int cmd_train(int argc, char **argv)
 			"cannot train\n");
 	return 1;
 #else
-	struct trainer tr = { .base = m.cfg, .val_seeds = (int)val_seeds };
+	struct trainer tr = { .base = m.cfg,
+			      .val_seeds = (int)val_seeds,
+			      .worlds = worlds,
+			      .seed = m.cfg.seed,
+			      .duration = m.cfg.duration,
+			      .val_duration = val_duration };
 	struct agent *lanes[SIM_MAX_LBS];
 	struct agent_config ac;
 	double best = -1, t0 = wall_seconds();
 	char path[512], err[512];
 	FILE *csv = NULL;
 	int ret = 1, n = m.cfg.n_servers, M = m.cfg.n_lbs;
+
+	world_ranges_default(&tr.ranges);
+	if (worlds) {
+		n = tr.ranges.servers_max;
+		M = tr.ranges.lbs_max;
+	}
 
 	if (mkdir(out, 0755) && errno != EEXIST) {
 		fprintf(stderr, "marllb-sim: cannot create %s: %s\n", out, strerror(errno));
@@ -361,13 +426,14 @@ int cmd_train(int argc, char **argv)
 	printf("%7s %10s %10s %8s %10s %8s %8s %8s %8s\n", "episode", "train TCT", "val score",
 	       "updates", "q_loss", "alpha", "entropy", "bc_loss", "wall s");
 	for (long e = 0; e < episodes; e++) {
-		struct sim_config cfg = tr.base;
+		struct sim_config cfg;
 		struct agent_stats as;
 		struct sim *s;
 		double mean, score = -1;
 
+		if (episode_world(&tr, e, &cfg))
+			goto out;
 		cfg.policy = POLICY_MARL;
-		cfg.seed = cfg.policy_seed = 1000000 + 1000 * tr.base.seed + e;
 		s = train_episode(&cfg, lanes, teacher);
 		if (!s)
 			goto out;
@@ -377,7 +443,7 @@ int cmd_train(int argc, char **argv)
 			const double *w = sim_lb_weights(s, 0);
 
 			printf("        pi_loss %.4g; LB 0's weights", as.pi_loss);
-			for (int k = 0; k < n && k < 16; k++)
+			for (int k = 0; k < cfg.n_servers && k < 16; k++)
 				printf(" %.2f", w[k]);
 			printf("\n");
 		}

@@ -93,9 +93,9 @@ static double ewma(double old, double inst, double dt)
 }
 
 /* SED's weights as an agent-weight vector: static weights relative to their mean. */
-static void sed_weights(const struct vip_state *v, const uint8_t *mask, float *w)
+static void sed_weights(const struct daemon *d, const struct vip_state *v, const uint8_t *mask,
+			float *w)
 {
-	const struct agent_config *ac = agent_config(v->agent);
 	double sum = 0;
 	int n = 0;
 
@@ -108,21 +108,22 @@ static void sed_weights(const struct vip_state *v, const uint8_t *mask, float *w
 	for (int k = 0; k < v->feat_n; k++) {
 		double a = mask[k] && sum > 0 ? v->be[k].conf.weight * n / sum : 0;
 
-		w[k] = mask[k] ? (float)fmin(fmax(a, ac->w_min), ac->w_max) : 0;
+		w[k] = mask[k] ? (float)fmin(fmax(a, d->opts.w_min), d->opts.w_max) : 0;
 	}
 }
 
-/* NaN, inf or out-of-range weights are never written. */
-static bool weights_valid(const struct vip_state *v, const uint8_t *mask, const float *w)
+/* NaN or inf weights are never written; finite ones are clamped into [w_min, w_max]. */
+static bool weights_valid(const struct daemon *d, const struct vip_state *v,
+			  const uint8_t *mask, float *w)
 {
-	const struct agent_config *ac = agent_config(v->agent);
 	bool any = false;
 
 	for (int k = 0; k < v->feat_n; k++) {
 		if (!mask[k])
 			continue;
-		if (!isfinite(w[k]) || w[k] < ac->w_min * 0.999f || w[k] > ac->w_max * 1.001f)
+		if (!isfinite(w[k]) || w[k] <= 0)
 			return false;
+		w[k] = (float)fmin(fmax(w[k], d->opts.w_min), d->opts.w_max);
 		any = true;
 	}
 	return any;
@@ -161,7 +162,7 @@ static void marl_step(struct daemon *d, struct vip_state *v, double now)
 		}
 	}
 	if (v->safety.mode != SAFETY_LEARNED) {
-		sed_weights(v, mask, w);
+		sed_weights(d, v, mask, w);
 		if (memcmp(w, v->weights, sizeof(float) * n))
 			publish(d, v, w);
 		return;
@@ -170,7 +171,9 @@ static void marl_step(struct daemon *d, struct vip_state *v, double now)
 	/* The simulator's code path: a server without recent samples counts as idle (l = 0),
 	 * so that starving a server cannot hide it from the reward. */
 	v->reward = reward_observe(d->reward, d->opts.reward_units, v->feat, now, mask, l);
-	err = agent_step(v->agent, v->obs, (float)v->reward, mask, !d->opts.no_learn, w);
+	err = agent_step(v->agent, 0, v->obs, n, (float)v->reward, mask,
+			 (d->opts.explore ? AGENT_EXPLORE : 0) | (d->opts.no_learn ? 0 : AGENT_RECORD),
+			 w);
 	if (err) {
 		if (!(v->rejected_weights++ % 100))
 			pr_warn("marllbd: VIP id %u: the agent refused the observation (%s); "
@@ -179,10 +182,10 @@ static void marl_step(struct daemon *d, struct vip_state *v, double now)
 		return;
 	}
 	v->agent_stepped = true;
-	if (!weights_valid(v, mask, w)) {
+	if (!weights_valid(d, v, mask, w)) {
 		if (!(v->rejected_weights++ % 100))
-			pr_warn("marllbd: VIP id %u: the agent proposed NaN, infinite or "
-				"out-of-range weights; not written (%llu so far).\n",
+			pr_warn("marllbd: VIP id %u: the agent proposed NaN or infinite weights; "
+				"not written (%llu so far).\n",
 				v->id, (unsigned long long)v->rejected_weights);
 		return;
 	}
@@ -194,7 +197,9 @@ static void marl_step(struct daemon *d, struct vip_state *v, double now)
 static void vip_step(struct daemon *d, struct vip_state *v, double now, double dt)
 {
 	uint32_t q[MLB_MAX_BACKENDS];
-	float prev[MLB_MAX_BACKENDS];
+	uint8_t mask[MLB_MAX_BACKENDS];
+	float prev[MLB_MAX_BACKENDS], config_w[MLB_MAX_BACKENDS];
+	double red[5];
 	int n = v->feat_n;
 
 	if (!v->feat || n <= 0)
@@ -227,17 +232,22 @@ static void vip_step(struct daemon *d, struct vip_state *v, double now, double d
 		v->arrival_rate = ewma(v->arrival_rate, v->step_arrivals / dt, dt);
 	v->step_arrivals = 0;
 
-	/* The previous action as the agent sees it: the weights last written (static ones for
-	 * non-learned policies, so the figures stay comparable). */
-	for (int k = 0; k < n; k++)
-		prev[k] = v->agent ? v->weights[k] : (float)v->be[k].conf.weight;
-	features_observe(v->feat, now, prev, v->obs);
 	for (int k = 0; k < n; k++) {
-		v->be[k].mean_s = v->obs[FEATURES_PER_SERVER * k + 1];
-		v->be[k].p90_s = v->obs[FEATURES_PER_SERVER * k + 2];
+		features_task_duration_reduce(v->feat, k, now, red);
+		v->be[k].mean_s = (float)red[0];
+		v->be[k].p90_s = (float)red[1];
 	}
-	if (v->agent)
-		marl_step(d, v, now);
+	if (!v->agent)
+		return;
+	/* The previous action as the agent sees it: the weights last written (SED's while the
+	 * safety net holds them), and the operator's configured weights. */
+	for (int k = 0; k < n; k++) {
+		mask[k] = v->be[k].dp_state == MLB_BACKEND_ACTIVE;
+		prev[k] = v->weights[k] > 0 ? v->weights[k] : 1.0f;
+		config_w[k] = v->be[k].conf.weight > 0 ? (float)v->be[k].conf.weight : 1.0f;
+	}
+	features_policy_obs(v->feat, now, prev, config_w, mask, v->obs);
+	marl_step(d, v, now);
 }
 
 void control_step(struct daemon *d, double now)

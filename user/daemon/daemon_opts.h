@@ -11,7 +11,7 @@
 #define MARLLB_CONFIG_DEFAULT "/etc/marllb/marllbd.conf"
 #endif
 #ifndef MARLLB_MODEL_DEFAULT
-#define MARLLB_MODEL_DEFAULT "/usr/share/marllb/models/marllb-n7.model"
+#define MARLLB_MODEL_DEFAULT "/usr/share/marllb/models/marllb.model"
 #endif
 #define MARLLB_PIN_ROOT_DEFAULT "/sys/fs/bpf/marllb"
 #define MARLLB_STATE_DIR_DEFAULT "/var/lib/marllb"
@@ -33,6 +33,7 @@ struct marllbd_opts {
 	int reward_units; /* enum reward_units (obs/reward.h) */
 	double step;
 	bool no_learn;
+	bool explore; /* sample actions instead of the policy's mean */
 	unsigned int updates_per_step;
 	unsigned int warmup_steps;
 	double w_min, w_max;

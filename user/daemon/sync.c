@@ -173,89 +173,86 @@ static void model_path_make(struct daemon *d, struct vip_state *v)
 		 v->conf.port);
 }
 
-/* The n of a marl VIP's agent: one weight per backend of the configuration. */
+/*
+ * --model is loaded once before anything is touched, so a bad file stops the start. One model
+ * serves every marl VIP, whatever its pool size: each VIP gets its own copy.
+ */
 int preload_model(struct daemon *d, const struct lb_conf *conf)
 {
+	bool any_marl = false;
 	char err[256];
-	int n = -1;
 
 	if (!d->opts.model)
 		return 0;
-	for (int i = 0; i < conf->n_vips; i++) {
-		if (conf->vips[i].policy != POLICY_MARL)
-			continue;
-		if (n >= 0 && conf->vips[i].n_backends != n) {
-			pr_warn("marllbd: --model %s: marl VIPs have different backend counts (%d "
-				"and %d); one model cannot fit both.\n",
-				d->opts.model, n, conf->vips[i].n_backends);
-			return -EINVAL;
-		}
-		n = conf->vips[i].n_backends;
-	}
-	d->preloaded = agent_load(d->opts.model, n > 0 ? n : 0, n > 0 ? features_obs_dim(n) : 0,
-				  err, sizeof(err));
+	for (int i = 0; i < conf->n_vips; i++)
+		any_marl |= conf->vips[i].policy == POLICY_MARL;
+	d->preloaded = agent_load(d->opts.model, 1, MLB_MAX_BACKENDS, err, sizeof(err));
 	if (!d->preloaded) {
 		pr_warn("marllbd: --model %s: %s\n", d->opts.model, err);
 		return -EINVAL;
 	}
 	check_model_settings(d, d->opts.model);
-	if (n < 0)
+	if (!any_marl)
 		pr_warn("marllbd: --model %s given but no VIP uses policy marl.\n", d->opts.model);
 	return 0;
 }
 
-static struct agent *agent_for(struct daemon *d, struct vip_state *v, int n, const char **from)
+/* Loads a model for a VIP, or NULL after saying why. */
+static struct agent *agent_from(struct daemon *d, struct vip_state *v, const char *path,
+				const char *what)
 {
 	char err[256], vs[64];
+	struct agent *ag = agent_load(path, 1, MLB_MAX_BACKENDS, err, sizeof(err));
+
+	if (ag)
+		check_model_settings(d, path);
+	else
+		pr_warn("marllbd: VIP %s: %s %s is unusable (%s).\n",
+			vip_str(&v->conf, vs, sizeof(vs)), what, path, err);
+	return ag;
+}
+
+/*
+ * The VIP's agent: --model (the preloaded copy for the first VIP), else its own saved state,
+ * else the shipped default model, else new parameters. Every one acts on pools of any size up
+ * to MLB_MAX_BACKENDS; its replay is sized by the pool it learns on.
+ */
+static struct agent *agent_for(struct daemon *d, struct vip_state *v, const char **from)
+{
 	struct agent_config cfg;
 	struct agent *ag;
 
-	if (d->preloaded && agent_config(d->preloaded)->n_servers == n) {
-		/* Each VIP learns on its own: the first takes the loaded agent, later ones a copy
-		 * read from the same file. */
+	if (d->preloaded) {
 		ag = d->preloaded;
 		d->preloaded = NULL;
 		*from = d->opts.model;
 		return ag;
 	}
 	if (d->opts.model) {
-		ag = agent_load(d->opts.model, n, features_obs_dim(n), err, sizeof(err));
+		ag = agent_from(d, v, d->opts.model, "--model");
+		*from = d->opts.model;
+		return ag;
+	}
+	if (access(v->model_path, R_OK) == 0) {
+		ag = agent_from(d, v, v->model_path, "saved model");
 		if (ag) {
-			*from = d->opts.model;
+			*from = v->model_path;
 			return ag;
 		}
-		pr_warn("marllbd: VIP %s: --model %s does not fit (%s); starting from scratch.\n",
-			vip_str(&v->conf, vs, sizeof(vs)), d->opts.model, err);
-	} else {
-		if (access(v->model_path, R_OK) == 0) {
-			ag = agent_load(v->model_path, n, features_obs_dim(n), err, sizeof(err));
-			if (ag) {
-				check_model_settings(d, v->model_path);
-				*from = v->model_path;
-				return ag;
-			}
-			pr_warn("marllbd: VIP %s: saved model %s is unusable (%s); ignoring it.\n",
-				vip_str(&v->conf, vs, sizeof(vs)), v->model_path, err);
-		}
-		if (d->opts.default_model && access(d->opts.default_model, R_OK) == 0) {
-			ag = agent_load(d->opts.default_model, n, features_obs_dim(n), err,
-					sizeof(err));
-			if (ag) {
-				check_model_settings(d, d->opts.default_model);
-				*from = d->opts.default_model;
-				return ag;
-			}
-			pr_info("marllbd: VIP %s: default model %s does not fit: %s\n",
-				vip_str(&v->conf, vs, sizeof(vs)), d->opts.default_model, err);
+	}
+	if (d->opts.default_model && access(d->opts.default_model, R_OK) == 0) {
+		ag = agent_from(d, v, d->opts.default_model, "default model");
+		if (ag) {
+			*from = d->opts.default_model;
+			return ag;
 		}
 	}
-	agent_config_default(&cfg, n, features_obs_dim(n));
+	agent_config_default(&cfg);
+	cfg.max_servers = MLB_MAX_BACKENDS;
 	cfg.seed = d->opts.seed + v->id;
 	cfg.updates_per_step = d->opts.updates_per_step;
 	cfg.warmup_steps = d->opts.warmup_steps;
-	cfg.w_min = (float)d->opts.w_min;
-	cfg.w_max = (float)d->opts.w_max;
-	*from = "scratch";
+	*from = "new parameters";
 	return agent_create(&cfg);
 }
 
@@ -301,16 +298,15 @@ static int vip_size_learning(struct daemon *d, struct vip_state *v)
 		features_free(v->feat);
 		free(v->obs);
 		features_config_default(&fc, n);
+		fc.step = d->opts.step;
 		v->feat = features_create(&fc);
-		v->obs = calloc(features_obs_dim(n), sizeof(float));
+		v->obs = calloc((size_t)n * FEATURES_POLICY, sizeof(float));
 		if (!v->feat || !v->obs)
 			return -ENOMEM;
-		if (v->agent) {
-			pr_warn("marllbd: VIP %s grew from %d to %d backend slots; its model no "
-				"longer fits and learning starts over.\n",
-				vip_str(&v->conf, vs, sizeof(vs)), v->feat_n, n);
-			vip_drop_agent(d, v);
-		}
+		/* the policy serves any pool size: its agent stays, a new episode begins */
+		if (v->agent)
+			pr_info("marllbd: VIP %s now has %d backend slots (was %d).\n",
+				vip_str(&v->conf, vs, sizeof(vs)), n, v->feat_n);
 		v->feat_n = n;
 	}
 	if (v->conf.policy != POLICY_MARL) {
@@ -319,11 +315,11 @@ static int vip_size_learning(struct daemon *d, struct vip_state *v)
 	}
 	if (v->agent)
 		return 0;
-	v->agent = agent_for(d, v, n, &from);
+	v->agent = agent_for(d, v, &from);
 	if (!v->agent) {
-		pr_warn("marllbd: VIP %s: cannot create an agent for %d backends: %s.\n",
-			vip_str(&v->conf, vs, sizeof(vs)), n, strerror(errno));
-		return -errno ?: -ENOMEM;
+		pr_warn("marllbd: VIP %s: no agent for %d backends (model from %s).\n",
+			vip_str(&v->conf, vs, sizeof(vs)), n, from);
+		return -EINVAL;
 	}
 	v->agent_stepped = false;
 	{
@@ -336,8 +332,9 @@ static int vip_size_learning(struct daemon *d, struct vip_state *v)
 		sc.probe = d->opts.fallback_probe;
 		safety_init(&v->safety, &sc, mono_now(), sc.probe <= 0);
 	}
-	pr_warn("marllbd: VIP %s: policy marl, %d backends, model from %s, %s, reward %s.\n",
+	pr_warn("marllbd: VIP %s: policy marl, %d backends, model from %s, %s, %s, reward %s.\n",
 		vip_str(&v->conf, vs, sizeof(vs)), n, from,
+		d->opts.explore ? "exploring" : "acting on the policy's mean",
 		d->opts.no_learn ? "not learning" : "learning", reward_name(d->reward));
 	return 0;
 }

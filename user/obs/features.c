@@ -244,6 +244,16 @@ void features_flow_completion_reduce(const struct features *f, int server, doubl
 	ring_reduce(f, &f->completion[server], now, out);
 }
 
+void features_task_duration_reduce(const struct features *f, int server, double now,
+				   double out[5])
+{
+	if (server < 0 || server >= f->cfg.n_servers) {
+		memset(out, 0, 5 * sizeof(*out));
+		return;
+	}
+	ring_reduce(f, &f->duration[server], now, out);
+}
+
 int features_n_servers(const struct features *f)
 {
 	return f->cfg.n_servers;

@@ -87,8 +87,11 @@ void features_policy_obs(struct features *f, double now, const float *prev_weigh
 			 const float *config_weights, const uint8_t *active, float *obs);
 
 /* The same five reductions (mean, p90, std, discounted mean, weighted discounted mean) of
- * server k's flow-completion samples at time now; zeros for an empty window. */
+ * server k's flow-completion (or task-duration) samples at time now; zeros for an empty
+ * window. */
 void features_flow_completion_reduce(const struct features *f, int server, double now,
 				     double out[5]);
+void features_task_duration_reduce(const struct features *f, int server, double now,
+				   double out[5]);
 
 #endif /* MARLLB_FEATURES_H */

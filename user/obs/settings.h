@@ -16,13 +16,13 @@
 #define LEARN_STEP_DEFAULT 0.25	/* control step (s), the paper's */
 #define LEARN_SETTINGS_SUFFIX ".settings"
 /*
- * Weight range of new agents in marllbd and the simulator (a model file keeps its own). Narrow
- * on purpose: with [1/8, 8] exploration alone made 64:1 imbalances, and on the testbed-like
- * simulated system training diverged (mean TCT 5 s, rejections) where [0.5, 2] beat SED
- * within 4 episodes (models/marllb-n7.provenance).
+ * marllbd clamps the learned weights it writes into [W_MIN, W_MAX] (the weights' geometric
+ * mean over a pool is 1). The policy's own range is wider (e^(+-2L), L = ln 4 by default):
+ * the clamp is the operator's bound on how far one server may be preferred, 16:1 by default,
+ * twice the widest capacity ratio the policy was trained on.
  */
-#define LEARN_W_MIN_DEFAULT 0.5
-#define LEARN_W_MAX_DEFAULT 2.0
+#define LEARN_W_MIN_DEFAULT 0.25
+#define LEARN_W_MAX_DEFAULT 4.0
 
 struct learn_settings {
 	double step;		/* control step (s) */
