@@ -177,6 +177,14 @@ void cli_model_init(struct cli_model *m)
 	sim_config_default(&m->cfg);
 }
 
+bool cli_model_given(const struct cli_model *m, const char *name)
+{
+	for (int i = 0; cli_model_options[i].name; i++)
+		if (!strcmp(cli_model_options[i].name, name))
+			return m->given & (1ULL << i);
+	return false;
+}
+
 const char *cli_model_unused(const struct cli_model *m, const char *const *allowed)
 {
 	for (int i = 0; cli_model_options[i].name; i++) {

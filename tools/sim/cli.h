@@ -47,6 +47,8 @@ int cli_model_finish(struct cli_model *m);
  * --misconfig). Returns -1 for an unknown mix. */
 int cli_model_mix(const struct cli_model *m, const char *mix, struct sim_config *cfg);
 
+/* Whether the model option of that name (without "--") was on the command line. */
+bool cli_model_given(const struct cli_model *m, const char *name);
 /* The first model option given that is not in allowed (NULL-terminated names), or NULL:
  * for commands where some model options mean nothing (the system comes from elsewhere). */
 const char *cli_model_unused(const struct cli_model *m, const char *const *allowed);
