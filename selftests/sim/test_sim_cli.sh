@@ -117,7 +117,21 @@ case_world_rebuilds() {
 	check "a bad range refused" [ $? = 2 ]
 }
 
-for c in compare_seed_order compare_jobs compare_refuses_mixes_with_means \
+# Weights over time: one row per control step, the change in the plot; the scenario's run.
+case_run_weights_trace() {
+	"$SIM" run --scenario slowdown --pool 7x2 --duration 100 --warmup 10 --policy sed \
+		--weights-csv "$WORK/w.csv" --weights-png "$WORK/w.png" --weights-lb 1 \
+		>"$WORK/w.log" 2>&1 || { cat "$WORK/w.log"; return 1; }
+	check "header" [ "$(head -n 1 "$WORK/w.csv")" = "t,w0,w1,w2,w3,w4,w5,w6" ]
+	check "a row every 0.25 s" [ "$(wc -l <"$WORK/w.csv")" = $((1 + 401)) ]
+	check "sed's weights: the capacities" grep -q '^50.000,4,4,4,4,8,8,8$' "$WORK/w.csv"
+	check "a PNG" [ "$(head -c 4 "$WORK/w.png" | tail -c 3)" = PNG ]
+	check "window after the change" grep -q '^window  *55-100 s' "$WORK/w.log"
+	"$SIM" run --weights-png "$WORK/x.png" >/dev/null 2>"$WORK/err.txt"
+	check "png without csv refused" grep -q 'needs --weights-csv' "$WORK/err.txt"
+}
+
+for c in run_weights_trace compare_seed_order compare_jobs compare_refuses_mixes_with_means \
 	run_explicit_mean_wins world_rebuilds; do
 	run_case "$c"
 done

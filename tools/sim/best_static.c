@@ -77,6 +77,7 @@ struct search {
 	int evaluations, max_pq;
 	char *err;
 	size_t err_len;
+	double best, best_beta, best_u[SIM_MAX_SERVERS]; /* the best so far */
 };
 
 /* Mean TCT of class weights u over the selection streams; < 0 on failure. */
@@ -147,13 +148,39 @@ static void find_classes(struct search *x)
 		x->cap[j] /= least;
 }
 
+/* Runs class weights u; keeps them (and beta) when better than the best so far. */
+static int try_vector(struct search *x, const double *u, double beta)
+{
+	double v = evaluate(x, u);
+
+	if (v < 0)
+		return -EIO;
+	if (v < x->best) {
+		x->best = v;
+		x->best_beta = beta;
+		memcpy(x->best_u, u, sizeof(double) * x->classes);
+	}
+	return 0;
+}
+
+static int try_beta(struct search *x, double beta)
+{
+	double u[SIM_MAX_SERVERS];
+
+	beta_weights(x, beta, u);
+	return try_vector(x, u, beta);
+}
+
 int best_static_search(const struct sim_config *cfg, const struct best_static_opts *o,
 		       struct best_static *out, char *err, size_t err_len)
 {
-	struct search x = {
-		.cfg = *cfg, .o = o, .n = cfg->n_servers, .err = err, .err_len = err_len
-	};
-	double u[SIM_MAX_SERVERS], best_u[SIM_MAX_SERVERS], best, beta = 0, step;
+	struct search x = { .cfg = *cfg,
+			    .o = o,
+			    .n = cfg->n_servers,
+			    .err = err,
+			    .err_len = err_len,
+			    .best = INFINITY };
+	double u[SIM_MAX_SERVERS], step = o->beta_max / o->grid;
 
 	x.cfg.policy = POLICY_SED;
 	x.cfg.n_changes = 0;
@@ -164,48 +191,23 @@ int best_static_search(const struct sim_config *cfg, const struct best_static_op
 	memset(out, 0, sizeof(*out));
 	out->classes = x.classes;
 
-	/* one class: nothing to weigh, every server the same */
-	beta_weights(&x, 0, best_u);
-	best = evaluate(&x, best_u);
-	if (best < 0)
+	/* all equal (lsq) is a candidate, and with one class the only one */
+	if (try_beta(&x, 0))
 		return -EIO;
-	if (x.classes > 1) {
-		/* all equal (lsq) stays a candidate; the offset grid: no point at beta 0 or 1, where the ratios are exact */
-		for (int i = 0; i < o->grid; i++) {
-			double b = o->beta_max * (i + 0.5 + 0.0381966) / o->grid, v;
+	/* an offset grid: no point at beta 0 or 1, where ratios are exact; then finer
+	 * steps around the best */
+	for (int i = 0; i < o->grid && x.classes > 1; i++)
+		if (try_beta(&x, o->beta_max * (i + 0.5 + 0.0381966) / o->grid))
+			return -EIO;
+	for (int r = 0; r < o->refine && x.classes > 1; r++) {
+		double centre = x.best_beta;
 
-			beta_weights(&x, b, u);
-			v = evaluate(&x, u);
-			if (v < 0)
-				return -EIO;
-			if (v < best) {
-				best = v;
-				beta = b;
-			}
-		}
-		step = o->beta_max / o->grid;
-		for (int r = 0; r < o->refine; r++) {
-			double centre = beta;
-
-			step /= 2;
-			for (int sgn = -1; sgn <= 1; sgn += 2) {
-				double b = centre + sgn * step, v;
-
-				if (b <= 0)
-					continue;
-				beta_weights(&x, b, u);
-				v = evaluate(&x, u);
-				if (v < 0)
-					return -EIO;
-				if (v < best) {
-					best = v;
-					beta = b;
-				}
-			}
-		}
-		beta_weights(&x, beta, best_u);
+		step /= 2;
+		if ((centre - step > 0 && try_beta(&x, centre - step)) ||
+		    try_beta(&x, centre + step))
+			return -EIO;
 	}
-	out->beta = beta;
+	out->beta = x.best_beta;
 	/* with a few classes, each class's weight on its own */
 	if (x.classes >= 3 && x.classes <= MAX_DESCENT_CLASSES) {
 		double delta = 0.2;
@@ -213,25 +215,18 @@ int best_static_search(const struct sim_config *cfg, const struct best_static_op
 		for (int pass = 0; pass < o->descent_passes; pass++, delta /= 2) {
 			for (int c = 0; c < x.classes; c++) {
 				for (int sgn = -1; sgn <= 1; sgn += 2) {
-					double v;
-
-					memcpy(u, best_u, sizeof(double) * x.classes);
+					memcpy(u, x.best_u, sizeof(double) * x.classes);
 					u[c] *= exp(sgn * delta);
-					v = evaluate(&x, u);
-					if (v < 0)
+					if (try_vector(&x, u, x.best_beta))
 						return -EIO;
-					if (v < best) {
-						best = v;
-						memcpy(best_u, u, sizeof(double) * x.classes);
-					}
 				}
 			}
 		}
 	}
 	for (int k = 0; k < x.n; k++)
-		out->weights[k] = best_u[x.cls[k]];
+		out->weights[k] = x.best_u[x.cls[k]];
 	best_static_untie(out->weights, x.n, x.max_pq);
-	out->score = best;
+	out->score = x.best;
 	out->evaluations = x.evaluations;
 	return 0;
 }

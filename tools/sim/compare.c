@@ -48,9 +48,6 @@ static const char compare_help[] =
 	"  --mixes LIST       100, 75, 50 (the model's: --mix, --cpu-mean, --io-mean)\n"
 	"  --seeds S          evaluation streams (10), below 900000\n"
 	"  --select-seeds K   selection streams of the best static search (3)\n"
-	"  --ratio X          fast / slow capacity of the pools (2)\n"
-	"  --fast-share X     share of fast servers (0.428571 = 3/7)\n"
-	"  --change-share X   share of servers a change touches, fastest first, >= 1 (0.25)\n"
 	"  --model PATH       marl model; %m in PATH becomes the mix, %n the servers\n"
 	"  --learn            marl agents keep learning during the runs (off: they act)\n"
 	"  --out DIR          write DIR/runs.csv (every run), DIR/summary.csv,\n"
@@ -558,11 +555,8 @@ static int parse_pools(struct harness *h, const char *list)
 	h->n_pools = 0;
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		struct pool *p = &h->pools[h->n_pools];
-		char tail;
 
-		if (h->n_pools == MAX_POOLS ||
-		    sscanf(tok, "%dx%d%c", &p->servers, &p->lbs, &tail) != 2 || p->servers < 1 ||
-		    p->servers > SIM_MAX_SERVERS || p->lbs < 1 || p->lbs > SIM_MAX_LBS)
+		if (h->n_pools == MAX_POOLS || parse_pool(tok, &p->servers, &p->lbs))
 			return -1;
 		h->n_pools++;
 	}
@@ -600,23 +594,13 @@ static int parse_mixes(struct harness *h, const char *list)
  * were given. */
 static int build_pools(struct harness *h)
 {
-	h->two_classes = !cli_model_given(&h->m, "workers") && !cli_model_given(&h->m, "speeds");
-	for (int x = 0; x < h->n_mixes; x++) {
-		for (int p = 0; p < h->n_pools; p++) {
-			struct cli_model pm = h->m;
-			struct sim_config *cfg = &h->base[x][p];
-
-			pm.cfg.n_servers = h->pools[p].servers;
-			pm.cfg.n_lbs = h->pools[p].lbs;
-			if (cli_model_finish(&pm))
+	h->two_classes = cli_model_two_classes(&h->m);
+	for (int x = 0; x < h->n_mixes; x++)
+		for (int p = 0; p < h->n_pools; p++)
+			if (cli_model_pool(&h->m, h->pools[p].servers, h->pools[p].lbs,
+					   strcmp(h->mixes[x], "custom") ? h->mixes[x] : NULL,
+					   &h->sp, &h->base[x][p]))
 				return -1;
-			*cfg = pm.cfg;
-			if (strcmp(h->mixes[x], "custom"))
-				cli_model_mix(&pm, h->mixes[x], cfg);
-			if (h->two_classes)
-				scenario_two_classes(cfg, &h->sp);
-		}
-	}
 	return 0;
 }
 
@@ -673,16 +657,13 @@ int cmd_compare(int argc, char **argv)
 					     { "mixes", required_argument, NULL, 'x' },
 					     { "seeds", required_argument, NULL, 's' },
 					     { "select-seeds", required_argument, NULL, 'K' },
-					     { "ratio", required_argument, NULL, 'R' },
-					     { "fast-share", required_argument, NULL, 'F' },
-					     { "change-share", required_argument, NULL, 'C' },
 					     { "model", required_argument, NULL, 'm' },
 					     { "learn", no_argument, NULL, 'L' },
 					     { "out", required_argument, NULL, 'o' },
 					     { "jobs", required_argument, NULL, 'j' },
 					     { "help", no_argument, NULL, 'h' },
 					     {} };
-	struct option *opts = cli_options(own);
+	struct option own_all[32], *opts;
 	const char *policies = NULL, *mixes = NULL, *out = NULL,
 		   *pools = "3x2,3x6,7x2,7x6,20x2,20x6,64x2,64x6",
 		   *kinds = "correct,equal,reversed,slowdown,noisy";
@@ -695,6 +676,8 @@ int cmd_compare(int argc, char **argv)
 		fprintf(stderr, "marllb-sim: out of memory\n");
 		return 1;
 	}
+	memcpy(own_all, cli_options_join(own, cli_pool_options), sizeof(own_all));
+	opts = cli_options(own_all);
 	cli_model_init(&h->m);
 	scenario_params_default(&h->sp);
 	best_static_opts_default(&h->bo);
@@ -725,17 +708,6 @@ int cmd_compare(int argc, char **argv)
 			else
 				h->bo.seeds = (int)k;
 			break;
-		case 'R':
-		case 'F':
-		case 'C':
-			if (parse_double(optarg, opt == 'R' ? 1 : 1e-6, opt == 'R' ? 64 : 1,
-					 opt == 'R' ? &h->sp.ratio :
-					 opt == 'F' ? &h->sp.fast_share :
-						      &h->sp.change_share)) {
-				fprintf(stderr, "marllb-sim: %s: out of range\n", optarg);
-				goto out;
-			}
-			break;
 		case 'm':
 			h->model = optarg;
 			break;
@@ -752,11 +724,14 @@ int cmd_compare(int argc, char **argv)
 			}
 			break;
 		case 'h':
-			printf("%s%s", compare_help, cli_model_help);
+			printf("%s%s\n%s", compare_help, cli_pool_help, cli_model_help);
 			ret = 0;
 			goto out;
 		default:
-			if (cli_model_option(&h->m, opt, optarg))
+			k = cli_pool_option(&h->sp, opt, optarg);
+			if (k == 1)
+				k = cli_model_option(&h->m, opt, optarg);
+			if (k)
 				goto out;
 		}
 	}

@@ -103,8 +103,6 @@ struct sim {
 	/* marl */
 	struct agent **agents;
 	bool learn, explore;
-	void (*step_hook)(const struct sim *s, void *ctx);
-	void *step_hook_ctx;
 };
 
 void task_work_split(const struct sim *s, const struct task_spec *spec, struct work *w);

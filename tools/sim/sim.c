@@ -588,12 +588,6 @@ void sim_set_agents(struct sim *s, struct agent **agents, bool learn, bool explo
 	s->explore = explore;
 }
 
-void sim_set_step_hook(struct sim *s, void (*hook)(const struct sim *s, void *ctx), void *ctx)
-{
-	s->step_hook = hook;
-	s->step_hook_ctx = ctx;
-}
-
 double sim_now(const struct sim *s)
 {
 	return s->now;
@@ -618,7 +612,7 @@ int sim_run(struct sim *s)
 		return -EINVAL;
 	workload_next(&s->workload, &s->pending);
 	ret = schedule(s, s->pending.t, EV_ARRIVAL, 0, 0);
-	if (!ret && (cfg->policy == POLICY_MARL || cfg->probe_reward || s->step_hook))
+	if (!ret && (cfg->policy == POLICY_MARL || cfg->probe_reward || cfg->step_hook))
 		ret = schedule(s, 0.0, EV_STEP, 0, 0);
 	for (int i = 0; i < cfg->n_changes && !ret; i++)
 		ret = schedule(s, cfg->changes[i].t, EV_CHANGE, i, 0);
@@ -655,8 +649,8 @@ int sim_run(struct sim *s)
 				ret = marl_step(s);
 			else if (cfg->probe_reward)
 				ret = probe_reward_step(s);
-			if (!ret && s->step_hook)
-				s->step_hook(s, s->step_hook_ctx);
+			if (!ret && cfg->step_hook)
+				cfg->step_hook(s, cfg->step_hook_ctx);
 			if (!ret)
 				ret = schedule(s, s->now + cfg->step, EV_STEP, 0, 0);
 			break;

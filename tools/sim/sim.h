@@ -36,6 +36,8 @@ enum sim_policy {
 enum work_dist { DIST_EXP, DIST_LOGNORMAL, DIST_PARETO, DIST_CONST };
 enum cpu_sharing { CPU_FCFS, CPU_PS };
 
+struct sim;
+
 struct capacity_change {
 	double t; /* simulated time (s) */
 	int server;
@@ -76,6 +78,10 @@ struct sim_config {
 	int n_changes;
 	struct features_config features; /* n_servers filled by sim_create */
 	bool probe_reward; /* other policies: LBs reduce features and score rewards */
+	/* called after every control step (after marl agents acted), for any policy: to
+	 * record weights over time (sim_lb_weights); NULL: none */
+	void (*step_hook)(const struct sim *s, void *ctx);
+	void *step_hook_ctx;
 };
 
 void sim_config_default(struct sim_config *cfg);
@@ -107,7 +113,6 @@ double sim_config_cpu_mean_for_rate(const struct sim_config *cfg, double rate);
 int policy_parse(const char *name, enum sim_policy *policy);
 const char *policy_name(enum sim_policy policy);
 
-struct sim;
 struct agent;
 
 /* Returns NULL with a sentence in err (bad trace file, no memory). */
@@ -119,10 +124,6 @@ void sim_free(struct sim *s);
  * sample actions instead of taking the mean.
  */
 void sim_set_agents(struct sim *s, struct agent **agents, bool learn, bool explore);
-
-/* Calls hook after every control step (after the marl agents have acted), for any policy:
- * to record weights over time. */
-void sim_set_step_hook(struct sim *s, void (*hook)(const struct sim *s, void *ctx), void *ctx);
 
 /* Runs to cfg->duration. Returns 0 or a negative errno (agent failure). */
 int sim_run(struct sim *s);
