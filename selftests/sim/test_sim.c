@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include "../test.h"
+#include "sim/best_static.h"
 #include "sim/cli.h"
+#include "sim/scenario.h"
 #include "sim/sim.h"
 #include "sim/world.h"
 
@@ -19,6 +21,11 @@ static struct sim *run(const struct sim_config *cfg)
 		return NULL;
 	}
 	return s;
+}
+
+static void count_step(const struct sim *s, void *ctx)
+{
+	(*(int *)ctx)++;
 }
 
 /* One LB, one server with one worker of speed 1, Poisson arrivals, no cap. */
@@ -650,6 +657,162 @@ static void test_world_runs(void)
 	ASSERT_EQ(seed_space_of(SEED_TRAIN_BASE), SEED_TRAIN, "training space");
 }
 
+/* Scenarios on a pool of two classes: weights, changes of the fastest, window, peak load. */
+static void test_scenarios(void)
+{
+	struct scenario_params p;
+	struct sim_config base, c;
+	int changed[SIM_MAX_CHANGES];
+
+	scenario_params_default(&p);
+	sim_config_default(&base);
+	base.n_servers = 7;
+	scenario_two_classes(&base, &p);
+	for (int k = 0; k < 7; k++) {
+		ASSERT_EQ(base.workers[k], 4, "4 workers");
+		ASSERT_NEAR(base.speed[k], k >= 4 ? 2 : 1, 0, "slow first, 3 of 7 fast");
+	}
+	c = base;
+	scenario_apply(SCENARIO_CORRECT, &p, &c);
+	ASSERT_NEAR(c.weights[0], 4, 0, "capacity weight, slow");
+	ASSERT_NEAR(c.weights[6], 8, 0, "capacity weight, fast");
+	ASSERT_EQ(c.n_changes, 0, "no change");
+	c = base;
+	scenario_apply(SCENARIO_EQUAL, &p, &c);
+	ASSERT_NEAR(c.weights[0], c.weights[6], 0, "all equal");
+	c = base;
+	scenario_apply(SCENARIO_REVERSED, &p, &c);
+	ASSERT_NEAR(c.weights[0], 8, 0, "slow weighted as fast");
+	ASSERT_NEAR(c.weights[6], 4, 0, "fast weighted as slow");
+
+	/* a quarter of 7, rounded up: 2 servers, the fastest */
+	ASSERT_EQ(scenario_changed_servers(&base, &p, changed), 2, "two servers change");
+	ASSERT_TRUE(changed[0] == 4 && changed[1] == 5, "the fastest, lowest index first");
+	c = base;
+	scenario_apply(SCENARIO_SLOWDOWN, &p, &c);
+	ASSERT_EQ(c.n_changes, 2, "two slowdowns");
+	ASSERT_NEAR(c.changes[0].speed, 1, 0, "half speed");
+	ASSERT_NEAR(c.window_start, 60 + 540 / 2.0, 1e-9, "half-way through the measured time");
+	ASSERT_NEAR(c.window_end, c.duration, 0, "to the end");
+	ASSERT_NEAR(c.weights[4], 8, 0, "configured weights right before the change");
+	/* capacity 20, then 16: the load during the change is the configured one */
+	ASSERT_NEAR(world_peak_load(&c), 0.9, 1e-9, "peak load = --load");
+	ASSERT_NEAR(c.load, 0.9 * 16 / 20, 1e-9, "lower before the change");
+	c = base;
+	scenario_apply(SCENARIO_NOISY, &p, &c);
+	ASSERT_EQ(c.n_changes, 4, "on and off for two servers");
+	ASSERT_NEAR(c.changes[0].speed, 2 * 0.6, 1e-12, "40 % taken");
+	ASSERT_NEAR(c.changes[1].speed, 2, 0, "given back");
+	ASSERT_NEAR(c.window_start, 240, 1e-9, "from 1/3");
+	ASSERT_NEAR(c.window_end, 420, 1e-9, "to 2/3 of the measured time");
+}
+
+/* The window measures the tasks arriving in it: all of them when it spans the run. */
+static void test_window_and_step_hook(void)
+{
+	struct sim_config cfg;
+	const struct sim_stats *st;
+	struct sim *s;
+	int steps = 0;
+
+	sim_config_default(&cfg);
+	cfg.duration = 300;
+	cfg.warmup = 0;
+	cfg.window_start = 0;
+	cfg.window_end = 1e9;
+	cfg.step_hook = count_step;
+	cfg.step_hook_ctx = &steps;
+	s = run(&cfg);
+	if (!s)
+		return;
+	st = sim_stats(s);
+	ASSERT_EQ(st->window.measured, st->measured, "the whole run");
+	ASSERT_NEAR(stats_window_mean_tct(st), stats_mean_tct(st), 1e-12, "same mean");
+	ASSERT_EQ(steps, 300 / 0.25 + 1, "a hook call every control step");
+	sim_free(s);
+	cfg.window_start = 100;
+	cfg.window_end = 200;
+	cfg.step_hook = NULL;
+	s = run(&cfg);
+	if (!s)
+		return;
+	st = sim_stats(s);
+	ASSERT_NEAR((double)st->window.measured / st->measured, 1 / 3.0, 0.05, "a third");
+	sim_free(s);
+}
+
+static void test_paired_ratio_ci(void)
+{
+	const double a[] = { 2, 4, 6 }, b[] = { 1, 2, 3 }, x[] = { 1, 2, 3 };
+	struct mean_ci ci;
+
+	paired_ratio_ci(a, b, 3, &ci);
+	ASSERT_NEAR(ci.mean, 2, 1e-12, "ratio 2 on every seed");
+	ASSERT_NEAR(ci.hi - ci.lo, 0, 1e-12, "no spread");
+	mean_ci(x, 3, &ci);
+	/* sd 1, se 1/sqrt(3), t(0.975, 2) = 4.303 */
+	ASSERT_NEAR(ci.hi - ci.mean, 4.303 / sqrt(3), 1e-9, "t interval");
+	ASSERT_NEAR(t_quantile_975(9), 2.262, 0, "t(0.975, 9)");
+	ASSERT_NEAR(t_quantile_975(60), 2.000, 0.002, "t(0.975, 60)");
+}
+
+/* Weights in an exact small ratio tie in the rule; untying moves a whole class a little. */
+static void test_best_static_untie(void)
+{
+	double w[] = { 2, 2, 1 }, v[] = { 2.0191, 2.0191, 1 }, e[] = { 1, 1, 1 };
+
+	ASSERT_TRUE(best_static_tied(w, 3, 10), "2:1 ties");
+	ASSERT_FALSE(best_static_tied(v, 3, 10), "2.0191:1 does not");
+	ASSERT_FALSE(best_static_tied(e, 3, 10), "one class: equal weights by design");
+	best_static_untie(w, 3, 10);
+	ASSERT_FALSE(best_static_tied(w, 3, 10), "untied");
+	ASSERT_NEAR(w[0], 2, 1e-5, "by a hair");
+	ASSERT_TRUE(w[0] == w[1], "the class moves together");
+}
+
+/*
+ * The search on the paper's system (8 servers of 4 and 2 workers, 2 LBs, load 0.9): it
+ * keeps lsq as a candidate, so it is never worse than lsq on the selection streams; and
+ * it finds the ratio just below the capacity ratio 2 (issue 9: 1.85-1.99), beating sed's
+ * exact 2:1 there.
+ */
+static void test_best_static_search(void)
+{
+	struct best_static_opts o;
+	struct best_static b;
+	struct sim_config cfg, lsq, sed;
+	double lsq_mean = 0, sed_mean = 0, ratio;
+	char err[256] = "";
+
+	sim_config_default(&cfg);
+	cfg.duration = 400;
+	best_static_opts_default(&o);
+	if (!ASSERT_OK(best_static_search(&cfg, &o, &b, err, sizeof(err)), err))
+		return;
+	lsq = sed = cfg;
+	lsq.policy = POLICY_LSQ;
+	for (int i = 0; i < o.seeds; i++) {
+		struct sim *s;
+
+		lsq.seed = lsq.policy_seed = sed.seed = sed.policy_seed = o.seed + i;
+		s = run(&lsq);
+		lsq_mean += s ? stats_mean_tct(sim_stats(s)) / o.seeds : 0;
+		sim_free(s);
+		s = run(&sed);
+		sed_mean += s ? stats_mean_tct(sim_stats(s)) / o.seeds : 0;
+		sim_free(s);
+	}
+	ratio = b.weights[0] / b.weights[7];
+	printf("    best static: ratio %.3f (beta %.3f), %.4f s; lsq %.4f, sed %.4f; %d vectors\n",
+	       ratio, b.beta, b.score, lsq_mean, sed_mean, b.evaluations);
+	ASSERT_EQ(b.classes, 2, "two classes");
+	ASSERT_LE(b.score, lsq_mean, "never worse than lsq");
+	ASSERT_LT(b.score, sed_mean, "better than sed's exact 2:1");
+	ASSERT_TRUE(ratio > 1.5 && ratio < 2, "just below the capacity ratio");
+	ASSERT_FALSE(best_static_tied(b.weights, 8, 4 * cfg.resident_cap), "not on a tie");
+	ASSERT_TRUE(b.weights[0] == b.weights[3], "one weight per class");
+}
+
 static const struct test_case tests[] = { TEST(mm1_processor_sharing),
 					  TEST(mm1_fcfs),
 					  TEST(task_duration_signal),
@@ -668,6 +831,11 @@ static const struct test_case tests[] = { TEST(mm1_processor_sharing),
 					  TEST(world_ranges_and_kinds),
 					  TEST(world_narrowed),
 					  TEST(world_runs),
+					  TEST(scenarios),
+					  TEST(window_and_step_hook),
+					  TEST(paired_ratio_ci),
+					  TEST(best_static_untie),
+					  TEST(best_static_search),
 					  {} };
 
 int main(int argc, char **argv)

@@ -29,29 +29,50 @@ run_case() {
 }
 
 # A small pool and a tiny model trained on it (seconds), shared by the marl cases.
-POOL=(--servers 3 --lbs 2 --workers 2 --speeds 1,1,2 --cpu-mean 0.2 --duration 120 --warmup 10)
+SERVERS=(--workers 2 --speeds 1,1,2 --cpu-mean 0.2)
+RUN=(--duration 120 --warmup 10)
 tiny_model() {
 	[ -f "$WORK/tiny/lb0.model" ] && return 0
-	"$SIM" train --out "$WORK/tiny" "${POOL[@]}" --episodes 2 --eval-every 2 --duration 20 \
-		--warmup 0 --hidden 8 --batch 4 --warmup-steps 10 >"$WORK/train.log" 2>&1 ||
-		{ cat "$WORK/train.log"; return 1; }
+	"$SIM" train --out "$WORK/tiny" --servers 3 --lbs 2 "${SERVERS[@]}" --episodes 2 \
+		--eval-every 2 --duration 20 --warmup 0 --hidden 8 --batch 4 --warmup-steps 10 \
+		>"$WORK/train.log" 2>&1 || { cat "$WORK/train.log"; return 1; }
 }
 
-row() { # row CSV SEED: the marl row of that seed, without the seed-independent columns
-	grep ",marl,$2," "$1" | head -n 1
+compare() { # compare OUT [OPTIONS]: the small pool's correct scenario
+	local out=$1; shift
+	"$SIM" compare --pools 3x2 --scenarios correct "${SERVERS[@]}" "${RUN[@]}" --out "$out" \
+		"$@" >"$out.log" 2>&1 || { cat "$out.log"; return 1; }
 }
 
-# Every seed runs on fresh agents: seed 3 alone gives what seed 3 gives after seeds 1-2.
+row() { # row DIR POLICY SEED: that run's line of DIR/runs.csv
+	grep ",$2,$3," "$1/runs.csv" | head -n 1
+}
+
+# Every seed runs on fresh agents: seed 3 alone gives what seed 3 gives after seeds 1-2, with
+# the agents acting and with them learning online.
 case_compare_seed_order() {
+	local a b learn
 	tiny_model || return 1
-	"$SIM" compare "${POOL[@]}" --policies marl --model "$WORK/tiny/lb0.model" --seeds 5 \
-		--out "$WORK/c5" >"$WORK/c5.log" 2>&1 || { cat "$WORK/c5.log"; return 1; }
-	"$SIM" compare "${POOL[@]}" --policies marl --model "$WORK/tiny/lb0.model" --seed 3 \
-		--seeds 1 --out "$WORK/c1" >"$WORK/c1.log" 2>&1 || { cat "$WORK/c1.log"; return 1; }
-	local a b
-	a=$(row "$WORK/c5/compare.csv" 3) b=$(row "$WORK/c1/compare.csv" 3)
-	check "seed 3 has a row" [ -n "$a" ]
-	check "seed 3 alone ($b) = seed 3 within 1-5 ($a)" [ "$a" = "$b" ]
+	for learn in "" --learn; do
+		compare "$WORK/c5" --policies marl --model "$WORK/tiny/lb0.model" --seeds 5 \
+			$learn || return 1
+		compare "$WORK/c1" --policies marl --model "$WORK/tiny/lb0.model" --seed 3 \
+			--seeds 1 $learn || return 1
+		a=$(row "$WORK/c5" marl 3) b=$(row "$WORK/c1" marl 3)
+		check "seed 3 has a row" [ -n "$a" ]
+		check "${learn:-acting}: seed 3 alone ($b) = seed 3 within 1-5 ($a)" [ "$a" = "$b" ]
+	done
+}
+
+# Two processes give the same results as one, and every table is written.
+case_compare_jobs() {
+	compare "$WORK/j1" --seeds 3 --policies lsq,sed,best-static,oracle || return 1
+	compare "$WORK/j2" --seeds 3 --policies lsq,sed,best-static,oracle -j 2 || return 1
+	check "same runs" cmp -s "$WORK/j1/runs.csv" "$WORK/j2/runs.csv"
+	check "same search" cmp -s "$WORK/j1/best-static.csv" "$WORK/j2/best-static.csv"
+	check "12 runs" [ "$(grep -c ',correct,' "$WORK/j1/runs.csv")" = 12 ]
+	check "a table per metric" [ "$(grep -c '^| 3x2 |' "$WORK/j1/compare.md")" = 2 ]
+	check "ratio CIs" grep -q 'sed / best-static' "$WORK/j1/compare.md"
 }
 
 # --mixes and explicit mean work contradict each other: refused, nothing written.
@@ -96,8 +117,22 @@ case_world_rebuilds() {
 	check "a bad range refused" [ $? = 2 ]
 }
 
-for c in compare_seed_order compare_refuses_mixes_with_means run_explicit_mean_wins \
-	world_rebuilds; do
+# Weights over time: one row per control step, the change in the plot; the scenario's run.
+case_run_weights_trace() {
+	"$SIM" run --scenario slowdown --pool 7x2 --duration 100 --warmup 10 --policy sed \
+		--weights-csv "$WORK/w.csv" --weights-png "$WORK/w.png" --weights-lb 1 \
+		>"$WORK/w.log" 2>&1 || { cat "$WORK/w.log"; return 1; }
+	check "header" [ "$(head -n 1 "$WORK/w.csv")" = "t,w0,w1,w2,w3,w4,w5,w6" ]
+	check "a row every 0.25 s" [ "$(wc -l <"$WORK/w.csv")" = $((1 + 401)) ]
+	check "sed's weights: the capacities" grep -q '^50.000,4,4,4,4,8,8,8$' "$WORK/w.csv"
+	check "a PNG" [ "$(head -c 4 "$WORK/w.png" | tail -c 3)" = PNG ]
+	check "window after the change" grep -q '^window  *55-100 s' "$WORK/w.log"
+	"$SIM" run --weights-png "$WORK/x.png" >/dev/null 2>"$WORK/err.txt"
+	check "png without csv refused" grep -q 'needs --weights-csv' "$WORK/err.txt"
+}
+
+for c in run_weights_trace compare_seed_order compare_jobs compare_refuses_mixes_with_means \
+	run_explicit_mean_wins world_rebuilds; do
 	run_case "$c"
 done
 echo "summary: $PASSED passed, $FAILED failed, 0 skipped"

@@ -177,6 +177,14 @@ void cli_model_init(struct cli_model *m)
 	sim_config_default(&m->cfg);
 }
 
+bool cli_model_given(const struct cli_model *m, const char *name)
+{
+	for (int i = 0; cli_model_options[i].name; i++)
+		if (!strcmp(cli_model_options[i].name, name))
+			return m->given & (1ULL << i);
+	return false;
+}
+
 const char *cli_model_unused(const struct cli_model *m, const char *const *allowed)
 {
 	for (int i = 0; cli_model_options[i].name; i++) {
@@ -453,6 +461,77 @@ int cli_model_finish(struct cli_model *m)
 		fprintf(stderr, "marllb-sim: %s\n", err);
 		return -1;
 	}
+	return 0;
+}
+
+enum { OPT_RATIO = 3000, OPT_FAST_SHARE, OPT_CHANGE_SHARE };
+
+const struct option cli_pool_options[] = {
+	{ "ratio", required_argument, NULL, OPT_RATIO },
+	{ "fast-share", required_argument, NULL, OPT_FAST_SHARE },
+	{ "change-share", required_argument, NULL, OPT_CHANGE_SHARE },
+	{}
+};
+
+const char cli_pool_help[] =
+	"Pools (NxM: N servers, M LBs; two classes unless --workers/--speeds set them):\n"
+	"  --ratio X          fast / slow capacity: 4 workers each, the fast ones X times as\n"
+	"                     fast (2)\n"
+	"  --fast-share X     share of fast servers, the last ones (0.428571 = 3/7, the\n"
+	"                     testbed's 4 slow and 3 fast)\n"
+	"  --change-share X   share of servers a capacity change touches, the fastest\n"
+	"                     first, at least one (0.25)\n";
+
+int cli_pool_option(struct scenario_params *p, int opt, const char *arg)
+{
+	switch (opt) {
+	case OPT_RATIO:
+		if (parse_double(arg, 1, 64, &p->ratio))
+			CLI_BAD("--ratio %s: expected 1..64", arg);
+		break;
+	case OPT_FAST_SHARE:
+		if (parse_double(arg, 1e-6, 1, &p->fast_share))
+			CLI_BAD("--fast-share %s: expected a share in (0, 1]", arg);
+		break;
+	case OPT_CHANGE_SHARE:
+		if (parse_double(arg, 1e-6, 1, &p->change_share))
+			CLI_BAD("--change-share %s: expected a share in (0, 1]", arg);
+		break;
+	default:
+		return 1;
+	}
+	return 0;
+}
+
+int parse_pool(const char *s, int *servers, int *lbs)
+{
+	char tail;
+
+	if (sscanf(s, "%dx%d%c", servers, lbs, &tail) != 2 || *servers < 1 ||
+	    *servers > SIM_MAX_SERVERS || *lbs < 1 || *lbs > SIM_MAX_LBS)
+		return -1;
+	return 0;
+}
+
+bool cli_model_two_classes(const struct cli_model *m)
+{
+	return !cli_model_given(m, "workers") && !cli_model_given(m, "speeds");
+}
+
+int cli_model_pool(const struct cli_model *m, int servers, int lbs, const char *mix,
+		   const struct scenario_params *p, struct sim_config *cfg)
+{
+	struct cli_model pm = *m;
+
+	pm.cfg.n_servers = servers;
+	pm.cfg.n_lbs = lbs;
+	if (cli_model_finish(&pm))
+		return -1;
+	*cfg = pm.cfg;
+	if (mix && cli_model_mix(&pm, mix, cfg))
+		return -1;
+	if (cli_model_two_classes(m))
+		scenario_two_classes(cfg, p);
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "sim/scenario.h"
 #include "sim/sim.h"
 
 /* Prints "marllb-sim: <message>" and returns -1 from an option handler. */
@@ -47,6 +48,8 @@ int cli_model_finish(struct cli_model *m);
  * --misconfig). Returns -1 for an unknown mix. */
 int cli_model_mix(const struct cli_model *m, const char *mix, struct sim_config *cfg);
 
+/* Whether the model option of that name (without "--") was on the command line. */
+bool cli_model_given(const struct cli_model *m, const char *name);
 /* The first model option given that is not in allowed (NULL-terminated names), or NULL:
  * for commands where some model options mean nothing (the system comes from elsewhere). */
 const char *cli_model_unused(const struct cli_model *m, const char *const *allowed);
@@ -63,5 +66,22 @@ int parse_list(const char *s, double *out, int max);
 
 /* Mix names: "100" (CPU only), "75" (75% CPU, 25% IO), "50". */
 int mix_parse(const char *name, double *cpu_mean, double *io_mean);
+
+/* The pools of compare and run --pool (scenario.h): options from 3000. */
+extern const struct option cli_pool_options[];
+extern const char cli_pool_help[];
+/* Handles one pool option; returns 0, 1 when opt is not one, -1 on bad input (printed). */
+int cli_pool_option(struct scenario_params *p, int opt, const char *arg);
+/* "NxM": N servers, M LBs. */
+int parse_pool(const char *s, int *servers, int *lbs);
+/* Whether the pools are two classes (scenario_two_classes): unless --workers/--speeds. */
+bool cli_model_two_classes(const struct cli_model *m);
+/*
+ * A pool of N servers and M LBs from the model options: m finished with them, its mean
+ * work set to mix (NULL: m's own), two classes of p unless --workers/--speeds gave the
+ * servers. Returns -1 after printing why.
+ */
+int cli_model_pool(const struct cli_model *m, int servers, int lbs, const char *mix,
+		   const struct scenario_params *p, struct sim_config *cfg);
 
 #endif /* MARLLB_SIM_CLI_H */

@@ -175,6 +175,9 @@ int sim_config_check(const struct sim_config *cfg, char *err, size_t err_len)
 	if (!(cfg->duration > 0) || !(cfg->warmup >= 0) || cfg->warmup >= cfg->duration)
 		FAIL("duration %g and warmup %g: need 0 <= warmup < duration", cfg->duration,
 		     cfg->warmup);
+	if (!(cfg->window_start >= 0) || !(cfg->window_end >= cfg->window_start))
+		FAIL("measurement window %g-%g s: need 0 <= start <= end", cfg->window_start,
+		     cfg->window_end);
 	if (!(cfg->step > 0))
 		FAIL("control step %g, expected > 0", cfg->step);
 	for (int i = 0; i < cfg->n_changes; i++) {

@@ -10,17 +10,17 @@
 enum stage { STAGE_CPU1, STAGE_IO, STAGE_CPU2 };
 
 struct task {
-	double arrival;		/* at the LB = at the server (s) */
-	double cpu_first;	/* work of the first CPU stage */
-	double cpu_last;	/* work of the last CPU stage */
-	double io;		/* IO work */
-	double work_left;	/* FCFS: work of the current stage left at service_start */
-	double service_start;	/* FCFS: when the current stage last (re)started */
-	double response_left;	/* FCFS: first-response work left at service_start */
-	uint32_t gen;		/* bumped on free and reschedule: stale events are ignored */
-	int32_t next;		/* FCFS queue link, or free-list link */
+	double arrival; /* at the LB = at the server (s) */
+	double cpu_first; /* work of the first CPU stage */
+	double cpu_last; /* work of the last CPU stage */
+	double io; /* IO work */
+	double work_left; /* FCFS: work of the current stage left at service_start */
+	double service_start; /* FCFS: when the current stage last (re)started */
+	double response_left; /* FCFS: first-response work left at service_start */
+	uint32_t gen; /* bumped on free and reschedule: stale events are ignored */
+	int32_t next; /* FCFS queue link, or free-list link */
 	int32_t server;
-	int32_t worker;		/* FCFS: worker slot while in service, else -1 */
+	int32_t worker; /* FCFS: worker slot while in service, else -1 */
 	uint16_t lb;
 	uint8_t stage;
 	uint8_t responded;
@@ -29,26 +29,26 @@ struct task {
 enum ps_mark { PS_DONE, PS_RESPONSE };
 
 struct ps_item {
-	double v;		/* virtual time at which the task reaches the mark */
+	double v; /* virtual time at which the task reaches the mark */
 	int32_t task;
 	int32_t mark;
 };
 
 /* Processor sharing over `units` parallel units: each of n jobs runs at speed min(1, units/n). */
 struct ps_station {
-	double vclock;		/* service received by every present job since time 0 */
+	double vclock; /* service received by every present job since time 0 */
 	double last_t;
 	double units, speed;
-	int n;			/* jobs present (PS_DONE items) */
+	int n; /* jobs present (PS_DONE items) */
 	uint32_t gen;
 	struct ps_item *heap;
 	int len, cap;
 };
 
-struct la_job {	/* in the oracle's look-ahead */
-	double rem;	/* work left in the current stage */
-	double io, c2;	/* later stages */
-	double arrival;	/* the FCFS queue's order */
+struct la_job { /* in the oracle's look-ahead */
+	double rem; /* work left in the current stage */
+	double io, c2; /* later stages */
+	double arrival; /* the FCFS queue's order */
 	int stage;
 };
 
@@ -58,7 +58,7 @@ struct server {
 	int resident;
 	/* FCFS */
 	int busy;
-	int32_t *slot;		/* task per worker, -1 when free */
+	int32_t *slot; /* task per worker, -1 when free */
 	int32_t qhead, qtail;
 	int qlen;
 	/* processor sharing (CPU when cfg.sharing == CPU_PS) and the IO resource */
@@ -66,13 +66,13 @@ struct server {
 };
 
 struct lb {
-	int32_t *q;		/* open flows of this LB per server */
-	double *a;		/* weights of the argmin rule */
-	struct features *feat;	/* marl only */
+	int32_t *q; /* open flows of this LB per server */
+	double *a; /* weights of the argmin rule */
+	struct features *feat; /* marl only */
 	float *prev_action, *obs;
 	double *load;
 	uint8_t *has_sample;
-	float reward;		/* earned by the last action, passed with the next observation */
+	float reward; /* earned by the last action, passed with the next observation */
 };
 
 /* A task's work by stage: first CPU stage, IO, last CPU stage (s). */
@@ -85,16 +85,16 @@ struct sim {
 	double now;
 	struct evheap events;
 	struct workload workload;
-	struct task_spec pending;	/* the next arrival */
+	struct task_spec pending; /* the next arrival */
 	struct rng policy_rng;
 	struct task *tasks;
 	int32_t free_task;
 	int n_tasks, cap_tasks;
 	struct server *servers;
 	struct lb *lbs;
-	double *wcmp_cdf;	/* cumulative static weights, normalised */
-	struct work mean_work;	/* the mix's mean work by stage */
-	double *oracle_free;	/* scratch: worker free times */
+	double *wcmp_cdf; /* cumulative static weights, normalised */
+	struct work mean_work; /* the mix's mean work by stage */
+	double *oracle_free; /* scratch: worker free times */
 	/* scratch of the oracle's look-ahead, sized for a full server */
 	struct la_job *la_jobs;
 	int *la_worker, *la_queue, *la_io, la_cap;

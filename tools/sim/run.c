@@ -5,11 +5,13 @@
 #include <string.h>
 
 #include "sim/cmds.h"
+#include "sim/scenario.h"
+#include "sim/weights_trace.h"
 #include "sim/world.h"
 
 static const char run_help[] =
 	"usage: marllb-sim run [--policy P] [--model FILE] [--world SEED [WORLD RANGES]]\n"
-	"                      [MODEL OPTIONS]\n"
+	"                      [--scenario KIND] [--pool NxM] [MODEL OPTIONS]\n"
 	"\n"
 	"Simulates one policy and prints task counts, mean and p99 completion time,\n"
 	"task duration and a Little's law check.\n"
@@ -18,6 +20,14 @@ static const char run_help[] =
 	"                 prints it), with its own task stream SEED; of the model options\n"
 	"                 only --duration, --warmup and the learning settings (--step,\n"
 	"                 --gamma-d, --reward, --reward-units) apply\n"
+	"  --scenario K   a scenario of `compare` on the pool: correct, equal, reversed,\n"
+	"                 slowdown or noisy (correct when only --pool is given)\n"
+	"  --pool NxM     N servers, M LBs as `compare` builds them (POOL OPTIONS; default\n"
+	"                 with --scenario: --servers and --lbs)\n"
+	"  --learn        marl: the agents keep learning (off: they act on their mean)\n"
+	"  --weights-csv FILE  LB --weights-lb's weights at every control step (t,w0,..)\n"
+	"  --weights-lb I      (0)\n"
+	"  --weights-png FILE  and their plot, capacity changes marked (needs --weights-csv)\n"
 	"  --policy P     ecmp, wcmp, lsq, sed, oracle, clairvoyant or marl (sed);\n"
 	"                 clairvoyant is the oracle knowing every task's true work\n"
 	"  --model FILE   marl: agent model, loaded by every LB\n"
@@ -66,18 +76,53 @@ static int use_world(struct cli_model *m, struct world_ranges *r, long seed)
 	return 0;
 }
 
+/* A scenario of compare on a pool (--pool, or the model's --servers and --lbs). */
+static int use_scenario(struct cli_model *m, enum scenario_kind kind,
+			const struct scenario_params *sp, int servers, int lbs)
+{
+	if (servers && (cli_model_given(m, "servers") || cli_model_given(m, "lbs"))) {
+		fprintf(stderr, "marllb-sim: --pool and --servers/--lbs: give one\n");
+		return -1;
+	}
+	if (cli_model_given(m, "weights") || cli_model_given(m, "misconfig") ||
+	    cli_model_given(m, "change")) {
+		fprintf(stderr, "marllb-sim: --weights, --misconfig and --change with --scenario: "
+				"the scenario sets them\n");
+		return -1;
+	}
+	if (cli_model_pool(m, servers ? servers : m->cfg.n_servers, servers ? lbs : m->cfg.n_lbs,
+			   NULL, sp, &m->cfg))
+		return -1;
+	scenario_apply(kind, sp, &m->cfg);
+	printf("scenario %s on %dx%d: %s; load %.3f at the start\n", scenario_names[kind],
+	       m->cfg.n_servers, m->cfg.n_lbs, scenario_titles[kind], m->cfg.load);
+	return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static const struct option own[] = { { "policy", required_argument, NULL, 'p' },
 					     { "model", required_argument, NULL, 'm' },
 					     { "probe-reward", no_argument, NULL, 'r' },
 					     { "world", required_argument, NULL, 'W' },
+					     { "scenario", required_argument, NULL, 'S' },
+					     { "pool", required_argument, NULL, 'P' },
+					     { "learn", no_argument, NULL, 'L' },
+					     { "weights-csv", required_argument, NULL, 'c' },
+					     { "weights-lb", required_argument, NULL, 'l' },
+					     { "weights-png", required_argument, NULL, 'g' },
 					     { "help", no_argument, NULL, 'h' },
 					     {} };
-	struct option own_all[64];
+	struct option own_all[64], own_pool[40];
 	struct option *opts;
 	struct world_ranges ranges;
-	long world = -1;
+	struct scenario_params sp;
+	enum scenario_kind kind = SCENARIO_CORRECT;
+	struct weights_trace trace;
+	const char *weights_csv = NULL, *weights_png = NULL;
+	long world = -1, weights_lb = 0;
+	int pool_servers = 0, pool_lbs = 0;
+	bool scenario = false, learn = false;
 	struct agent *agents[SIM_MAX_LBS] = {};
 	const char *model = NULL;
 	struct cli_model m;
@@ -87,9 +132,11 @@ int cmd_run(int argc, char **argv)
 	bool ranges_given = false;
 	int opt, ret;
 
-	memcpy(own_all, cli_options_join(own, world_range_options), sizeof(own_all));
+	memcpy(own_pool, cli_options_join(own, cli_pool_options), sizeof(own_pool));
+	memcpy(own_all, cli_options_join(own_pool, world_range_options), sizeof(own_all));
 	opts = cli_options(own_all);
 	world_ranges_default(&ranges);
+	scenario_params_default(&sp);
 	cli_model_init(&m);
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
@@ -113,12 +160,52 @@ int cmd_run(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'S':
+			if (scenario_parse(optarg, &kind)) {
+				fprintf(stderr,
+					"marllb-sim: --scenario %s: expected correct, equal, "
+					"reversed, slowdown or noisy\n",
+					optarg);
+				return 2;
+			}
+			scenario = true;
+			break;
+		case 'P':
+			if (parse_pool(optarg, &pool_servers, &pool_lbs)) {
+				fprintf(stderr,
+					"marllb-sim: --pool %s: expected NxM (servers x "
+					"LBs)\n",
+					optarg);
+				return 2;
+			}
+			scenario = true;
+			break;
+		case 'L':
+			learn = true;
+			break;
+		case 'c':
+			weights_csv = optarg;
+			break;
+		case 'g':
+			weights_png = optarg;
+			break;
+		case 'l':
+			if (parse_int(optarg, 0, SIM_MAX_LBS - 1, &weights_lb)) {
+				fprintf(stderr,
+					"marllb-sim: --weights-lb %s: expected an LB index\n",
+					optarg);
+				return 2;
+			}
+			break;
 		case 'h':
-			printf("%s%s\n%s", run_help, cli_model_help, world_range_help);
+			printf("%s%s\n%s\n%s", run_help, cli_pool_help, cli_model_help,
+			       world_range_help);
 			return 0;
 		default:
 			ret = world_range_option(&ranges, opt, optarg);
 			ranges_given |= ret == 0;
+			if (ret == 1)
+				ret = cli_pool_option(&sp, opt, optarg);
 			if (ret == 1)
 				ret = cli_model_option(&m, opt, optarg);
 			if (ret)
@@ -135,8 +222,22 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "marllb-sim: world ranges apply to --world SEED only\n");
 		return 2;
 	}
+	if (world >= 0 && scenario) {
+		fprintf(stderr,
+			"marllb-sim: --world and --scenario/--pool: one system or the other\n");
+		return 2;
+	}
+	if (weights_png && !weights_csv) {
+		fprintf(stderr, "marllb-sim: --weights-png needs --weights-csv FILE (the data it "
+				"plots)\n");
+		return 2;
+	}
 	if (world >= 0 && use_world(&m, &ranges, world))
 		return 2;
+	if (scenario && use_scenario(&m, kind, &sp, pool_servers, pool_lbs))
+		return 2;
+	if (weights_csv && weights_trace_open(&trace, weights_csv, (int)weights_lb, &m.cfg))
+		return 1;
 	if (m.cfg.policy == POLICY_MARL) {
 		if (!model) {
 			fprintf(stderr, "marllb-sim: --policy marl needs --model FILE\n");
@@ -146,9 +247,14 @@ int cmd_run(int argc, char **argv)
 			return 1;
 	}
 	t0 = wall_seconds();
-	s = run_one(&m.cfg, agents, false, false);
+	s = run_one(&m.cfg, agents, learn, false);
 	wall = wall_seconds() - t0;
 	agents_free(agents, m.cfg.n_lbs);
+	if (weights_csv && (weights_trace_close(&trace) || !s)) {
+		fprintf(stderr, "marllb-sim: %s: incomplete\n", weights_csv);
+		sim_free(s);
+		return 1;
+	}
 	if (!s)
 		return 1;
 	st = sim_stats(s);
@@ -164,6 +270,11 @@ int cmd_run(int argc, char **argv)
 	       m.cfg.warmup);
 	printf("mean TCT         %.4f s\n", stats_mean_tct(st));
 	printf("p99 TCT          %.4f s\n", stats_p99_tct(st));
+	if (m.cfg.window_end > m.cfg.window_start)
+		printf("window           %.0f-%.0f s: %llu tasks, mean TCT %.4f s, p99 %.4f s\n",
+		       m.cfg.window_start, m.cfg.window_end,
+		       (unsigned long long)st->window.measured, stats_window_mean_tct(st),
+		       stats_window_p99_tct(st));
 	printf("mean duration    %.4f s (arrival to first response)\n",
 	       st->duration_count ? st->duration_sum / st->duration_count : 0.0);
 	printf("Little's law     L = %.4f, lambda W = %.4f\n", st->resident_integral / st->end_time,
@@ -181,5 +292,14 @@ int cmd_run(int argc, char **argv)
 	printf("wall time        %.3f s, %.0f tasks/s, %.0f events/s\n", wall, st->generated / wall,
 	       st->events / wall);
 	sim_free(s);
+	if (weights_png) {
+		char title[128];
+
+		snprintf(title, sizeof(title), "%s%s%s", policy_name(m.cfg.policy),
+			 scenario ? ", " : "", scenario ? scenario_names[kind] : "");
+		if (weights_trace_plot(weights_csv, weights_png, &m.cfg, (int)weights_lb, title))
+			return 1;
+		printf("wrote %s, %s\n", weights_csv, weights_png);
+	}
 	return 0;
 }

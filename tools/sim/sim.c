@@ -177,12 +177,17 @@ static void emit_response(struct sim *s, struct task *t)
 	}
 }
 
-static void record_tct(struct sim *s, double tct)
+static void record_tct(struct sim *s, double arrival, double tct)
 {
 	s->stats.measured++;
 	s->stats.tct_sum += tct;
 	s->stats.tct_sq_sum += tct * tct;
 	hist_add(&s->stats.tct, tct);
+	if (arrival >= s->cfg.window_start && arrival < s->cfg.window_end) {
+		s->stats.window.measured++;
+		s->stats.window.tct_sum += tct;
+		hist_add(&s->stats.window.tct, tct);
+	}
 }
 
 static void flow_end(struct sim *s, int lb_id, int server, double fct)
@@ -208,7 +213,7 @@ static void task_complete(struct sim *s, int32_t id)
 	s->stats.completed++;
 	s->stats.sojourn_sum += sojourn;
 	if (measured(s, t))
-		record_tct(s, sojourn);
+		record_tct(s, t->arrival, sojourn);
 	task_release(s, id);
 }
 
@@ -430,7 +435,7 @@ static int on_arrival(struct sim *s)
 		/* the connection is never served: the LB sees it open until it times out */
 		s->stats.rejected++;
 		if (spec.t >= s->cfg.warmup)
-			record_tct(s, s->cfg.reject_timeout);
+			record_tct(s, spec.t, s->cfg.reject_timeout);
 		return schedule(s, s->now + s->cfg.reject_timeout, EV_FLOW_END, spec.lb, k);
 	}
 	id = task_alloc(s);
@@ -583,6 +588,11 @@ void sim_set_agents(struct sim *s, struct agent **agents, bool learn, bool explo
 	s->explore = explore;
 }
 
+double sim_now(const struct sim *s)
+{
+	return s->now;
+}
+
 const struct sim_stats *sim_stats(const struct sim *s)
 {
 	return &s->stats;
@@ -602,7 +612,7 @@ int sim_run(struct sim *s)
 		return -EINVAL;
 	workload_next(&s->workload, &s->pending);
 	ret = schedule(s, s->pending.t, EV_ARRIVAL, 0, 0);
-	if (!ret && (cfg->policy == POLICY_MARL || cfg->probe_reward))
+	if (!ret && (cfg->policy == POLICY_MARL || cfg->probe_reward || cfg->step_hook))
 		ret = schedule(s, 0.0, EV_STEP, 0, 0);
 	for (int i = 0; i < cfg->n_changes && !ret; i++)
 		ret = schedule(s, cfg->changes[i].t, EV_CHANGE, i, 0);
@@ -635,7 +645,12 @@ int sim_run(struct sim *s)
 			flow_end(s, ev.a, ev.b, cfg->reject_timeout);
 			break;
 		case EV_STEP:
-			ret = cfg->policy == POLICY_MARL ? marl_step(s) : probe_reward_step(s);
+			if (cfg->policy == POLICY_MARL)
+				ret = marl_step(s);
+			else if (cfg->probe_reward)
+				ret = probe_reward_step(s);
+			if (!ret && cfg->step_hook)
+				cfg->step_hook(s, cfg->step_hook_ctx);
 			if (!ret)
 				ret = schedule(s, s->now + cfg->step, EV_STEP, 0, 0);
 			break;

@@ -23,49 +23,65 @@
 #define SIM_MAX_LBS 256
 #define SIM_MAX_CHANGES 32
 
-enum sim_policy { POLICY_ECMP, POLICY_WCMP, POLICY_LSQ, POLICY_SED, POLICY_ORACLE, POLICY_MARL,
-		  POLICY_CLAIRVOYANT, POLICY__COUNT };
+enum sim_policy {
+	POLICY_ECMP,
+	POLICY_WCMP,
+	POLICY_LSQ,
+	POLICY_SED,
+	POLICY_ORACLE,
+	POLICY_MARL,
+	POLICY_CLAIRVOYANT,
+	POLICY__COUNT
+};
 enum work_dist { DIST_EXP, DIST_LOGNORMAL, DIST_PARETO, DIST_CONST };
 enum cpu_sharing { CPU_FCFS, CPU_PS };
 
+struct sim;
+
 struct capacity_change {
-	double t;	/* simulated time (s) */
+	double t; /* simulated time (s) */
 	int server;
-	double speed;	/* new speed multiplier of every worker of that server */
+	double speed; /* new speed multiplier of every worker of that server */
 };
 
 struct sim_config {
 	int n_lbs, n_servers;
-	int workers[SIM_MAX_SERVERS];	/* CPU workers per server */
-	double speed[SIM_MAX_SERVERS];	/* work done per second by one worker */
-	double weights[SIM_MAX_SERVERS];/* static weights of wcmp/sed */
+	int workers[SIM_MAX_SERVERS]; /* CPU workers per server */
+	double speed[SIM_MAX_SERVERS]; /* work done per second by one worker */
+	double weights[SIM_MAX_SERVERS]; /* static weights of wcmp/sed */
 	/* IO work done per second by server k's IO resource (one, processor-shared);
 	 * 0: io_per_capacity x the server's CPU capacity (workers x speed) */
 	double io_speed[SIM_MAX_SERVERS];
 	double io_per_capacity;
-	double cpu_mean, io_mean;	/* mean work per task (s), the application mix */
+	double cpu_mean, io_mean; /* mean work per task (s), the application mix */
 	enum work_dist dist;
-	double dist_shape;		/* log-normal sigma, or Pareto alpha */
-	double cpu_split;		/* share of CPU work in the first CPU stage */
-	double first_response_work;	/* CPU work before the first byte of the answer (s) */
-	double load;			/* offered load on the bottleneck (sim_config_throughput) */
-	double rate;			/* tasks/s; 0: derived from load */
-	const char *trace;		/* arrival trace (../shared/traces format) or NULL */
-	double trace_scale;		/* loop iterations per second of CPU work; 0: from load */
-	int resident_cap;		/* tasks a server holds; more are rejected */
-	double reject_timeout;		/* TCT charged to a rejected task (s) */
+	double dist_shape; /* log-normal sigma, or Pareto alpha */
+	double cpu_split; /* share of CPU work in the first CPU stage */
+	double first_response_work; /* CPU work before the first byte of the answer (s) */
+	double load; /* offered load on the bottleneck (sim_config_throughput) */
+	double rate; /* tasks/s; 0: derived from load */
+	const char *trace; /* arrival trace (../shared/traces format) or NULL */
+	double trace_scale; /* loop iterations per second of CPU work; 0: from load */
+	int resident_cap; /* tasks a server holds; more are rejected */
+	double reject_timeout; /* TCT charged to a rejected task (s) */
 	enum cpu_sharing sharing;
-	double duration, warmup;	/* simulated seconds; statistics skip tasks before warmup */
-	double step;			/* control step (s) */
-	uint64_t seed;			/* task stream */
-	uint64_t policy_seed;		/* tie-breaks and exploration */
+	double duration, warmup; /* simulated seconds; statistics skip tasks before warmup */
+	double window_start, window_end; /* also measured apart: tasks arriving in [start, end)
+					 * (after warmup), e.g. after a capacity change */
+	double step; /* control step (s) */
+	uint64_t seed; /* task stream */
+	uint64_t policy_seed; /* tie-breaks and exploration */
 	enum sim_policy policy;
 	enum reward_kind reward;
 	enum reward_units reward_units;
 	struct capacity_change changes[SIM_MAX_CHANGES];
 	int n_changes;
-	struct features_config features;/* n_servers filled by sim_create */
-	bool probe_reward;		/* other policies: LBs reduce features and score rewards */
+	struct features_config features; /* n_servers filled by sim_create */
+	bool probe_reward; /* other policies: LBs reduce features and score rewards */
+	/* called after every control step (after marl agents acted), for any policy: to
+	 * record weights over time (sim_lb_weights); NULL: none */
+	void (*step_hook)(const struct sim *s, void *ctx);
+	void *step_hook_ctx;
 };
 
 void sim_config_default(struct sim_config *cfg);
@@ -97,7 +113,6 @@ double sim_config_cpu_mean_for_rate(const struct sim_config *cfg, double rate);
 int policy_parse(const char *name, enum sim_policy *policy);
 const char *policy_name(enum sim_policy policy);
 
-struct sim;
 struct agent;
 
 /* Returns NULL with a sentence in err (bad trace file, no memory). */
@@ -119,6 +134,7 @@ void sim_set_teacher(struct sim *s, double beta);
 
 /* Runs to cfg->duration. Returns 0 or a negative errno (agent failure). */
 int sim_run(struct sim *s);
+double sim_now(const struct sim *s);
 
 const struct sim_stats *sim_stats(const struct sim *s);
 /* LB i's weights of the argmin rule now (n_servers values). */
