@@ -103,7 +103,8 @@ struct sim {
 	/* marl */
 	struct agent **agents;
 	bool learn, explore;
-	double teacher_beta;	/* > 0: label every learning step with a privileged teacher */
+	bool teacher;		/* label every learning step with a privileged teacher */
+	double teacher_beta;	/* its log-weights: beta x log(capacity) */
 };
 
 void task_work_split(const struct sim *s, const struct task_spec *spec, struct work *w);

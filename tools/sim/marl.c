@@ -33,6 +33,7 @@ static int lane_of(const struct sim *s, int i)
 
 void sim_set_teacher(struct sim *s, double beta)
 {
+	s->teacher = true;
 	s->teacher_beta = beta;
 }
 
@@ -61,7 +62,7 @@ int marl_step(struct sim *s)
 
 	for (int k = 0; k < n; k++)
 		config_weights[k] = (float)s->cfg.weights[k];
-	if (s->learn && s->teacher_beta > 0)
+	if (s->learn && s->teacher)
 		teacher_log_weights(s, teacher);
 	for (int i = 0; i < s->cfg.n_lbs; i++) {
 		struct lb *lb = &s->lbs[i];
@@ -79,7 +80,7 @@ int marl_step(struct sim *s)
 		ret = agent_step(ag, lane, lb->obs, n, (float)reward, NULL, flags, weights);
 		if (ret)
 			return ret;
-		if (s->learn && s->teacher_beta > 0)
+		if (s->learn && s->teacher)
 			agent_set_teacher(ag, lane, teacher);
 		for (int k = 0; k < n; k++) {
 			lb->a[k] = weights[k];
@@ -104,6 +105,7 @@ bool marl_available(void)
 
 void sim_set_teacher(struct sim *s, double beta)
 {
+	s->teacher = true;
 	s->teacher_beta = beta;
 }
 

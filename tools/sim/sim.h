@@ -127,8 +127,9 @@ void sim_set_agents(struct sim *s, struct agent **agents, bool learn, bool explo
 
 /*
  * Training: after every marl step each learning agent also gets the log-weights a teacher
- * that knows the servers' true capacity would write: beta x log(capacity) (agent_set_teacher).
- * beta < 1 leans towards equal weights, the safe side of SED's tie cliff. 0: no teacher.
+ * that knows the servers' true capacity now would write: beta x log(capacity), capacity the
+ * throughput of a server's bottleneck for the mix (agent_set_teacher). beta 0 is lsq, 1 is sed
+ * with the true capacities.
  */
 void sim_set_teacher(struct sim *s, double beta);
 

@@ -45,9 +45,12 @@ static const char train_help[] =
 	"  --eval-every K     validate every K episodes (5)\n"
 	"  --val-seeds K      validation streams (4)\n"
 	"  --init FILE        start from this model's parameters instead of new ones\n"
-	"  --teacher B        imitation of a teacher that knows the servers' capacity:\n"
-	"                     log-weights B x log(capacity) (0.85); 0: pure SAC\n"
-	"  --bc-weight X      weight of the imitation term in the actor's loss (1)\n"
+	"  --bc-weight X      weight of the imitation term in the actor's loss (1); 0: pure\n"
+	"                     SAC. The teacher knows the servers' capacity and writes\n"
+	"                     log-weights beta x log(capacity now), with the beta of\n"
+	"                     --teacher-betas best on this world (sed with capacity^beta on\n"
+	"                     another task stream of it; beta 0 is lsq)\n"
+	"  --teacher-betas L  the exponents tried (0,0.25,0.5,0.7,0.85,1)\n"
 	"  --hidden H         GRU/MLP width of a new model (agent default)\n"
 	"  --updates U        gradient updates per control step (agent default)\n"
 	"  --gamma G          discount per control step (agent default)\n"
@@ -164,6 +167,38 @@ static double validate(struct trainer *tr)
 	return exp(log_sum / tr->val_seeds);
 }
 
+/*
+ * The teacher's exponent for a world: the beta whose sed with weights capacity^beta (the
+ * capacities at the start) has the least mean TCT on another task stream of the world.
+ * Returns it, or -1 after printing why.
+ */
+static double teacher_beta(const struct sim_config *world, const double *betas, int n_betas)
+{
+	struct sim_config cfg = *world;
+	double best = INFINITY, best_beta = -1;
+
+	cfg.policy = POLICY_SED;
+	cfg.seed = cfg.policy_seed = world->seed ^ 0x5eed5eedULL;
+	for (int i = 0; i < n_betas; i++) {
+		struct sim *s;
+		double mean;
+
+		for (int k = 0; k < cfg.n_servers; k++)
+			cfg.weights[k] = pow(sim_config_server_throughput(world, k, world->cpu_mean),
+					     betas[i]);
+		s = run_one(&cfg, NULL, false, false);
+		if (!s)
+			return -1;
+		mean = stats_mean_tct(sim_stats(s));
+		sim_free(s);
+		if (mean < best) {
+			best = mean;
+			best_beta = betas[i];
+		}
+	}
+	return best_beta;
+}
+
 /* One learning episode: like run_one(), with the teacher when there is one. */
 static struct sim *train_episode(const struct sim_config *cfg, struct agent **lanes,
 				 double teacher)
@@ -178,7 +213,8 @@ static struct sim *train_episode(const struct sim_config *cfg, struct agent **la
 	}
 	agent_reset_state(lanes[0]); /* a new episode for every lane */
 	sim_set_agents(s, lanes, true, true);
-	sim_set_teacher(s, teacher);
+	if (teacher >= 0)
+		sim_set_teacher(s, teacher);
 	ret = sim_run(s);
 	if (ret) {
 		fprintf(stderr, "marllb-sim: simulation failed: %s\n", strerror(-ret));
@@ -234,7 +270,7 @@ int cmd_train(int argc, char **argv)
 					     { "lr", required_argument, NULL, 'l' },
 					     { "alpha", required_argument, NULL, 'a' },
 					     { "batch-rows", required_argument, NULL, 'b' },
-					     { "teacher", required_argument, NULL, 'T' },
+					     { "teacher-betas", required_argument, NULL, 'T' },
 					     { "bc-weight", required_argument, NULL, 'B' },
 					     { "warmup-steps", required_argument, NULL, 'w' },
 					     { "help", no_argument, NULL, 'h' },
@@ -243,7 +279,9 @@ int cmd_train(int argc, char **argv)
 	const char *out = NULL, *model_out = NULL, *init = NULL;
 	long episodes = 100, eval_every = 5, val_seeds = 4, hidden = 0, updates = -1,
 	     batch_rows = 0, warmup_steps = -1;
-	double gamma = -1, lr = -1, alpha = -1, teacher = 0.85, bc_weight = 1.0, val_duration = 300;
+	double gamma = -1, lr = -1, alpha = -1, bc_weight = 1.0, val_duration = 300;
+	double betas[16] = { 0, 0.25, 0.5, 0.7, 0.85, 1 };
+	int n_betas = 6;
 	bool verbose = false, worlds = false;
 	struct cli_model m;
 	int opt;
@@ -309,9 +347,16 @@ int cmd_train(int argc, char **argv)
 			break;
 		}
 		case 'T':
+			n_betas = parse_list(optarg, betas, 16);
+			if (n_betas < 1) {
+				fprintf(stderr, "marllb-sim: --teacher-betas %s: expected up to 16 "
+						"numbers\n", optarg);
+				return 2;
+			}
+			break;
 		case 'B':
-			if (parse_double(optarg, 0, 100, opt == 'T' ? &teacher : &bc_weight)) {
-				fprintf(stderr, "marllb-sim: %s: out of range\n", optarg);
+			if (parse_double(optarg, 0, 1000, &bc_weight)) {
+				fprintf(stderr, "marllb-sim: --bc-weight %s: expected 0..1000\n", optarg);
 				return 2;
 			}
 			break;
@@ -395,7 +440,7 @@ int cmd_train(int argc, char **argv)
 			ac.lr = lr;
 		if (alpha > 0)
 			ac.init_alpha = alpha;
-		ac.bc_weight = teacher > 0 ? bc_weight : 0;
+		ac.bc_weight = bc_weight;
 		tr.learner = agent_create(&ac);
 		if (!tr.learner) {
 			fprintf(stderr, "marllb-sim: cannot create the agent: %s\n",
@@ -422,19 +467,25 @@ int cmd_train(int argc, char **argv)
 		goto out;
 	}
 	fprintf(csv, "episode,train_mean_tct,val_score,updates,q_loss,alpha,entropy,bc_loss,"
-		     "wall_s\n");
-	printf("%7s %10s %10s %8s %10s %8s %8s %8s %8s\n", "episode", "train TCT", "val score",
-	       "updates", "q_loss", "alpha", "entropy", "bc_loss", "wall s");
+		     "teacher_beta,wall_s\n");
+	printf("%7s %10s %10s %8s %10s %8s %8s %8s %5s %8s\n", "episode", "train TCT",
+	       "val score", "updates", "q_loss", "alpha", "entropy", "bc_loss", "beta", "wall s");
 	for (long e = 0; e < episodes; e++) {
 		struct sim_config cfg;
 		struct agent_stats as;
 		struct sim *s;
-		double mean, score = -1;
+		double mean, score = -1, beta;
 
 		if (episode_world(&tr, e, &cfg))
 			goto out;
+		beta = -1;
+		if (bc_weight > 0) {
+			beta = teacher_beta(&cfg, betas, n_betas);
+			if (beta < 0)
+				goto out;
+		}
 		cfg.policy = POLICY_MARL;
-		s = train_episode(&cfg, lanes, teacher);
+		s = train_episode(&cfg, lanes, beta);
 		if (!s)
 			goto out;
 		mean = stats_mean_tct(sim_stats(s));
@@ -462,14 +513,14 @@ int cmd_train(int argc, char **argv)
 					goto out;
 			}
 		}
-		fprintf(csv, "%ld,%.6f,%.6f,%llu,%.6g,%.6g,%.6g,%.6g,%.1f\n", e + 1, mean, score,
-			(unsigned long long)as.updates, as.q_loss, as.alpha, as.entropy, as.bc_loss,
-			wall_seconds() - t0);
+		fprintf(csv, "%ld,%.6f,%.6f,%llu,%.6g,%.6g,%.6g,%.6g,%.3g,%.1f\n", e + 1, mean,
+			score, (unsigned long long)as.updates, as.q_loss, as.alpha, as.entropy,
+			as.bc_loss, beta, wall_seconds() - t0);
 		fflush(csv);
-		printf("%7ld %10.4f %10s %8llu %10.4g %8.4f %8.3f %8.4f %8.1f\n", e + 1, mean,
+		printf("%7ld %10.4f %10s %8llu %10.4g %8.4f %8.3f %8.4f %5.2f %8.1f\n", e + 1, mean,
 		       score < 0 ? "-" : (snprintf(path, sizeof(path), "%.4f", score), path),
 		       (unsigned long long)as.updates, as.q_loss, as.alpha, as.entropy, as.bc_loss,
-		       wall_seconds() - t0);
+		       beta, wall_seconds() - t0);
 		fflush(stdout);
 	}
 	fclose(csv);
