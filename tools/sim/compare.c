@@ -380,8 +380,9 @@ static void tables(const struct harness *h, FILE *fp)
 		h->seed, h->seed + h->seeds - 1, h->seeds, h->m.cfg.duration, h->m.cfg.warmup,
 		h->m.cfg.load);
 	if (h->two_classes)
-		fprintf(fp, ", pools of two classes 1:%g (%.0f %% fast)", h->sp.ratio,
-			100 * h->sp.fast_share);
+		fprintf(fp, ", pools of two classes 1:%g (%.0f %% fast; %d workers%s)", h->sp.ratio,
+			100 * h->sp.fast_share, h->sp.workers,
+			h->sp.by_workers ? ", the fast with more" : ", the fast faster");
 	fprintf(fp, ". Mean work per task:");
 	for (int x = 0; x < h->n_mixes; x++)
 		fprintf(fp, "%s mix %s: CPU %g s, IO %g s", x ? ";" : "", h->mixes[x],
