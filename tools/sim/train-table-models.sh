@@ -7,8 +7,9 @@
 # About 5 minutes per mix on one free core.
 #
 # Evaluate them with the same control step and feature discount:
-#   build/marllb-sim compare --seeds 5 --step 2 --gamma-d 0.7 --reward-units seconds \
-#           --model 'models/sim/mix%m.model' --out results/sim-compare
+#   build/marllb-sim compare --pools 8x2 --workers 4,4,4,4,2,2,2,2 --speeds 1 \
+#           --scenarios correct,reversed --mixes 100,75,50 --step 2 --gamma-d 0.7 \
+#           --reward-units seconds --model 'models/sim/mix%m.model' --out build/sim-table3
 set -eu
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
