@@ -647,8 +647,7 @@ static int check_models(const struct harness *h)
 	return 0;
 }
 
-static const char *const refused[] = { "servers", "lbs",   "weights", "misconfig",
-				       "change",  "trace", NULL };
+static const char *const refused[] = { "servers", "lbs", "weights", "misconfig", "change", NULL };
 
 int cmd_compare(int argc, char **argv)
 {
@@ -748,6 +747,12 @@ int cmd_compare(int argc, char **argv)
 				*r);
 			goto out;
 		}
+	}
+	if (cli_model_given(&h->m, "trace")) {
+		fprintf(stderr,
+			"marllb-sim compare: --trace: the seeds draw the task streams here; "
+			"replay a trace with run --trace\n");
+		goto out;
 	}
 	if (!policies)
 		policies = h->model ? "lsq,sed,best-static,oracle,marl" :
