@@ -756,25 +756,12 @@ static void test_paired_ratio_ci(void)
 	ASSERT_NEAR(t_quantile_975(60), 2.000, 0.002, "t(0.975, 60)");
 }
 
-/* Weights in an exact small ratio tie in the rule; untying moves a whole class a little. */
-static void test_best_static_untie(void)
-{
-	double w[] = { 2, 2, 1 }, v[] = { 2.0191, 2.0191, 1 }, e[] = { 1, 1, 1 };
-
-	ASSERT_TRUE(best_static_tied(w, 3, 10), "2:1 ties");
-	ASSERT_FALSE(best_static_tied(v, 3, 10), "2.0191:1 does not");
-	ASSERT_FALSE(best_static_tied(e, 3, 10), "one class: equal weights by design");
-	best_static_untie(w, 3, 10);
-	ASSERT_FALSE(best_static_tied(w, 3, 10), "untied");
-	ASSERT_NEAR(w[0], 2, 1e-5, "by a hair");
-	ASSERT_TRUE(w[0] == w[1], "the class moves together");
-}
-
 /*
- * The search on the paper's system (8 servers of 4 and 2 workers, 2 LBs, load 0.9): it
- * keeps lsq as a candidate, so it is never worse than lsq on the selection streams; and
- * it finds the ratio just below the capacity ratio 2 (issue 9: 1.85-1.99), beating sed's
- * exact 2:1 there.
+ * The search on the paper's system (8 servers of 4 and 2 workers, 2 LBs, load 0.9): lsq and
+ * the capacity ratio 2 itself are among its candidates (the search tries every small ratio
+ * p/q on and on either side), so on the selection streams it is never worse than lsq or
+ * sed; and the ratio it finds is near the capacity ratio, not beyond it (issue 9: 1.85-1.99
+ * on a similar system; 2.01 loses a lot).
  */
 static void test_best_static_search(void)
 {
@@ -807,9 +794,8 @@ static void test_best_static_search(void)
 	       ratio, b.beta, b.score, lsq_mean, sed_mean, b.evaluations);
 	ASSERT_EQ(b.classes, 2, "two classes");
 	ASSERT_LE(b.score, lsq_mean, "never worse than lsq");
-	ASSERT_LT(b.score, sed_mean, "better than sed's exact 2:1");
-	ASSERT_TRUE(ratio > 1.5 && ratio < 2, "just below the capacity ratio");
-	ASSERT_FALSE(best_static_tied(b.weights, 8, 4 * cfg.resident_cap), "not on a tie");
+	ASSERT_LE(b.score, sed_mean, "never worse than sed's exact 2:1");
+	ASSERT_TRUE(ratio > 1.5 && ratio <= 2, "near the capacity ratio, not beyond");
 	ASSERT_TRUE(b.weights[0] == b.weights[3], "one weight per class");
 }
 
@@ -834,7 +820,6 @@ static const struct test_case tests[] = { TEST(mm1_processor_sharing),
 					  TEST(scenarios),
 					  TEST(window_and_step_hook),
 					  TEST(paired_ratio_ci),
-					  TEST(best_static_untie),
 					  TEST(best_static_search),
 					  {} };
 

@@ -32,9 +32,10 @@ run_case() {
 SERVERS=(--workers 2 --speeds 1,1,2 --cpu-mean 0.2)
 RUN=(--duration 120 --warmup 10)
 tiny_model() {
-	[ -f "$WORK/tiny/lb0.model" ] && return 0
+	[ -f "$WORK/tiny/best.model" ] && return 0
 	"$SIM" train --out "$WORK/tiny" --servers 3 --lbs 2 "${SERVERS[@]}" --episodes 2 \
-		--eval-every 2 --duration 20 --warmup 0 --hidden 8 --batch 4 --warmup-steps 10 \
+		--eval-every 2 --val-seeds 1 --val-duration 20 --duration 20 --warmup 0 \
+		--hidden 8 --batch-rows 12 --warmup-steps 10 \
 		>"$WORK/train.log" 2>&1 || { cat "$WORK/train.log"; return 1; }
 }
 
@@ -54,9 +55,9 @@ case_compare_seed_order() {
 	local a b learn
 	tiny_model || return 1
 	for learn in "" --learn; do
-		compare "$WORK/c5" --policies marl --model "$WORK/tiny/lb0.model" --seeds 5 \
+		compare "$WORK/c5" --policies marl --model "$WORK/tiny/best.model" --seeds 5 \
 			$learn || return 1
-		compare "$WORK/c1" --policies marl --model "$WORK/tiny/lb0.model" --seed 3 \
+		compare "$WORK/c1" --policies marl --model "$WORK/tiny/best.model" --seed 3 \
 			--seeds 1 $learn || return 1
 		a=$(row "$WORK/c5" marl 3) b=$(row "$WORK/c1" marl 3)
 		check "seed 3 has a row" [ -n "$a" ]

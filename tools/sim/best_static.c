@@ -22,59 +22,12 @@ void best_static_opts_default(struct best_static_opts *o)
 	};
 }
 
-/* p / q for some p, q <= max_pq, to the last bits of a double. */
-static bool rational(double r, int max_pq)
-{
-	for (int q = 1; q <= max_pq; q++) {
-		double p = r * q, rp = round(p);
-
-		if (rp >= 1 && rp <= max_pq && fabs(p - rp) <= 1e-12 * p)
-			return true;
-	}
-	return false;
-}
-
-/* The larger weight of a tied pair of unequal weights, or -1. */
-static int tied_pair(const double *w, int n, int max_pq)
-{
-	for (int a = 0; a < n; a++) {
-		for (int b = 0; b < n; b++) {
-			if (!(w[a] > w[b] * (1 + 1e-12)))
-				continue; /* equal weights tie by design: the same class */
-			if (rational(w[a] / w[b], max_pq))
-				return a;
-		}
-	}
-	return -1;
-}
-
-bool best_static_tied(const double *w, int n, int max_pq)
-{
-	return tied_pair(w, n, max_pq) >= 0;
-}
-
-void best_static_untie(double *w, int n, int max_pq)
-{
-	for (int guard = 0; guard < 1000; guard++) {
-		int a = tied_pair(w, n, max_pq);
-		double v;
-
-		if (a < 0)
-			return;
-		/* every server of that weight moves together: a class stays one class */
-		v = w[a];
-		for (int k = 0; k < n; k++)
-			if (w[k] == v)
-				w[k] = v * (1 + 1e-6);
-	}
-}
-
 struct search {
 	struct sim_config cfg; /* sed, no changes; seeds set per run */
 	const struct best_static_opts *o;
 	int n, classes, cls[SIM_MAX_SERVERS];
 	double cap[SIM_MAX_SERVERS]; /* per class, the least 1 */
-	int evaluations, max_pq;
+	int evaluations;
 	char *err;
 	size_t err_len;
 	double best, best_beta, best_u[SIM_MAX_SERVERS]; /* the best so far */
@@ -87,7 +40,6 @@ static double evaluate(struct search *x, const double *u)
 
 	for (int k = 0; k < x->n; k++)
 		x->cfg.weights[k] = u[x->cls[k]];
-	best_static_untie(x->cfg.weights, x->n, x->max_pq);
 	for (int i = 0; i < x->o->seeds; i++) {
 		struct sim *s;
 		int ret;
@@ -171,6 +123,39 @@ static int try_beta(struct search *x, double beta)
 	return try_vector(x, u, beta);
 }
 
+static int gcd(int a, int b)
+{
+	return b ? gcd(b, a % b) : a;
+}
+
+/*
+ * Two classes: the rule's choices change only where the fast/slow weight ratio crosses a
+ * ratio (q_fast + 1) / (q_slow + 1) of open-flow counts, and the small ones matter most:
+ * between two such ratios the mean TCT is flat, at each it jumps. So try every p/q with
+ * q <= q_max within [best / window, best x window]: a relative 1e-3 below it, above it, and
+ * on it (where ties are broken at random, a mix of both sides that can beat either).
+ */
+static int try_rationals(struct search *x, int q_max, double window)
+{
+	double span = log(x->cap[1] > x->cap[0] ? x->cap[1] / x->cap[0] : x->cap[0] / x->cap[1]),
+	       centre = exp(x->best_beta * span);
+
+	for (int q = 1; q <= q_max; q++) {
+		for (int p = (int)ceil(centre / window * q); p <= (int)floor(centre * window * q);
+		     p++) {
+			if (gcd(p, q) != 1)
+				continue;
+			for (int side = -1; side <= 1; side++) {
+				double r = (double)p / q * (1 + side * 1e-3);
+
+				if (r > 1 && try_beta(x, log(r) / span))
+					return -EIO;
+			}
+		}
+	}
+	return 0;
+}
+
 int best_static_search(const struct sim_config *cfg, const struct best_static_opts *o,
 		       struct best_static *out, char *err, size_t err_len)
 {
@@ -186,7 +171,6 @@ int best_static_search(const struct sim_config *cfg, const struct best_static_op
 	x.cfg.n_changes = 0;
 	x.cfg.window_start = x.cfg.window_end = 0;
 	x.cfg.probe_reward = false;
-	x.max_pq = 4 * cfg->resident_cap;
 	find_classes(&x);
 	memset(out, 0, sizeof(*out));
 	out->classes = x.classes;
@@ -199,7 +183,10 @@ int best_static_search(const struct sim_config *cfg, const struct best_static_op
 	for (int i = 0; i < o->grid && x.classes > 1; i++)
 		if (try_beta(&x, o->beta_max * (i + 0.5 + 0.0381966) / o->grid))
 			return -EIO;
-	for (int r = 0; r < o->refine && x.classes > 1; r++) {
+	/* two classes: small ratios p/q around the grid's best, then finer ones closer */
+	if (x.classes == 2 && (try_rationals(&x, 4, 2) || try_rationals(&x, 8, 1.15)))
+		return -EIO;
+	for (int r = 0; r < o->refine && x.classes > 2; r++) {
 		double centre = x.best_beta;
 
 		step /= 2;
@@ -225,7 +212,6 @@ int best_static_search(const struct sim_config *cfg, const struct best_static_op
 	}
 	for (int k = 0; k < x.n; k++)
 		out->weights[k] = x.best_u[x.cls[k]];
-	best_static_untie(out->weights, x.n, x.max_pq);
 	out->score = x.best;
 	out->evaluations = x.evaluations;
 	return 0;

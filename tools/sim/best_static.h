@@ -6,13 +6,15 @@
  * streams results are reported on) and keeps the least mean task completion time.
  *
  * Candidates give every server of one class (same workers, speed and IO speed) the same
- * weight, capacity^beta: a grid over beta (with two classes: over the fast/slow ratio),
- * refined around the best, then, with 3-8 classes, coordinate descent over the class
- * weights. The grid never lands on exact rational ratios between classes, where the rule's
- * ties (q_a + 1) / w_a = (q_b + 1) / w_b fall to the random tie-break and the mean task
- * completion time jumps (6 x 20 servers 1:2: ratio 1.99 gives 1.339 s, exactly 2 gives
- * 1.674 s, 2.01 gives 2.362 s): best_static_untie() nudges any such vector by a relative
- * 1e-6.
+ * weight, capacity^beta, lsq (all equal) included: a grid over beta that never lands on an
+ * exact rational ratio between classes, where the rule's ties (q_a + 1) / w_a =
+ * (q_b + 1) / w_b fall to the random tie-break. The mean task completion time is flat
+ * between such ratios and jumps at them (6 x 20 servers 1:2: ratio 1.99 gives 1.339 s,
+ * exactly 2 gives 1.674 s, 2.01 gives 2.362 s; elsewhere the exact ratio, a random mix of
+ * both sides, is the best of the three), so with two classes the search then tries every
+ * ratio p/q (q <= 4 within a factor 2 of the grid's best, then q <= 8 within 15 % of the
+ * best so far) a relative 1e-3 below, above and on it. With more classes it refines beta
+ * and runs coordinate descent over the class weights (3-8 classes).
  */
 #ifndef MARLLB_SIM_BEST_STATIC_H
 #define MARLLB_SIM_BEST_STATIC_H
@@ -47,10 +49,5 @@ void best_static_opts_default(struct best_static_opts *o);
  */
 int best_static_search(const struct sim_config *cfg, const struct best_static_opts *o,
 		       struct best_static *out, char *err, size_t err_len);
-
-/* True when two weights of w stand in an exact ratio p/q with p, q <= max_pq. */
-bool best_static_tied(const double *w, int n, int max_pq);
-/* Nudges w until best_static_tied() is false (a relative 1e-6 per step). */
-void best_static_untie(double *w, int n, int max_pq);
 
 #endif /* MARLLB_SIM_BEST_STATIC_H */

@@ -464,19 +464,23 @@ int cli_model_finish(struct cli_model *m)
 	return 0;
 }
 
-enum { OPT_RATIO = 3000, OPT_FAST_SHARE, OPT_CHANGE_SHARE };
+enum { OPT_RATIO = 3000, OPT_FAST_SHARE, OPT_CHANGE_SHARE, OPT_CLASS_BY, OPT_POOL_WORKERS };
 
 const struct option cli_pool_options[] = {
 	{ "ratio", required_argument, NULL, OPT_RATIO },
 	{ "fast-share", required_argument, NULL, OPT_FAST_SHARE },
 	{ "change-share", required_argument, NULL, OPT_CHANGE_SHARE },
+	{ "class-by", required_argument, NULL, OPT_CLASS_BY },
+	{ "pool-workers", required_argument, NULL, OPT_POOL_WORKERS },
 	{}
 };
 
 const char cli_pool_help[] =
 	"Pools (NxM: N servers, M LBs; two classes unless --workers/--speeds set them):\n"
-	"  --ratio X          fast / slow capacity: 4 workers each, the fast ones X times as\n"
-	"                     fast (2)\n"
+	"  --ratio X          fast / slow capacity (2)\n"
+	"  --class-by HOW     speed: the fast servers' workers are X times as fast (the\n"
+	"                     testbed's way); workers: they have X times the workers (speed)\n"
+	"  --pool-workers N   workers of a slow server (4)\n"
 	"  --fast-share X     share of fast servers, the last ones (0.428571 = 3/7, the\n"
 	"                     testbed's 4 slow and 3 fast)\n"
 	"  --change-share X   share of servers a capacity change touches, the fastest\n"
@@ -484,6 +488,8 @@ const char cli_pool_help[] =
 
 int cli_pool_option(struct scenario_params *p, int opt, const char *arg)
 {
+	long v;
+
 	switch (opt) {
 	case OPT_RATIO:
 		if (parse_double(arg, 1, 64, &p->ratio))
@@ -496,6 +502,16 @@ int cli_pool_option(struct scenario_params *p, int opt, const char *arg)
 	case OPT_CHANGE_SHARE:
 		if (parse_double(arg, 1e-6, 1, &p->change_share))
 			CLI_BAD("--change-share %s: expected a share in (0, 1]", arg);
+		break;
+	case OPT_CLASS_BY:
+		if (strcmp(arg, "speed") && strcmp(arg, "workers"))
+			CLI_BAD("--class-by %s: expected speed or workers", arg);
+		p->by_workers = !strcmp(arg, "workers");
+		break;
+	case OPT_POOL_WORKERS:
+		if (parse_int(arg, 1, 1024, &v))
+			CLI_BAD("--pool-workers %s: expected 1..1024", arg);
+		p->workers = (int)v;
 		break;
 	default:
 		return 1;

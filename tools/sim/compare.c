@@ -122,9 +122,11 @@ static int world_of(enum scenario_kind kind)
 }
 
 /* Runs that read the configured weights differ per static scenario; the others are one run. */
+/* marl reads them too: the configured weight is one of its features (features.h). */
 static bool reads_configured_weights(const struct column *c)
 {
-	return !c->best_static && (c->policy == POLICY_SED || c->policy == POLICY_WCMP);
+	return !c->best_static && (c->policy == POLICY_SED || c->policy == POLICY_WCMP ||
+				   c->policy == POLICY_MARL);
 }
 
 static enum scenario_kind canonical_kind(const struct harness *h, enum scenario_kind kind, int col)
@@ -380,8 +382,9 @@ static void tables(const struct harness *h, FILE *fp)
 		h->seed, h->seed + h->seeds - 1, h->seeds, h->m.cfg.duration, h->m.cfg.warmup,
 		h->m.cfg.load);
 	if (h->two_classes)
-		fprintf(fp, ", pools of two classes 1:%g (%.0f %% fast)", h->sp.ratio,
-			100 * h->sp.fast_share);
+		fprintf(fp, ", pools of two classes 1:%g (%.0f %% fast; %d workers%s)", h->sp.ratio,
+			100 * h->sp.fast_share, h->sp.workers,
+			h->sp.by_workers ? ", the fast with more" : ", the fast faster");
 	fprintf(fp, ". Mean work per task:");
 	for (int x = 0; x < h->n_mixes; x++)
 		fprintf(fp, "%s mix %s: CPU %g s, IO %g s", x ? ";" : "", h->mixes[x],
@@ -646,8 +649,7 @@ static int check_models(const struct harness *h)
 	return 0;
 }
 
-static const char *const refused[] = { "servers", "lbs",   "weights", "misconfig",
-				       "change",  "trace", NULL };
+static const char *const refused[] = { "servers", "lbs", "weights", "misconfig", "change", NULL };
 
 int cmd_compare(int argc, char **argv)
 {
@@ -747,6 +749,12 @@ int cmd_compare(int argc, char **argv)
 				*r);
 			goto out;
 		}
+	}
+	if (cli_model_given(&h->m, "trace")) {
+		fprintf(stderr,
+			"marllb-sim compare: --trace: the seeds draw the task streams here; "
+			"replay a trace with run --trace\n");
+		goto out;
 	}
 	if (!policies)
 		policies = h->model ? "lsq,sed,best-static,oracle,marl" :

@@ -135,13 +135,14 @@ int parallel_run(int n, int workers, size_t size, parallel_fn fn, parallel_done_
 		}
 	}
 	for (int w = 0; w < workers; w++) {
-		int status;
+		int status = 0;
+		pid_t r;
 
 		if (fds[w].fd >= 0)
 			close(fds[w].fd);
-		while (waitpid(pids[w], &status, 0) < 0 && errno == EINTR)
+		while ((r = waitpid(pids[w], &status, 0)) < 0 && errno == EINTR)
 			;
-		if (!WIFEXITED(status) || WEXITSTATUS(status))
+		if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
 			ret = -1;
 		free(bufs[w]);
 	}

@@ -44,8 +44,14 @@ void scenario_two_classes(struct sim_config *cfg, const struct scenario_params *
 
 	fast = fast < 1 ? 1 : fast > n ? n : fast;
 	for (int k = 0; k < n; k++) {
+		bool is_fast = k >= n - fast;
+
 		cfg->workers[k] = p->workers;
-		cfg->speed[k] = k >= n - fast ? p->ratio : 1.0;
+		cfg->speed[k] = 1.0;
+		if (is_fast && p->by_workers)
+			cfg->workers[k] = (int)fmax(1, lround(p->workers * p->ratio));
+		else if (is_fast)
+			cfg->speed[k] = p->ratio;
 		cfg->io_speed[k] = 0;
 	}
 	sim_config_capacity_weights(cfg);

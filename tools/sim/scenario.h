@@ -26,7 +26,9 @@ extern const char *const scenario_titles[SCENARIO__COUNT];
 struct scenario_params {
 	double ratio; /* fast / slow capacity of the two classes (2) */
 	double fast_share; /* share of fast servers, rounded, at least 1 (3/7: the testbed) */
-	int workers; /* workers per server; the fast ones run `ratio` times faster (4) */
+	int workers; /* workers of a slow server (4) */
+	bool by_workers; /* fast servers have ratio x the workers; else (default) the same
+				 * workers, ratio x as fast (the testbed's way) */
 	double change_share; /* share of the servers a change touches, fastest first, at least
 				 * one (0.25) */
 };
@@ -40,7 +42,7 @@ static inline bool scenario_has_change(enum scenario_kind kind)
 }
 
 /* Two classes on cfg's n_servers: slow ones first, then the fast (as the testbed's
- * 1,1,1,1,2,2,2); capacity weights. */
+ * 1,1,1,1,2,2,2), by speed or by workers (rounded); capacity weights. */
 void scenario_two_classes(struct sim_config *cfg, const struct scenario_params *p);
 
 /*
