@@ -62,8 +62,14 @@ int marl_step(struct sim *s)
 
 	for (int k = 0; k < n; k++)
 		config_weights[k] = (float)s->cfg.weights[k];
-	if (s->learn && s->teacher)
+	if (s->teacher)
 		teacher_log_weights(s, teacher);
+	if (!s->agents) { /* the teacher acts */
+		for (int i = 0; i < s->cfg.n_lbs; i++)
+			for (int k = 0; k < n; k++)
+				s->lbs[i].a[k] = exp(teacher[k]);
+		return 0;
+	}
 	for (int i = 0; i < s->cfg.n_lbs; i++) {
 		struct lb *lb = &s->lbs[i];
 		struct agent *ag = s->agents[i];

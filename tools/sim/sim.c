@@ -608,7 +608,7 @@ int sim_run(struct sim *s)
 	const struct sim_config *cfg = &s->cfg;
 	int ret;
 
-	if (cfg->policy == POLICY_MARL && (!marl_available() || !s->agents))
+	if (cfg->policy == POLICY_MARL && (!marl_available() || (!s->agents && !s->teacher)))
 		return -EINVAL;
 	workload_next(&s->workload, &s->pending);
 	ret = schedule(s, s->pending.t, EV_ARRIVAL, 0, 0);

@@ -129,7 +129,8 @@ void sim_set_agents(struct sim *s, struct agent **agents, bool learn, bool explo
  * Training: after every marl step each learning agent also gets the log-weights a teacher
  * that knows the servers' true capacity now would write: beta x log(capacity), capacity the
  * throughput of a server's bottleneck for the mix (agent_set_teacher). beta 0 is lsq, 1 is sed
- * with the true capacities.
+ * with the true capacities. A marl simulation without agents lets the teacher itself act:
+ * every LB writes its weights (how the trainer measures a teacher).
  */
 void sim_set_teacher(struct sim *s, double beta);
 

@@ -48,9 +48,10 @@ static const char train_help[] =
 	"  --bc-weight X      weight of the imitation term in the actor's loss (1); 0: pure\n"
 	"                     SAC. The teacher knows the servers' capacity and writes\n"
 	"                     log-weights beta x log(capacity now), with the beta of\n"
-	"                     --teacher-betas best on this world (sed with capacity^beta on\n"
-	"                     another task stream of it; beta 0 is lsq)\n"
-	"  --teacher-betas L  the exponents tried (0,0.25,0.5,0.7,0.85,1)\n"
+	"                     --teacher-betas whose teacher, acting itself, is best on\n"
+	"                     another task stream of this world (beta 0 is lsq)\n"
+	"  --teacher-betas L  the exponents tried, ties to the first\n"
+	"                     (0.7,0.5,0.85,1,0.25,0)\n"
 	"  --hidden H         GRU/MLP width of a new model (agent default)\n"
 	"  --updates U        gradient updates per control step (agent default)\n"
 	"  --gamma G          discount per control step (agent default)\n"
@@ -168,27 +169,33 @@ static double validate(struct trainer *tr)
 }
 
 /*
- * The teacher's exponent for a world: the beta whose sed with weights capacity^beta (the
- * capacities at the start) has the least mean TCT on another task stream of the world.
- * Returns it, or -1 after printing why.
+ * The teacher's exponent for a world: the beta whose teacher, acting itself (every LB writes
+ * capacity(t)^beta, following the world's changes), has the least mean TCT on another task
+ * stream of the world. Ties keep the earlier beta of the list. Returns it, or -1 after
+ * printing why.
  */
 static double teacher_beta(const struct sim_config *world, const double *betas, int n_betas)
 {
 	struct sim_config cfg = *world;
 	double best = INFINITY, best_beta = -1;
+	char err[256];
 
-	cfg.policy = POLICY_SED;
+	cfg.policy = POLICY_MARL;
 	cfg.seed = cfg.policy_seed = world->seed ^ 0x5eed5eedULL;
 	for (int i = 0; i < n_betas; i++) {
-		struct sim *s;
+		struct sim *s = sim_create(&cfg, err, sizeof(err));
 		double mean;
 
-		for (int k = 0; k < cfg.n_servers; k++)
-			cfg.weights[k] = pow(sim_config_server_throughput(world, k, world->cpu_mean),
-					     betas[i]);
-		s = run_one(&cfg, NULL, false, false);
-		if (!s)
+		if (!s) {
+			fprintf(stderr, "marllb-sim: %s\n", err);
 			return -1;
+		}
+		sim_set_teacher(s, betas[i]);
+		if (sim_run(s)) {
+			fprintf(stderr, "marllb-sim: the teacher's simulation failed\n");
+			sim_free(s);
+			return -1;
+		}
 		mean = stats_mean_tct(sim_stats(s));
 		sim_free(s);
 		if (mean < best) {
@@ -280,7 +287,7 @@ int cmd_train(int argc, char **argv)
 	long episodes = 100, eval_every = 5, val_seeds = 4, hidden = 0, updates = -1,
 	     batch_rows = 0, warmup_steps = -1;
 	double gamma = -1, lr = -1, alpha = -1, bc_weight = 1.0, val_duration = 300;
-	double betas[16] = { 0, 0.25, 0.5, 0.7, 0.85, 1 };
+	double betas[16] = { 0.7, 0.5, 0.85, 1, 0.25, 0 };
 	int n_betas = 6;
 	bool verbose = false, worlds = false;
 	struct cli_model m;

@@ -102,17 +102,17 @@ void agent_dims(const struct agent_config *cfg, struct setnet_dims *d);
 int sac_sample(struct agent *ag);
 /* The losses of one batch, in double: the gradient checks difference them. */
 struct sac_loss {
-	double q; /* critics: trains the critics and the encoder */
+	double q; /* critics: trains the critics, and the encoder when bc_weight is 0 */
 	double pi; /* actor, imitation term included */
-	double bc; /* the imitation term alone (bc_weight x squared error): also trains the
-		    * encoder */
+	double bc; /* the imitation term alone (bc_weight x squared error): trains the
+		    * encoder when bc_weight > 0 */
 	float dlog_alpha;
 };
 
 /*
  * Forward of every network on ag->sb, then the losses. With grads, also zeroes and fills the
- * gradients of the encoder (from q and bc), the actor (from pi), both critics (from q) and
- * log alpha. Parameters are not changed: the tests use this to check the gradients of the real
+ * gradients of the encoder (from bc when bc_weight > 0, else from q), the actor (from pi),
+ * both critics (from q) and log alpha. Parameters are not changed: the tests use this to check the gradients of the real
  * losses by finite differences.
  */
 void sac_losses(struct agent *ag, bool grads, struct sac_loss *loss);
