@@ -31,6 +31,8 @@ static const char run_help[] =
 	"  --policy P     ecmp, wcmp, lsq, sed, oracle, clairvoyant or marl (sed);\n"
 	"                 clairvoyant is the oracle knowing every task's true work\n"
 	"  --model FILE   marl: agent model, loaded by every LB\n"
+	"  --teacher BETA instead of a policy, the teacher marl trains with: it knows the\n"
+	"                 servers' capacity now, and every LB writes capacity^BETA\n"
 	"  --probe-reward other policies: score every control step with --reward as a\n"
 	"                 marl LB would be scored, and print the mean\n"
 	"  --help         this text\n"
@@ -99,6 +101,25 @@ static int use_scenario(struct cli_model *m, enum scenario_kind kind,
 	return 0;
 }
 
+/* The teacher of training acting itself: every LB writes capacity(t)^beta (sim.h). */
+static struct sim *run_teacher(const struct sim_config *cfg, double beta)
+{
+	char err[256];
+	struct sim *s = sim_create(cfg, err, sizeof(err));
+
+	if (!s) {
+		fprintf(stderr, "marllb-sim: %s\n", err);
+		return NULL;
+	}
+	sim_set_teacher(s, beta);
+	if (sim_run(s)) {
+		fprintf(stderr, "marllb-sim: simulation failed\n");
+		sim_free(s);
+		return NULL;
+	}
+	return s;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static const struct option own[] = { { "policy", required_argument, NULL, 'p' },
@@ -108,6 +129,7 @@ int cmd_run(int argc, char **argv)
 					     { "scenario", required_argument, NULL, 'S' },
 					     { "pool", required_argument, NULL, 'P' },
 					     { "learn", no_argument, NULL, 'L' },
+					     { "teacher", required_argument, NULL, 'T' },
 					     { "weights-csv", required_argument, NULL, 'c' },
 					     { "weights-lb", required_argument, NULL, 'l' },
 					     { "weights-png", required_argument, NULL, 'g' },
@@ -130,6 +152,7 @@ int cmd_run(int argc, char **argv)
 	struct sim *s;
 	double t0, wall, rate;
 	bool ranges_given = false;
+	double teacher = -1;
 	int opt, ret;
 
 	memcpy(own_pool, cli_options_join(own, cli_pool_options), sizeof(own_pool));
@@ -179,6 +202,13 @@ int cmd_run(int argc, char **argv)
 				return 2;
 			}
 			scenario = true;
+			break;
+		case 'T':
+			if (parse_double(optarg, 0, 4, &teacher)) {
+				fprintf(stderr, "marllb-sim: --teacher %s: expected an exponent 0..4\n",
+					optarg);
+				return 2;
+			}
 			break;
 		case 'L':
 			learn = true;
@@ -238,7 +268,9 @@ int cmd_run(int argc, char **argv)
 		return 2;
 	if (weights_csv && weights_trace_open(&trace, weights_csv, (int)weights_lb, &m.cfg))
 		return 1;
-	if (m.cfg.policy == POLICY_MARL) {
+	if (teacher >= 0)
+		m.cfg.policy = POLICY_MARL;
+	if (m.cfg.policy == POLICY_MARL && teacher < 0) {
 		if (!model) {
 			fprintf(stderr, "marllb-sim: --policy marl needs --model FILE\n");
 			return 2;
@@ -247,7 +279,10 @@ int cmd_run(int argc, char **argv)
 			return 1;
 	}
 	t0 = wall_seconds();
-	s = run_one(&m.cfg, agents, learn, false);
+	if (teacher >= 0)
+		s = run_teacher(&m.cfg, teacher);
+	else
+		s = run_one(&m.cfg, agents, learn, false);
 	wall = wall_seconds() - t0;
 	agents_free(agents, m.cfg.n_lbs);
 	if (weights_csv && (weights_trace_close(&trace) || !s)) {

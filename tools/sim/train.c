@@ -50,6 +50,8 @@ static const char train_help[] =
 	"                     log-weights beta x log(capacity now), with the beta of\n"
 	"                     --teacher-betas whose teacher, acting itself, is best on\n"
 	"                     another task stream of this world (beta 0 is lsq)\n"
+	"  --sac-weight X     weight of the SAC term in the actor's loss (1); 0: the actor\n"
+	"                     only imitates (the critics still learn; a saved model has 1)\n"
 	"  --teacher-betas L  the exponents tried, ties to the first\n"
 	"                     (0.7,0.5,0.85,1,0.25,0)\n"
 	"  --hidden H         GRU/MLP width of a new model (agent default)\n"
@@ -279,6 +281,7 @@ int cmd_train(int argc, char **argv)
 					     { "batch-rows", required_argument, NULL, 'b' },
 					     { "teacher-betas", required_argument, NULL, 'T' },
 					     { "bc-weight", required_argument, NULL, 'B' },
+					     { "sac-weight", required_argument, NULL, 'A' },
 					     { "warmup-steps", required_argument, NULL, 'w' },
 					     { "help", no_argument, NULL, 'h' },
 					     {} };
@@ -286,7 +289,8 @@ int cmd_train(int argc, char **argv)
 	const char *out = NULL, *model_out = NULL, *init = NULL;
 	long episodes = 100, eval_every = 5, val_seeds = 4, hidden = 0, updates = -1,
 	     batch_rows = 0, warmup_steps = -1;
-	double gamma = -1, lr = -1, alpha = -1, bc_weight = 1.0, val_duration = 300;
+	double gamma = -1, lr = -1, alpha = -1, bc_weight = 1.0, sac_weight = 1.0,
+	       val_duration = 300;
 	double betas[16] = { 0.7, 0.5, 0.85, 1, 0.25, 0 };
 	int n_betas = 6;
 	bool verbose = false, worlds = false;
@@ -358,6 +362,13 @@ int cmd_train(int argc, char **argv)
 			if (n_betas < 1) {
 				fprintf(stderr, "marllb-sim: --teacher-betas %s: expected up to 16 "
 						"numbers\n", optarg);
+				return 2;
+			}
+			break;
+		case 'A':
+			if (parse_double(optarg, 0, 1000, &sac_weight)) {
+				fprintf(stderr, "marllb-sim: --sac-weight %s: expected 0..1000\n",
+					optarg);
 				return 2;
 			}
 			break;
@@ -448,6 +459,7 @@ int cmd_train(int argc, char **argv)
 		if (alpha > 0)
 			ac.init_alpha = alpha;
 		ac.bc_weight = bc_weight;
+		ac.sac_weight = sac_weight;
 		tr.learner = agent_create(&ac);
 		if (!tr.learner) {
 			fprintf(stderr, "marllb-sim: cannot create the agent: %s\n",

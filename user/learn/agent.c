@@ -31,6 +31,7 @@ void agent_config_default(struct agent_config *cfg)
 	cfg->grad_clip = 10.0f;
 	cfg->log_w_range = 1.3862944f; /* ln 4: weights within 16:1 of each other */
 	cfg->bc_weight = 0.0f;
+	cfg->sac_weight = 1.0f;
 	cfg->recurrent = true;
 	cfg->reward_scaling = false;
 	cfg->seed = 1;
@@ -76,6 +77,8 @@ int agent_config_check(const struct agent_config *c, char *err, size_t err_len)
 	      c->grad_clip);
 	CHECK(isfinite(c->bc_weight) && c->bc_weight >= 0.0f, "bc_weight %g must be >= 0",
 	      c->bc_weight);
+	CHECK(isfinite(c->sac_weight) && c->sac_weight >= 0.0f, "sac_weight %g must be >= 0",
+	      c->sac_weight);
 	CHECK(isfinite(c->log_w_range) && c->log_w_range > 0.0f && c->log_w_range <= 10.0f,
 	      "log_w_range %g is not in (0, 10]", c->log_w_range);
 	return 0;

@@ -64,6 +64,9 @@ struct agent_config {
 				 * is L tanh(u), then centred over the pool (default ln 4) */
 	float bc_weight;	/* weight of the imitation term (agent_set_teacher; default 0:
 				 * pure SAC) */
+	float sac_weight;	/* weight of the SAC term in the actor's loss (default 1; 0:
+				 * the actor only imitates). A training knob: not saved, a
+				 * loaded model has 1 */
 	bool recurrent;		/* false: cut the GRU recurrence (ablation) */
 	bool reward_scaling;	/* divide rewards by their running RMS (default off: the
 				 * relative VBF is already unit-free) */

@@ -7,7 +7,7 @@
  *
  *   y        = r_t + gamma * (min_k Qtarg_k(t+1, l') - alpha * log pi(l' | t+1) / n_t+1)
  *   L_Q      = sum_k mean_w (Q_k(t, l_t) - y)^2
- *   L_pi     = mean_w (alpha * log pi(l~ | t) / n_t - min_k Q_k(t, l~))
+ *   L_pi     = sac_weight * mean_w (alpha * log pi(l~ | t) / n_t - min_k Q_k(t, l~))
  *              + SAC_MEAN_REG * mean over active servers of mu^2
  *   L_alpha  = -log alpha * mean_w (log pi(l~) / n_t + target_entropy)
  *   L_bc     = bc_weight * mean over servers with a teacher of (l_mu - l*)^2, where l_mu is
@@ -348,7 +348,8 @@ void sac_losses(struct agent *ag, bool grads, struct sac_loss *loss)
 	}
 	loss->q = ql / W;
 	loss->bc = bc_term(ag, aout, &trained, teacher, NULL);
-	loss->pi = pl / W + (reg_rows ? SAC_MEAN_REG * reg / reg_rows : 0.0) + loss->bc;
+	loss->pi = cfg->sac_weight * pl / W + (reg_rows ? SAC_MEAN_REG * reg / reg_rows : 0.0) +
+		   loss->bc;
 	loss->dlog_alpha = (float)(-(ent / W + cfg->target_entropy));
 	ag->stats.entropy = (float)(-ent / W);
 	if (!grads)
@@ -371,7 +372,7 @@ void sac_losses(struct agent *ag, bool grads, struct sac_loss *loss)
 		for (int w = 0; w < W; w++) {
 			bool smaller = k == 0 ? qpi[0][w] <= qpi[1][w] : qpi[1][w] < qpi[0][w];
 
-			sb->dq[w] = smaller ? -1.0f / W : 0.0f;
+			sb->dq[w] = smaller ? -cfg->sac_weight / W : 0.0f;
 		}
 		critic_backward(NULL, NULL, sb->dl, &sb->critic_pi[k], &ag->cp[k], d, sb->dq,
 				&trained);
@@ -383,7 +384,7 @@ void sac_losses(struct agent *ag, bool grads, struct sac_loss *loss)
 
 		if (!n)
 			continue;
-		ent_w = alpha / ((float)W * n);
+		ent_w = cfg->sac_weight * alpha / ((float)W * n);
 		for (int r = sb->seg[b]; r < sb->seg[b + 1]; r++) {
 			size_t row = (size_t)t * R + r;
 
