@@ -96,14 +96,13 @@ static double pi_loss_of(void *ctx)
 	return l.pi;
 }
 
-/* what the encoder learns from: the imitation term when there is one, else the critics' loss */
+/* what the encoder learns from: the critics' loss and the imitation term */
 static double encoder_loss_of(void *ctx)
 {
-	struct agent *ag = ctx;
 	struct sac_loss l;
 
 	sac_losses(ctx, false, &l);
-	return ag->cfg.bc_weight > 0 ? l.bc : l.q;
+	return l.q + l.bc;
 }
 
 /*
@@ -150,7 +149,7 @@ static void check_sac_grads(bool recurrent, float bc_weight)
 	check_one(q_loss_of, ag, &ag->critic[0], 1e-3f, GRAD_TOL, MAX_KINKS, "critic 1");
 	check_one(q_loss_of, ag, &ag->critic[1], 1e-3f, GRAD_TOL, MAX_KINKS, "critic 2");
 	check_one(encoder_loss_of, ag, &ag->enc, 1e-3f, GRAD_TOL_ENCODER, 2 * MAX_KINKS,
-		  "encoder (critic loss, or imitation)");
+		  "encoder (critic loss and imitation)");
 	ASSERT_LT(gradcheck_along_gradient(encoder_loss_of, ag, ag->enc.params, ag->enc.grads,
 					   ag->enc.count, 1e-3f),
 		  GRAD_TOL_DIRECTION, "encoder, along its gradient");
@@ -613,6 +612,55 @@ static void test_model_rejects_bad_files(void)
 	unlink(path);
 }
 
+/* Mean |l - l0| of the greedy log-weights over probe pools, l0 those of `before`. */
+static double drift(struct agent *ag, struct agent *before)
+{
+	float obs[3 * F], w[3], w0[3];
+	struct rng rng;
+	double sum = 0;
+
+	rng_seed(&rng, 99);
+	agent_reset_state(ag);
+	agent_reset_state(before);
+	for (int s = 0; s < 50; s++) {
+		random_obs(&rng, obs, 3);
+		agent_step(ag, 0, obs, 3, 0, NULL, 0, w);
+		agent_step(before, 0, obs, 3, 0, NULL, 0, w0);
+		for (int k = 0; k < 3; k++)
+			sum += fabs(log(w[k]) - log(w0[k])) / (50 * 3);
+	}
+	return sum;
+}
+
+/* Online learning on noise: anchored, the policy stays near where it started. */
+static void test_anchor_holds_the_policy(void)
+{
+	struct agent_config cfg;
+	struct agent *before, *free_ag, *anchored;
+	double d_free, d_anchored;
+
+	small_config(&cfg, true);
+	cfg.lanes = 1, cfg.hidden = 16, cfg.bc_weight = 10, cfg.lr = 1e-3f;
+	before = agent_create(&cfg);
+	free_ag = agent_create(&cfg);
+	anchored = agent_create(&cfg);
+	if (!ASSERT_OK_PTR(before, "create") || !ASSERT_OK_PTR(free_ag, "create") ||
+	    !ASSERT_OK_PTR(anchored, "create"))
+		goto out;
+	ASSERT_OK(agent_set_anchor(anchored), "anchor");
+	run_steps(free_ag, 400, 8, (float[3]){ 0 });
+	run_steps(anchored, 400, 8, (float[3]){ 0 });
+	ASSERT_GT(anchored->stats.updates, 300, "trained");
+	d_free = drift(free_ag, before);
+	d_anchored = drift(anchored, before);
+	printf("    greedy log-weights moved by %.3f free, %.3f anchored\n", d_free, d_anchored);
+	ASSERT_LT(d_anchored, 0.5 * d_free, "the anchor holds the policy");
+out:
+	agent_free(before);
+	agent_free(free_ag);
+	agent_free(anchored);
+}
+
 static const struct test_case tests[] = {
 	TEST(sac_grads_recurrent),
 	TEST(sac_grads_recurrence_cut),
@@ -625,6 +673,7 @@ static const struct test_case tests[] = {
 	TEST(deterministic_given_seed),
 	TEST(rejects_bad_input),
 	TEST(acting_needs_no_replay),
+	TEST(anchor_holds_the_policy),
 	TEST(replay_ragged_lanes),
 	TEST(model_round_trip_bit_exact),
 	TEST(model_rejects_bad_files),

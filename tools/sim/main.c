@@ -119,8 +119,15 @@ struct sim *run_one(const struct sim_config *cfg, struct agent **agents, bool le
 	}
 	if (cfg->policy == POLICY_MARL && agents) {
 #ifdef SIM_HAVE_LEARN
-		for (int i = 0; i < cfg->n_lbs; i++)
+		for (int i = 0; i < cfg->n_lbs; i++) {
 			agent_reset_state(agents[i]); /* a new episode */
+			/* learning online as marllbd does: anchored to the model it started from */
+			if (learn && agent_set_anchor(agents[i])) {
+				fprintf(stderr, "marllb-sim: out of memory\n");
+				sim_free(s);
+				return NULL;
+			}
+		}
 #endif
 		sim_set_agents(s, agents, learn, explore);
 	}

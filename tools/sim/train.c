@@ -52,6 +52,8 @@ static const char train_help[] =
 	"                     another task stream of this world (beta 0 is lsq)\n"
 	"  --sac-weight X     weight of the SAC term in the actor's loss (1); 0: the actor\n"
 	"                     only imitates (the critics still learn; a saved model has 1)\n"
+	"  --teacher-static   choose beta by sed with the capacities at the start instead\n"
+	"                     of by the teacher acting (which follows the changes)\n"
 	"  --teacher-betas L  the exponents tried, ties to the first\n"
 	"                     (0.7,0.5,0.85,1,0.25,0)\n"
 	"  --hidden H         GRU/MLP width of a new model (agent default)\n"
@@ -176,23 +178,29 @@ static double validate(struct trainer *tr)
  * stream of the world. Ties keep the earlier beta of the list. Returns it, or -1 after
  * printing why.
  */
-static double teacher_beta(const struct sim_config *world, const double *betas, int n_betas)
+static double teacher_beta(const struct sim_config *world, const double *betas, int n_betas,
+			   bool acting)
 {
 	struct sim_config cfg = *world;
 	double best = INFINITY, best_beta = -1;
 	char err[256];
 
-	cfg.policy = POLICY_MARL;
+	cfg.policy = acting ? POLICY_MARL : POLICY_SED;
 	cfg.seed = cfg.policy_seed = world->seed ^ 0x5eed5eedULL;
 	for (int i = 0; i < n_betas; i++) {
-		struct sim *s = sim_create(&cfg, err, sizeof(err));
+		struct sim *s;
 		double mean;
 
+		for (int k = 0; !acting && k < cfg.n_servers; k++)
+			cfg.weights[k] = pow(sim_config_server_throughput(world, k, world->cpu_mean),
+					     betas[i]);
+		s = sim_create(&cfg, err, sizeof(err));
 		if (!s) {
 			fprintf(stderr, "marllb-sim: %s\n", err);
 			return -1;
 		}
-		sim_set_teacher(s, betas[i]);
+		if (acting)
+			sim_set_teacher(s, betas[i]);
 		if (sim_run(s)) {
 			fprintf(stderr, "marllb-sim: the teacher's simulation failed\n");
 			sim_free(s);
@@ -282,6 +290,7 @@ int cmd_train(int argc, char **argv)
 					     { "teacher-betas", required_argument, NULL, 'T' },
 					     { "bc-weight", required_argument, NULL, 'B' },
 					     { "sac-weight", required_argument, NULL, 'A' },
+					     { "teacher-static", no_argument, NULL, 'Z' },
 					     { "warmup-steps", required_argument, NULL, 'w' },
 					     { "help", no_argument, NULL, 'h' },
 					     {} };
@@ -293,6 +302,7 @@ int cmd_train(int argc, char **argv)
 	       val_duration = 300;
 	double betas[16] = { 0.7, 0.5, 0.85, 1, 0.25, 0 };
 	int n_betas = 6;
+	bool teacher_acting = true;
 	bool verbose = false, worlds = false;
 	struct cli_model m;
 	int opt;
@@ -364,6 +374,9 @@ int cmd_train(int argc, char **argv)
 						"numbers\n", optarg);
 				return 2;
 			}
+			break;
+		case 'Z':
+			teacher_acting = false;
 			break;
 		case 'A':
 			if (parse_double(optarg, 0, 1000, &sac_weight)) {
@@ -499,7 +512,7 @@ int cmd_train(int argc, char **argv)
 			goto out;
 		beta = -1;
 		if (bc_weight > 0) {
-			beta = teacher_beta(&cfg, betas, n_betas);
+			beta = teacher_beta(&cfg, betas, n_betas, teacher_acting);
 			if (beta < 0)
 				goto out;
 		}

@@ -187,10 +187,14 @@ void agent_free(struct agent *ag)
 	pbuf_free(&ag->actor);
 	pbuf_free(&ag->critic[0]);
 	pbuf_free(&ag->critic[1]);
-	if (ag->lanes)
-		for (int i = 0; i < ag->cfg.lanes; i++)
+	if (ag->lanes) {
+		for (int i = 0; i < ag->cfg.lanes; i++) {
 			free(ag->lanes[i].h);
+			free(ag->lanes[i].anchor_h);
+		}
+	}
 	free(ag->lanes);
+	free(ag->anchor);
 	free(ag->act_mask);
 	encoder_acts_free(&ag->act_enc);
 	actor_acts_free(&ag->act_actor);
@@ -215,6 +219,47 @@ static int replay_ready(struct agent *ag)
 			rows = 1 << 20 > ag->cfg.max_servers ? 1 << 20 : ag->cfg.max_servers;
 	}
 	return replay_init(&ag->replay, ag->dims.features, ag->cfg.replay_steps, rows);
+}
+
+/* The anchor's greedy log-weights for this step, written as the step's teacher labels. */
+static void anchor_label(struct agent *ag, struct lane *ln, const float *obs,
+			 const struct set_shape *shape, uint64_t step)
+{
+	const int n = shape->rows, H = ag->dims.hidden;
+	float a[AGENT_MAX_SERVERS], l[AGENT_MAX_SERVERS], *dst;
+	const float *e, *out;
+
+	e = encoder_forward(&ag->act_enc, &ag->anchor_ep, &ag->dims, obs, shape,
+			    ag->cfg.recurrent ? ln->anchor_h : NULL);
+	if (ag->cfg.recurrent)
+		memcpy(ln->anchor_h, e, (size_t)n * H * sizeof(float));
+	out = actor_forward(&ag->act_actor, &ag->anchor_ap, &ag->dims, e, shape);
+	sac_policy_act(out, NULL, shape, ag->cfg.log_w_range, a, l, NULL);
+	dst = replay_teacher(&ag->replay, step);
+	for (int k = 0; k < n; k++)
+		dst[k] = shape->mask[k] != 0.0f ? l[k] : NAN;
+}
+
+int agent_set_anchor(struct agent *ag)
+{
+	size_t ne = ag->enc.count, na = ag->actor.count, nh;
+
+	if (!ag->anchor) {
+		ag->anchor = malloc((ne + na) * sizeof(float));
+		if (!ag->anchor)
+			return -ENOMEM;
+		nh = (size_t)ag->cfg.max_servers * ag->dims.hidden;
+		for (int i = 0; i < ag->cfg.lanes; i++) {
+			ag->lanes[i].anchor_h = calloc(nh, sizeof(float));
+			if (!ag->lanes[i].anchor_h)
+				return -ENOMEM;
+		}
+	}
+	memcpy(ag->anchor, ag->enc.params, ne * sizeof(float));
+	memcpy(ag->anchor + ne, ag->actor.params, na * sizeof(float));
+	encoder_point(&ag->anchor_ep, ag->anchor, &ag->dims);
+	actor_point(&ag->anchor_ap, ag->anchor + ne, &ag->dims);
+	return 0;
 }
 
 int agent_step(struct agent *ag, int lane, const float *obs, int n, float reward_prev,
@@ -272,6 +317,8 @@ int agent_step(struct agent *ag, int lane, const float *obs, int n, float reward
 	if (record) {
 		memcpy(replay_action(&ag->replay, step), l, (size_t)n * sizeof(float));
 		ln->prev_step = step;
+		if (ag->anchor)
+			anchor_label(ag, ln, obs, &shape, step);
 	}
 	ln->have_prev = record;
 	ag->stats.steps++;
@@ -314,6 +361,9 @@ void agent_reset_lane(struct agent *ag, int lane)
 		return;
 	ln = &ag->lanes[lane];
 	memset(ln->h, 0, (size_t)ag->cfg.max_servers * ag->dims.hidden * sizeof(float));
+	if (ln->anchor_h)
+		memset(ln->anchor_h, 0,
+		       (size_t)ag->cfg.max_servers * ag->dims.hidden * sizeof(float));
 	ln->have_prev = false;
 	ln->n = 0;
 }

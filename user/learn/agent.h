@@ -114,6 +114,17 @@ int agent_step(struct agent *ag, int lane, const float *obs, int n, float reward
  */
 int agent_set_teacher(struct agent *ag, int lane, const float *log_weights);
 
+/*
+ * Online learning without a teacher (marllbd): freezes a copy of the policy as it is now (its
+ * encoder and actor) as the anchor. From then on every recorded step is labelled, as a
+ * teacher would, with the log-weights the anchor writes for it (the anchor acting greedily
+ * on the same observations, with its own recurrent state), so that with bc_weight > 0 SAC
+ * improves the policy within reach of where it started instead of drifting away from a
+ * model trained on many worlds on the strength of one VIP's noisy rewards. An explicit
+ * agent_set_teacher() still overrides a step's labels. Returns 0 or -ENOMEM.
+ */
+int agent_set_anchor(struct agent *ag);
+
 /* Forgets a lane's recurrent state: the next step starts a new episode. */
 void agent_reset_lane(struct agent *ag, int lane);
 /* Every lane. */

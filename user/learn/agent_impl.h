@@ -64,6 +64,7 @@ struct sac_batch {
 
 struct lane {
 	float *h; /* (max_servers, H) GRU state per server slot */
+	float *anchor_h; /* the same for the anchor policy (agent_set_anchor), or NULL */
 	int n; /* pool size of the current episode, 0 before the first step */
 	bool have_prev; /* the lane's last replay step awaits its reward */
 	uint64_t prev_step;
@@ -84,6 +85,10 @@ struct agent {
 	struct agent_stats stats;
 
 	struct lane *lanes;
+	/* agent_set_anchor: a frozen copy of the encoder and actor that labels recorded steps */
+	float *anchor; /* encoder params, then actor params; NULL without an anchor */
+	struct encoder_params anchor_ep;
+	struct actor_params anchor_ap;
 	/* acting: one step of one pool */
 	struct encoder_acts act_enc;
 	struct actor_acts act_actor;
@@ -102,17 +107,17 @@ void agent_dims(const struct agent_config *cfg, struct setnet_dims *d);
 int sac_sample(struct agent *ag);
 /* The losses of one batch, in double: the gradient checks difference them. */
 struct sac_loss {
-	double q; /* critics: trains the critics, and the encoder when bc_weight is 0 */
+	double q; /* critics: trains the critics and the encoder */
 	double pi; /* actor, imitation term included */
-	double bc; /* the imitation term alone (bc_weight x squared error): trains the
-		    * encoder when bc_weight > 0 */
+	double bc; /* the imitation term alone (bc_weight x squared error): also trains the
+		    * encoder */
 	float dlog_alpha;
 };
 
 /*
  * Forward of every network on ag->sb, then the losses. With grads, also zeroes and fills the
- * gradients of the encoder (from bc when bc_weight > 0, else from q), the actor (from pi),
- * both critics (from q) and log alpha. Parameters are not changed: the tests use this to check the gradients of the real
+ * gradients of the encoder (from q and bc), the actor (from pi), both critics (from q) and
+ * log alpha. Parameters are not changed: the tests use this to check the gradients of the real
  * losses by finite differences.
  */
 void sac_losses(struct agent *ag, bool grads, struct sac_loss *loss);

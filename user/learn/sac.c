@@ -15,11 +15,7 @@
  *
  * The small pull on the pre-tanh mean (as the original SAC code had) keeps a policy from
  * parking on tanh's edge, where its gradient and its exploration vanish. The encoder is
- * trained by L_Q, or by L_bc alone when the agent imitates (bc_weight > 0: a teacher's labels
- * are a far less noisy signal than temporal-difference errors, which otherwise shake the
- * representation the actor reads; an agent loaded from such a model and learning online
- * without a teacher keeps its encoder and fine-tunes its heads); the actor's SAC term reads
- * it as a constant. All losses come from one forward
+ * trained by L_Q and L_bc; the actor's SAC term reads it as a constant. All losses come from one forward
  * pass with the parameters as they are; then every network takes its Adam step.
  */
 #include <errno.h>
@@ -362,8 +358,8 @@ void sac_losses(struct agent *ag, bool grads, struct sac_loss *loss)
 	for (int k = 0; k < 2; k++) {
 		for (int w = 0; w < W; w++)
 			sb->dq[w] = 2.0f * (q[k][w] - sb->y[w]) / W;
-		critic_backward(&ag->cg[k], cfg->bc_weight > 0.0f ? NULL : sb->enc.de + e_off, NULL,
-				&sb->critic[k], &ag->cp[k], d, sb->dq, &trained);
+		critic_backward(&ag->cg[k], sb->enc.de + e_off, NULL, &sb->critic[k], &ag->cp[k], d,
+				sb->dq, &trained);
 	}
 
 	/* Actor: d L_pi / d l~ through the smaller critic only (no critic or encoder grads). */
