@@ -30,6 +30,7 @@ void agent_config_default(struct agent_config *cfg)
 	cfg->target_entropy = -1.0f;
 	cfg->grad_clip = 10.0f;
 	cfg->log_w_range = 1.3862944f; /* ln 4: weights within 16:1 of each other */
+	cfg->log_w_quantum = 0.05f;
 	cfg->bc_weight = 0.0f;
 	cfg->sac_weight = 1.0f;
 	cfg->recurrent = true;
@@ -81,6 +82,8 @@ int agent_config_check(const struct agent_config *c, char *err, size_t err_len)
 	      c->sac_weight);
 	CHECK(isfinite(c->log_w_range) && c->log_w_range > 0.0f && c->log_w_range <= 10.0f,
 	      "log_w_range %g is not in (0, 10]", c->log_w_range);
+	CHECK(isfinite(c->log_w_quantum) && c->log_w_quantum >= 0.0f && c->log_w_quantum <= 1.0f,
+	      "log_w_quantum %g is not in [0, 1]", c->log_w_quantum);
 	return 0;
 }
 
@@ -221,6 +224,31 @@ static int replay_ready(struct agent *ag)
 	return replay_init(&ag->replay, ag->dims.features, ag->cfg.replay_steps, rows);
 }
 
+/*
+ * Log-weights onto a grid of step q (0: as they are), then centred again. Every LB runs the
+ * same policy on similar observations, so weights that differ by a hair would break the
+ * data plane's ties the same way at every LB and send their next flows to one server
+ * (herding); on the grid, near-equal servers are equal and ties go at random, as with lsq.
+ */
+static void quantise_log_weights(float *l, const float *mask, int n, float q)
+{
+	float mean = 0.0f;
+	int m = 0;
+
+	if (q <= 0.0f)
+		return;
+	for (int k = 0; k < n; k++) {
+		if (mask[k] == 0.0f)
+			continue;
+		l[k] = q * roundf(l[k] / q);
+		mean += l[k];
+		m++;
+	}
+	for (int k = 0; k < n; k++)
+		if (mask[k] != 0.0f)
+			l[k] -= mean / m;
+}
+
 /* The anchor's greedy log-weights for this step, written as the step's teacher labels. */
 static void anchor_label(struct agent *ag, struct lane *ln, const float *obs,
 			 const struct set_shape *shape, uint64_t step)
@@ -312,6 +340,7 @@ int agent_step(struct agent *ag, int lane, const float *obs, int n, float reward
 		rng_normal_fill(&ag->rng, eps, n);
 	sac_policy_act(out, flags & AGENT_EXPLORE ? eps : NULL, &shape, ag->cfg.log_w_range, a, l,
 		       NULL);
+	quantise_log_weights(l, ag->act_mask, n, ag->cfg.log_w_quantum);
 	for (int k = 0; k < n; k++)
 		weights_out[k] = ag->act_mask[k] != 0.0f ? expf(l[k]) : 0.0f;
 	if (record) {

@@ -67,6 +67,8 @@ struct agent_config {
 	float sac_weight;	/* weight of the SAC term in the actor's loss (default 1; 0:
 				 * the actor only imitates). A training knob: not saved, a
 				 * loaded model has 1 */
+	float log_w_quantum;	/* log-weights are written on a grid of this step (0.05: weights
+				 * within 5 % of each other are equal; 0: no grid) */
 	bool recurrent;		/* false: cut the GRU recurrence (ablation) */
 	bool reward_scaling;	/* divide rewards by their running RMS (default off: the
 				 * relative VBF is already unit-free) */

@@ -441,8 +441,11 @@ int sac_update(struct agent *ag)
 			polyak_update(n->target, n->params, n->count, cfg->tau);
 	}
 	ag->stats.alpha_loss = ag->log_alpha * loss.dlog_alpha;
-	adam_update(&ag->log_alpha, &loss.dlog_alpha, &ag->log_alpha_m, &ag->log_alpha_v, 1,
-		    cfg->lr, ag->adam_step);
+	/* the temperature tunes the SAC term's entropy: without that term (an actor that only
+	 * imitates) nothing would answer it, and alpha would grow without bound */
+	if (cfg->sac_weight > 0.0f)
+		adam_update(&ag->log_alpha, &loss.dlog_alpha, &ag->log_alpha_m, &ag->log_alpha_v, 1,
+			    cfg->lr, ag->adam_step);
 	ag->stats.q_loss = (float)loss.q;
 	ag->stats.pi_loss = (float)loss.pi;
 	ag->stats.bc_loss = cfg->bc_weight > 0.0f ? (float)(loss.bc / cfg->bc_weight) : 0.0f;
