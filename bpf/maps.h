@@ -61,6 +61,21 @@ struct {
 } mlb_queues SEC(".maps");
 
 MLB_FLOW_TABLE(mlb_flows);
+MLB_HALF_OPEN_TABLE(mlb_half_open);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MLB_MAX_VIPS);
+	__type(key, __u32);
+	__type(value, struct mlb_chash);
+} mlb_chash SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mlb_syn_guard);
+} mlb_syn_guard SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -11,19 +11,9 @@
 #include <bpf/bpf_helpers.h>
 #include "marllb.h"
 #include "maps.h"
+#include "chash.h"
 
 #define MLB_BE_MASK (MLB_MAX_BACKENDS - 1)
-
-/* murmur3's finaliser: a bijection on u32 that scrambles well */
-static __always_inline __u32 mlb_mix32(__u32 h)
-{
-	h ^= h >> 16;
-	h *= 0x85ebca6b;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35;
-	h ^= h >> 16;
-	return h;
-}
 
 static __always_inline bool mlb_active(const struct mlb_pool *pool, __u32 k)
 {
@@ -284,24 +274,6 @@ static __always_inline int mlb_pick_wcmp(const struct mlb_pool *pool, const __u3
 	return w.found;
 }
 
-static __always_inline __u32 mlb_flow_hash(const struct mlb_flow_key *key)
-{
-	__u32 h = 0x2545f491;
-	int i;
-
-	for (i = 0; i < 4; i++)
-		h = mlb_mix32(h ^ key->src[i]) + key->dst[i];
-	return mlb_mix32(h ^ ((__u32)key->sport << 16 | key->dport) ^ key->proto << 8 ^
-			 key->family);
-}
-
-/* ECMP: a hash of the 5-tuple picks the slot; an inactive slot defers to the next active. */
-static __always_inline int mlb_pick_ecmp(const struct mlb_pool *pool,
-					 const struct mlb_flow_key *key, __u32 n)
-{
-	return mlb_first_active(pool, NULL, n, ((__u64)mlb_flow_hash(key) * n) >> 32);
-}
-
 static __always_inline const struct mlb_weights *mlb_weights_of(__u32 vip_id, __u32 slot)
 {
 	__u32 idx = vip_id * MLB_WEIGHT_SLOTS + slot;
@@ -330,7 +302,7 @@ __noinline int mlb_pick(const struct mlb_vip *vip, const struct mlb_flow_key *ke
 	if (!pool || !n)
 		return -1;
 	if (vip->policy == MLB_POLICY_ECMP)
-		return mlb_pick_ecmp(pool, key, n);
+		return mlb_chash_pick(id, key); /* where a lost entry's packets also go */
 	seed = bpf_get_prandom_u32();
 	if (vip->policy == MLB_POLICY_WCMP) {
 		w = mlb_weights_of(id, MLB_WSLOT_STATIC);

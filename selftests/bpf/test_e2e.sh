@@ -164,7 +164,7 @@ server_pids=""
 ip netns add "${P}at" && ip link add eth0 netns "${P}at" type veth peer name peer0 netns "${P}at"
 nsx at ip link set eth0 up && nsx at ip link set peer0 up
 res=$(nsx at sh -c "mount -t bpf bpf /sys/fs/bpf &&
-	$B/marllb-dp attach eth0 generic 2>/dev/null &&
+	$B/marllb-dp attach eth0 generic 2>/dev/null | grep -c 'flow table 262144 entries (.* MiB)' &&
 	ip link show dev eth0 | grep -c 'prog/xdp.*name marllb' &&
 	stat -c %a /sys/fs/bpf/marllb/eth0/mlb_vips &&
 	$B/marllb-dp -p /sys/fs/bpf/marllb/eth0 vip 10.98.0.1 80 sed &&
@@ -174,9 +174,9 @@ res=$(nsx at sh -c "mount -t bpf bpf /sys/fs/bpf &&
 	ip link set dev eth0 xdp obj marllb.o && $B/marllb-dp -i eth0 pin /sys/fs/bpf/mlb/x &&
 	$B/marllb-dp -p /sys/fs/bpf/mlb/x stats | grep -c new_flows &&
 	ip link set dev eth0 xdp off")
-if [ "$(echo $res)" = "1 600 0 0 0 1 1" ]; then
+if [ "$(echo $res)" = "1 1 600 0 0 0 1 1" ]; then
 	ok library_attach_pin_detach
 else
-	fail library_attach_pin_detach "got '$(echo $res)', expected '1 600 0 0 0 1 1'"
+	fail library_attach_pin_detach "got '$(echo $res)', expected '1 1 600 0 0 0 1 1'"
 fi
 finish

@@ -251,7 +251,8 @@ void metrics_render(FILE *out, void *ctx)
 	value(out, d->step_seconds);
 	fputc('\n', out);
 	metrics_family(out, "marllb_flow_scan_seconds", "gauge",
-		       "Time the last flow-table scan (reclaim, reconcile) took.");
+		       "Longest the last flow-table pass (reclaim, reconcile) held the event loop: it "
+		       "runs in slices.");
 	fprintf(out, "marllb_flow_scan_seconds ");
 	value(out, d->reconcile_seconds);
 	fputc('\n', out);

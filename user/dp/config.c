@@ -130,6 +130,8 @@ static int mlb_vip_slots_reset(struct mlb_dp *dp, uint32_t id)
 		err = mlb_weights_put(dp, id, 0, &w);
 	if (!err)
 		err = mlb_weights_put(dp, id, 1, &w);
+	if (!err)
+		err = mlb_chash_rebuild(dp, id); /* no active backend: an empty table */
 	for (uint32_t k = 0; k < MLB_MAX_BACKENDS; k++)
 		__atomic_store_n(&dp->queues[id].q[k], 0, __ATOMIC_RELAXED);
 	return err;
@@ -217,11 +219,8 @@ int mlb_dp_set_vip(struct mlb_dp *dp, const struct mlb_vip_cfg *cfg, uint32_t *i
 
 int mlb_dp_del_vip(struct mlb_dp *dp, const struct mlb_vip_cfg *cfg)
 {
-	struct mlb_flow_key fk, next;
 	struct mlb_vip_key key;
-	struct mlb_flow flow;
 	struct mlb_vip vip;
-	void *prev = NULL;
 	int err;
 
 	err = mlb_vip_key_make(&key, cfg);
@@ -234,17 +233,8 @@ int mlb_dp_del_vip(struct mlb_dp *dp, const struct mlb_vip_cfg *cfg)
 		return err;
 	mlb_vip_addr_ref(dp, &key, -1);
 	mlb_vip_filter_rebuild(dp, NULL);
-	/* Forget its flows, so that a VIP that reuses the id starts from q = 0. The walk goes on
-	 * from the last kept key: the successor of a deleted one would restart it. */
-	while (!bpf_map_get_next_key(dp->fds[MLB_M_FLOWS], prev, &next)) {
-		if (!bpf_map_lookup_elem(dp->fds[MLB_M_FLOWS], &next, &flow) &&
-		    flow.vip_id == vip.id) {
-			bpf_map_delete_elem(dp->fds[MLB_M_FLOWS], &next);
-			continue;
-		}
-		fk = next;
-		prev = &fk;
-	}
+	/* Forget its flows, so that a VIP that reuses the id starts from q = 0. */
+	mlb_flows_forget_vip(dp, vip.id);
 	return mlb_vip_slots_reset(dp, vip.id);
 }
 
@@ -308,6 +298,8 @@ int mlb_dp_set_backend(struct mlb_dp *dp, uint32_t vip_id, uint32_t k,
 		vip.n_backends = k + 1;
 		err = mlb_errno(bpf_map_update_elem(dp->fds[MLB_M_VIPS], &key, &vip, BPF_EXIST));
 	}
+	if (!err)
+		err = mlb_chash_rebuild(dp, vip_id);
 	return err;
 }
 
@@ -341,6 +333,8 @@ int mlb_dp_set_backend_state(struct mlb_dp *dp, uint32_t vip_id, uint32_t k, uin
 		err = mlb_errno(bpf_map_update_elem(dp->fds[MLB_M_BACKENDS], &idx, &be, 0));
 	if (!err && state == MLB_BACKEND_ACTIVE)
 		err = mlb_pool_set_active(dp, vip_id, k, true);
+	if (!err)
+		err = mlb_chash_rebuild(dp, vip_id);
 	return err;
 }
 
