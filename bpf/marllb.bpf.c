@@ -118,6 +118,8 @@ int marllb(struct xdp_md *ctx)
 			f->last_seen_ns = coarse;
 		if (flags & (MLB_TCP_FIN | MLB_TCP_RST))
 			ev = mlb_flow_close(&pkt, f, st);
+		else if ((flags & MLB_TCP_ACK) && mlb_seq_foreign(&pkt, f))
+			k = mlb_flow_reused(&pkt, f, st, &ev);
 		else if ((flags & MLB_TCP_ACK) && f->state == MLB_FLOW_OPEN)
 			mlb_task_step(&pkt, f, st);
 		goto forward;
@@ -154,8 +156,7 @@ forward:
 		st->drops[MLB_DROP_BACKEND_DOWN]++;
 		return XDP_DROP;
 	}
-	mlb_traffic_add(&mlb_vip_stats, vip_id, bytes, ev);
-	mlb_traffic_add(&mlb_be_stats, be_idx, bytes, ev);
+	mlb_traffic_add(vip_id, be_idx, bytes, ev);
 	return mlb_forward(ctx, eth, be);
 bad_l2:
 	st->drops[MLB_DROP_BAD_L2]++;

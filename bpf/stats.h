@@ -45,16 +45,33 @@ static __always_inline void mlb_sample(struct mlb_stats *st, __u8 kind, __u32 vi
 }
 
 /* events: MLB_EV_* bits, branch-free */
-static __always_inline void mlb_traffic_add(void *map, __u32 idx, __u64 bytes, __u32 events)
+static __always_inline void mlb_traffic_count(void *map, __u32 idx, __u64 packets, __u64 bytes,
+					      __u32 events)
 {
 	struct mlb_traffic *t = bpf_map_lookup_elem(map, &idx);
 
 	if (t) {
-		t->packets++;
+		t->packets += packets;
 		t->bytes += bytes;
 		t->opened += events & MLB_EV_OPENED;
 		t->closed += (events & MLB_EV_CLOSED) >> 1;
 	}
+}
+
+/* The forwarded packet, and what it did to q, on its VIP and backend. */
+static __always_inline void mlb_traffic_add(__u32 vip_id, __u32 be_idx, __u64 bytes, __u32 events)
+{
+	mlb_traffic_count(&mlb_vip_stats, vip_id, 1, bytes, events);
+	mlb_traffic_count(&mlb_be_stats, be_idx, 1, bytes, events);
+}
+
+/* A change of q on a backend the packet does not go to. */
+static __always_inline void mlb_flow_event(__u32 vip_id, __u32 k, __u32 events)
+{
+	mlb_traffic_count(&mlb_vip_stats, vip_id, 0, 0, events);
+	mlb_traffic_count(&mlb_be_stats,
+			  (vip_id % MLB_MAX_VIPS) * MLB_MAX_BACKENDS + k % MLB_MAX_BACKENDS, 0, 0,
+			  events);
 }
 
 #endif /* MARLLB_BPF_STATS_H */

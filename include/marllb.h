@@ -188,11 +188,21 @@ struct mlb_flow {
 	__u64 last_seen_ns; /* coarse clock (bpf_ktime_get_coarse_ns) of the last packet */
 	__u64 ack_ns; /* handshake-completing ACK (task duration starts here) */
 	__u32 ack0; /* its ack number: server ISN + 1, host byte order */
-	__u32 vip_id;
+	__u32 seq0; /* its sequence number: client ISN + 1 (the connection's anchor) */
+	__u16 vip_id;
 	__u16 backend; /* index in the VIP's pool */
 	__u8 state; /* enum mlb_flow_state */
-	__u8 pad[5];
+	__u8 pad[3];
 };
+
+/*
+ * A client segment of an established connection has seq within [seq0 - MLB_SEQ_SLACK,
+ * seq0 + MLB_SEQ_SPAN) and ack likewise around ack0 (re-anchored after MLB_SEQ_SPAN bytes). A
+ * new connection on the same 5-tuple has fresh random ISNs: it falls outside with probability
+ * 1 - 2^-8, which is how the data plane tells that a counted 5-tuple was reused.
+ */
+#define MLB_SEQ_SPAN (1u << 28)
+#define MLB_SEQ_SLACK (1u << 16)
 
 /*
  * mlb_chash: array, index vip_id. A consistent-hash (Maglev) lookup table over the VIP's

@@ -339,12 +339,10 @@ static void test_draining_and_down(void)
 	if (!setup(&f, 4, MLB_POLICY_LSQ, 4))
 		return;
 	s = f.vip_spec;
-	fx_run(&f, &s, out, NULL);
-	k_drain = fx_backend_of(out);
+	k_drain = fx_open(&f, s);
 	s.sport++;
-	fx_run(&f, &s, out, NULL);
-	k_down = fx_backend_of(out);
-	ASSERT_NEQ(k_drain, k_down, "lsq spreads the first two flows");
+	k_down = fx_open(&f, s);
+	ASSERT_NEQ(k_drain, k_down, "lsq spreads the first two (established) flows");
 	ASSERT_OK(mlb_dp_set_backend_state(f.dp, f.vip, k_drain, MLB_BACKEND_DRAINING), "drain");
 	ASSERT_OK(mlb_dp_set_backend_state(f.dp, f.vip, k_down, MLB_BACKEND_DOWN), "down");
 	for (int i = 0; i < 200; i++) {

@@ -287,6 +287,53 @@ static void test_reclaim_demotes_and_relearns(void)
 	fx_teardown(&f);
 }
 
+/*
+ * A client reuses the 5-tuple of a counted connection whose end this LB did not see (no client
+ * FIN/RST passed it: the server reset it). The new SYN is placed like any other; its handshake
+ * ACK, outside the old connection's sequence space, ends the old count and starts the new one
+ * on the new SYN's backend. An old connection that merely carried many bytes is re-anchored.
+ */
+static void test_reused_5tuple(void)
+{
+	struct pkt_spec s;
+	struct mlb_flow_key key;
+	struct mlb_flow flow;
+	int k_old, k_new, k;
+	struct fx f;
+
+	if (!setup_sizes(&f, MLB_POLICY_LSQ, 2, 1024, 1024))
+		return;
+	s = flow_spec(&f, 1);
+	key = fx_key(&s);
+	s.seq = 1001;
+	k_old = fx_open(&f, s);
+	ASSERT_EQ(fx_q(&f, f.vip, k_old), 1, "the first connection counted");
+	/* a long connection: 600 MB later it is still the same one, re-anchored */
+	s.flags = PKT_ACK;
+	s.seq = 1001 + 600000000u;
+	ASSERT_EQ(send_flags(&f, s, PKT_ACK | PKT_PSH, &k), XDP_TX, "far ahead");
+	ASSERT_EQ(k, k_old, "same backend");
+	if (ASSERT_OK(mlb_dp_lookup_flow(f.dp, &key, &flow, NULL), "still counted"))
+		ASSERT_EQ(flow.seq0, s.seq, "re-anchored");
+	ASSERT_EQ(fx_q_sum(&f, f.vip, 2), 1, "nothing else changed");
+	/* the server resets it: the client sends nothing; later it reuses the 5-tuple */
+	s.seq = 3000000000u;
+	ASSERT_EQ(send_flags(&f, s, PKT_SYN, &k_new), XDP_TX, "new SYN");
+	ASSERT_NEQ(k_new, k_old, "placed by the policy (lsq: the other backend)");
+	s.seq = 3000000001u;
+	s.ack = 123456789;
+	s.flags = PKT_ACK;
+	ASSERT_EQ(fx_run(&f, &s, NULL, NULL), XDP_TX, "its handshake ACK");
+	ASSERT_EQ(fx_q(&f, f.vip, k_old), 0, "the old connection left the count");
+	ASSERT_EQ(fx_q(&f, f.vip, k_new), 1, "the new one entered it");
+	ASSERT_EQ(stats(&f).closed_flows, 1, "one close");
+	ASSERT_EQ(stats(&f).established, 2, "two connections counted");
+	ASSERT_EQ(send_flags(&f, s, PKT_ACK | PKT_PSH, &k), XDP_TX, "request");
+	ASSERT_EQ(k, k_new, "goes to the new connection's backend");
+	assert_q_matches_table(&f, 2, "q == table");
+	fx_teardown(&f);
+}
+
 struct reclaim_walk {
 	struct fx *f;
 	int visited, reclaimed;
@@ -516,11 +563,17 @@ static void test_flow_scan_exactly_once(void)
 }
 
 static const struct test_case tests[] = {
-	TEST(spoofed_syns_never_counted),    TEST(counted_flows_survive_table_pressure),
-	TEST(full_table_refuses_and_serves), TEST(syn_budget_places_statelessly),
-	TEST(reclaim_demotes_and_relearns),  TEST(reclaim_while_walking),
-	TEST(q_exact_under_concurrency),     TEST(chash_table),
-	TEST(flow_scan_exactly_once),	     {},
+	TEST(spoofed_syns_never_counted),
+	TEST(counted_flows_survive_table_pressure),
+	TEST(full_table_refuses_and_serves),
+	TEST(syn_budget_places_statelessly),
+	TEST(reclaim_demotes_and_relearns),
+	TEST(reused_5tuple),
+	TEST(reclaim_while_walking),
+	TEST(q_exact_under_concurrency),
+	TEST(chash_table),
+	TEST(flow_scan_exactly_once),
+	{},
 };
 
 int main(int argc, char **argv)
