@@ -20,7 +20,7 @@
 #include "parse.h"
 #include "policy.h"
 #include "chash.h"
-#include "syn_guard.h"
+#include "cpu_state.h"
 #include "stats.h"
 
 static __always_inline void mlb_q_add(__u32 vip_id, __u32 k, int delta)
@@ -84,14 +84,14 @@ static __always_inline int mlb_flow_syn_stateless(const struct mlb_vip *vip, str
 static __always_inline int mlb_flow_syn(const struct mlb_vip *vip, struct mlb_pkt *pkt,
 					struct mlb_stats *st)
 {
-	struct mlb_syn_guard *g = mlb_syn_guard_get();
+	struct mlb_cpu_state *g = mlb_cpu_state_get();
 	__u64 now = bpf_ktime_get_ns();
 	struct mlb_flow nf = {}, *f;
 	int k;
 
 	if (!mlb_syn_budget_left(g, now))
 		return mlb_flow_syn_stateless(vip, pkt, st);
-	k = mlb_pick(vip, &pkt->key);
+	k = mlb_pick(vip, &pkt->key, mlb_random(g));
 	/* The fine clock read once serves both: idle reclaim counts in seconds. */
 	nf.syn_ns = now;
 	nf.last_seen_ns = now;

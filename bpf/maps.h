@@ -74,8 +74,8 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct mlb_syn_guard);
-} mlb_syn_guard SEC(".maps");
+	__type(value, struct mlb_cpu_state);
+} mlb_cpu_state SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -44,7 +44,7 @@
 #define MLB_MAP_FLOWS "mlb_flows"
 #define MLB_MAP_HALF_OPEN "mlb_half_open"
 #define MLB_MAP_CHASH "mlb_chash"
-#define MLB_MAP_SYN_GUARD "mlb_syn_guard"
+#define MLB_MAP_CPU_STATE "mlb_cpu_state"
 #define MLB_MAP_SAMPLES "mlb_samples"
 #define MLB_MAP_STATS "mlb_stats"
 #define MLB_MAP_VIP_STATS "mlb_vip_stats"
@@ -136,14 +136,22 @@ struct mlb_pool {
 	__u32 pad;
 };
 
-/* mlb_weights: array, index vip_id * MLB_WEIGHT_SLOTS + slot. Slots 0 and 1 double-buffer
+/*
+ * mlb_weights: array, index vip_id * MLB_WEIGHT_SLOTS + slot. Slots 0 and 1 double-buffer
  * the agent's vector (marl); slot 2 mirrors the static weights (sed, wcmp). A weight of 0
- * never gets a new flow. */
+ * never gets a new flow. User space writes a[] and derives the rest (one place: the library):
+ * live has bit k set iff a[k] > 0, and r[k] = floor(MLB_RECIP_MAX * a_min / a[k]) for the
+ * smallest positive a_min of the vector (0 where a[k] = 0), so the scan compares
+ * (q + 1) * r[k] (one multiply, no division) and equal weights keep exactly equal scores.
+ */
 #define MLB_WEIGHT_SLOTS 3
 #define MLB_WSLOT_STATIC 2
+#define MLB_RECIP_MAX ((1u << 29) - 1) /* (q + 1) * r stays below 2^61 for any u32 q */
 struct mlb_weights {
 	__u64 gen; /* generation this vector was published as */
+	__u64 live[MLB_MAX_BACKENDS / 64];
 	__u32 a[MLB_MAX_BACKENDS];
+	__u32 r[MLB_MAX_BACKENDS]; /* reciprocal of a, scaled per vector */
 };
 
 /* mlb_queues: array (BPF_F_MMAPABLE), index vip_id: open flows q per backend, as seen by this
@@ -216,15 +224,18 @@ struct mlb_chash {
 };
 
 /*
- * mlb_syn_guard: per-CPU array of one. At most `budget` half-open entries are created per CPU
- * in each window of 2^MLB_SYN_WINDOW_SHIFT ns; beyond it new flows are placed by mlb_chash
- * without state, so that a SYN flood cannot evict a half-open entry younger than
- * MLB_HALF_OPEN_LIFE_NS. budget 0: no limit. Written by user space (budget), data plane (rest).
+ * mlb_cpu_state: per-CPU array of one, the new-flow path's own state.
+ * The SYN budget: at most `budget` half-open entries are created per CPU in each window of
+ * 2^MLB_SYN_WINDOW_SHIFT ns; beyond it new flows are placed by mlb_chash without state, so that
+ * a SYN flood cannot evict a half-open entry younger than MLB_HALF_OPEN_LIFE_NS. budget 0: no
+ * limit. And the random stream of the policies' draws (xorshift64*, seeded on first use).
+ * Written by user space (budget; it zeroes the rest), the data plane (the rest).
  */
-struct mlb_syn_guard {
+struct mlb_cpu_state {
 	__u64 window; /* current window: now >> MLB_SYN_WINDOW_SHIFT */
 	__u32 inserts; /* half-open entries created in it on this CPU */
 	__u32 budget;
+	__u64 rng; /* 0: not seeded yet */
 };
 
 /* mlb_samples: ring buffer of these records. */

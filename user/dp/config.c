@@ -90,11 +90,26 @@ int mlb_dp_get_vip(struct mlb_dp *dp, const struct mlb_vip_cfg *cfg, struct mlb_
 	return mlb_errno(bpf_map_lookup_elem(dp->fds[MLB_M_VIPS], &key, vip));
 }
 
-static int mlb_weights_put(struct mlb_dp *dp, uint32_t id, uint32_t slot,
-			   const struct mlb_weights *w)
+void mlb_weights_derive(struct mlb_weights *w)
+{
+	uint32_t a_min = UINT32_MAX;
+
+	for (uint32_t k = 0; k < MLB_MAX_BACKENDS; k++)
+		if (w->a[k] && w->a[k] < a_min)
+			a_min = w->a[k];
+	memset(w->live, 0, sizeof(w->live));
+	for (uint32_t k = 0; k < MLB_MAX_BACKENDS; k++) {
+		w->r[k] = w->a[k] ? (uint32_t)((uint64_t)MLB_RECIP_MAX * a_min / w->a[k]) : 0;
+		if (w->a[k])
+			w->live[k / 64] |= 1ull << (k % 64);
+	}
+}
+
+static int mlb_weights_put(struct mlb_dp *dp, uint32_t id, uint32_t slot, struct mlb_weights *w)
 {
 	uint32_t idx = id * MLB_WEIGHT_SLOTS + slot;
 
+	mlb_weights_derive(w);
 	return mlb_errno(bpf_map_update_elem(dp->fds[MLB_M_WEIGHTS], &idx, w, BPF_ANY));
 }
 

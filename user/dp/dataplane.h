@@ -119,6 +119,9 @@ int mlb_dp_get_backend(struct mlb_dp *dp, uint32_t vip_id, uint32_t k, struct ml
  * if called faster). Backends k >= n get weight 1.0. Returns the new generation (> 0).
  */
 int64_t mlb_dp_set_weights(struct mlb_dp *dp, uint32_t vip_id, const float *a, uint32_t n);
+/* live and r from a (include/marllb.h, struct mlb_weights): what every write of a weight
+ * vector does first. For tools that build vectors themselves (the benchmark). */
+void mlb_weights_derive(struct mlb_weights *w);
 /* The live agent weights (as floats) and their generation. */
 int mlb_dp_get_weights(struct mlb_dp *dp, uint32_t vip_id, float *a, uint32_t n, uint64_t *gen);
 

@@ -2,7 +2,7 @@
 /*
  * The flow tables from user space: their sizes and memory, batched scans, lookups, idle
  * reclaim (the other half of the data plane's exactly-once q accounting, bpf/flows.h) and the
- * SYN budget (bpf/syn_guard.h).
+ * SYN budget (bpf/cpu_state.h).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -78,32 +78,32 @@ uint32_t mlb_dp_syn_budget_default(uint32_t half_open_table_size, int ncpus)
 	return b ? (uint32_t)b : 1;
 }
 
-static int syn_guard_write(struct mlb_dp *dp, uint32_t budget)
+static int cpu_state_write(struct mlb_dp *dp, uint32_t budget)
 {
-	struct mlb_syn_guard g[dp->ncpus];
+	struct mlb_cpu_state g[dp->ncpus];
 	uint32_t zero = 0;
 
 	memset(g, 0, sizeof(g));
 	for (int c = 0; c < dp->ncpus; c++)
 		g[c].budget = budget;
-	return bpf_map_update_elem(dp->fds[MLB_M_SYN_GUARD], &zero, g, 0) ? -errno : 0;
+	return bpf_map_update_elem(dp->fds[MLB_M_CPU_STATE], &zero, g, 0) ? -errno : 0;
 }
 
 int mlb_dp_set_syn_budget(struct mlb_dp *dp, uint32_t per_window)
 {
-	return syn_guard_write(dp, per_window ?: 1);
+	return cpu_state_write(dp, per_window ?: 1);
 }
 
 int mlb_syn_budget_init(struct mlb_dp *dp)
 {
-	struct mlb_syn_guard g[dp->ncpus];
+	struct mlb_cpu_state g[dp->ncpus];
 	uint32_t zero = 0;
 
-	if (bpf_map_lookup_elem(dp->fds[MLB_M_SYN_GUARD], &zero, g))
+	if (bpf_map_lookup_elem(dp->fds[MLB_M_CPU_STATE], &zero, g))
 		return -errno;
 	if (g[0].budget)
 		return 0; /* set before, by this or another process */
-	return syn_guard_write(dp, mlb_dp_syn_budget_default(
+	return cpu_state_write(dp, mlb_dp_syn_budget_default(
 					   map_max_entries(dp->fds[MLB_M_HALF_OPEN]), dp->ncpus));
 }
 
