@@ -45,14 +45,6 @@ static __always_inline __u64 mlb_eq(__u64 s, __u64 best)
 	return ((s ^ best) - 1) >> 63;
 }
 
-static __always_inline __u32 mlb_popcount64(__u64 x)
-{
-	x -= (x >> 1) & 0x5555555555555555ull;
-	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
-	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
-	return (x * 0x0101010101010101ull) >> 56;
-}
-
 #define MLB_BYTES_ONE 0x0101010101010101ull
 #define MLB_BYTES_HIGH 0x8080808080808080ull
 
@@ -65,23 +57,28 @@ static __always_inline __u32 mlb_bytes_le(__u64 cum, __u32 r)
 	return ((le >> 7) * MLB_BYTES_ONE) >> 56;
 }
 
-/*
- * Index of the r-th (from 0) set bit of x, r < popcount(x): broadword select (Vigna), without
- * a branch or a loop. First the byte, from the running byte counts; then the bit within it,
- * from the running counts of the byte's bits spread one per byte.
- */
-static __always_inline __u32 mlb_select64(__u64 x, __u32 r)
+/* Byte i: the set bits of x in bytes 0..i (so byte 7: all of them). */
+static __always_inline __u64 mlb_bytes_cum(__u64 x)
 {
-	__u64 c = x - ((x >> 1) & 0x5555555555555555ull), cum, b, spread;
-	__u32 byte, shift;
+	__u64 c = x - ((x >> 1) & 0x5555555555555555ull);
 
 	c = (c & 0x3333333333333333ull) + ((c >> 2) & 0x3333333333333333ull);
 	c = (c + (c >> 4)) & 0x0f0f0f0f0f0f0f0full;
-	cum = c * MLB_BYTES_ONE;
-	byte = mlb_bytes_le(cum, r) & 7;
-	shift = byte * 8;
+	return c * MLB_BYTES_ONE;
+}
+
+/*
+ * Index of the r-th (from 0) set bit of x, r below the bits of x, cum = mlb_bytes_cum(x):
+ * broadword select (Vigna), without a branch or a loop. First the byte, from the running byte
+ * counts; then the bit within it, from the running counts of the byte's bits spread one per
+ * byte.
+ */
+static __always_inline __u32 mlb_select64(__u64 x, __u64 cum, __u32 r)
+{
+	__u32 byte = mlb_bytes_le(cum, r) & 7, shift = byte * 8;
+	__u64 b = (x >> shift) & 0xff, spread;
+
 	r -= ((cum << 8) >> shift) & 0xff; /* marks in the bytes below */
-	b = (x >> shift) & 0xff;
 	spread = (b * MLB_BYTES_ONE) & 0x8040201008040201ull; /* bit i of b in byte i */
 	spread = (((spread & 0x7f7f7f7f7f7f7f7full) + 0x7f7f7f7f7f7f7f7full) | spread) &
 		 MLB_BYTES_HIGH;
@@ -91,7 +88,9 @@ static __always_inline __u32 mlb_select64(__u64 x, __u32 r)
 /* One random draw picks among the minima in ties (not 0), each alike. */
 static __always_inline int mlb_pick_tie(__u64 ties, __u32 seed)
 {
-	return mlb_select64(ties, ((__u64)seed * mlb_popcount64(ties)) >> 32);
+	__u64 cum = mlb_bytes_cum(ties);
+
+	return mlb_select64(ties, cum, ((__u64)seed * (cum >> 56)) >> 32);
 }
 
 /*

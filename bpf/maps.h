@@ -32,6 +32,13 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MLB_MAX_VIPS);
+	__type(key, __u32);
+	__type(value, struct mlb_vip_entry);
+} mlb_vip_by_id SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, MLB_MAX_VIPS *MLB_MAX_BACKENDS);
 	__type(key, __u32);
 	__type(value, struct mlb_backend);

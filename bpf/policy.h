@@ -121,13 +121,15 @@ static __always_inline int mlb_argmin_power_d(const struct mlb_pool *pool,
 		k = drawn[i] & MLB_BE_MASK;
 		ties[k / 64] |= mlb_eq(mlb_score_drawn(pool, w, qs, k), best) << (k % 64);
 	}
-	c = mlb_popcount64(ties[0]) + mlb_popcount64(ties[1]) + mlb_popcount64(ties[2]) +
-	    mlb_popcount64(ties[3]);
+	c = (mlb_bytes_cum(ties[0]) >> 56) + (mlb_bytes_cum(ties[1]) >> 56) +
+	    (mlb_bytes_cum(ties[2]) >> 56) + (mlb_bytes_cum(ties[3]) >> 56);
 	x = ((__u64)mlb_mix32(x) * c) >> 32; /* the x-th minimum, counted over the four words */
 	for (word = 0; word < MLB_MAX_BACKENDS / 64; word++) {
-		c = mlb_popcount64(ties[word]);
+		__u64 cum = mlb_bytes_cum(ties[word]);
+
+		c = cum >> 56;
 		if (x < c)
-			return word * 64 + mlb_select64(ties[word], x);
+			return word * 64 + mlb_select64(ties[word], cum, x);
 		x -= c;
 	}
 	return -1;

@@ -37,6 +37,7 @@
 #define MLB_MAP_VIPS "mlb_vips"
 #define MLB_MAP_VIP_ADDRS "mlb_vip_addrs"
 #define MLB_MAP_VIP_FILTER "mlb_vip_filter"
+#define MLB_MAP_VIP_BY_ID "mlb_vip_by_id"
 #define MLB_MAP_BACKENDS "mlb_backends"
 #define MLB_MAP_POOLS "mlb_pools"
 #define MLB_MAP_WEIGHTS "mlb_weights"
@@ -98,13 +99,24 @@ struct mlb_vip {
 };
 
 /*
- * mlb_vip_filter: array of one. Bit mlb_vip_filter_hash(addr, port) is set for every VIP, so
- * that most non-VIP packets pass after one bit test, before the VIP hash lookup. False
- * positives only cost that lookup. Rebuilt by user space whenever the VIP set changes.
+ * mlb_vip_filter: array of one. Slot mlb_vip_filter_hash(addr, port) says which VIP (address,
+ * port) hashes there: MLB_VIP_SLOT_NONE (most non-VIP packets pass after this one byte),
+ * the VIP's id + 1 when it is the only one (the data plane then checks mlb_vip_by_id[id]: no
+ * hash table lookup for a new flow), MLB_VIP_SLOT_MANY when several are (then mlb_vips).
+ * Derived from mlb_vips by user space whenever the VIP set changes.
  */
-#define MLB_VIP_FILTER_WORDS 64 /* 4096 bits */
+#define MLB_VIP_FILTER_SLOTS 4096
+#define MLB_VIP_SLOT_NONE 0
+#define MLB_VIP_SLOT_MANY 0xff
 struct mlb_vip_filter {
-	__u64 bits[MLB_VIP_FILTER_WORDS];
+	__u8 slot[MLB_VIP_FILTER_SLOTS];
+};
+
+/* mlb_vip_by_id: array, index VIP id: a copy of each mlb_vips entry with its key (family 0:
+ * none), kept in step with mlb_vips by user space. */
+struct mlb_vip_entry {
+	struct mlb_vip_key key;
+	struct mlb_vip vip;
 };
 
 /* addr: 4 words as in struct mlb_vip_key; port in network byte order */

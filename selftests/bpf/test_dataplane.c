@@ -453,6 +453,32 @@ static void test_sed_argmin_static_weights(void)
 	check_argmin(16, MLB_POLICY_SED);
 }
 
+/* A count that wrapped below zero (a bug, or written from outside) must not attract flows. */
+static void test_wrapped_q_never_wins(void)
+{
+	uint32_t q[4] = { 5, UINT32_MAX, 5, 5 }, big[MLB_MAX_BACKENDS];
+	float a[4] = { 1, 1000, 1, 1 };
+	struct fx f, g;
+
+	if (!setup(&f, 4, MLB_POLICY_MARL, 4))
+		return;
+	mlb_dp_set_weights(f.dp, f.vip, a, 4);
+	for (int i = 0; i < 50; i++)
+		if (!ASSERT_NEQ(pick_once(&f, q, 4, 30000 + i), 1,
+				"exact scan: not the wrapped one"))
+			break;
+	fx_teardown(&f);
+	if (!setup(&g, 4, MLB_POLICY_LSQ, MLB_MAX_BACKENDS))
+		return;
+	for (int k = 0; k < MLB_MAX_BACKENDS; k++)
+		big[k] = k == 7 ? UINT32_MAX : 3;
+	for (int i = 0; i < 200; i++)
+		if (!ASSERT_NEQ(pick_once(&g, big, MLB_MAX_BACKENDS, 30000 + i), 7,
+				"power of d: not the wrapped one"))
+			break;
+	fx_teardown(&g);
+}
+
 static void test_lsq_ignores_weights(void)
 {
 	uint32_t q[5] = { 4, 2, 7, 1, 3 };
@@ -912,6 +938,66 @@ static void test_list_vips(void)
 	fx_teardown(&f);
 }
 
+static uint8_t filter_slot(struct fx *f, const struct pkt_spec *s)
+{
+	static struct mlb_vip_filter vf;
+	struct mlb_flow_key k = fx_key(s);
+	uint32_t zero = 0;
+
+	bpf_map_lookup_elem(mlb_dp_map_fd(f->dp, MLB_MAP_VIP_FILTER), &zero, &vf);
+	return vf.slot[mlb_vip_filter_hash(k.dst, k.dport)];
+}
+
+/*
+ * The filter names the only VIP of a slot (the data plane checks its key), marks a slot that
+ * several VIPs hash to (the data plane then asks mlb_vips), and a packet to a non-VIP (address,
+ * port) in a VIP's slot passes untouched.
+ */
+static void test_vip_filter_slots(void)
+{
+	struct mlb_vip_cfg b = { .family = MLB_AF_INET, .policy = MLB_POLICY_LSQ };
+	struct pkt_spec s, other;
+	uint8_t in[PKT_MAX], out[PKT_MAX];
+	uint16_t ports[2] = {};
+	uint32_t id_b, len;
+	struct fx f;
+	int found = 0;
+
+	if (!setup(&f, 4, MLB_POLICY_MARL, 2))
+		return;
+	s = f.vip_spec;
+	ASSERT_EQ(filter_slot(&f, &s), f.vip + 1, "a lone VIP's slot names it");
+	/* two more ports of the VIP address that hash to its slot */
+	for (uint32_t p = 1; p < 65536 && found < 2; p++) {
+		other = s;
+		other.dport = p;
+		if (p != s.dport && filter_slot(&f, &other) == f.vip + 1)
+			ports[found++] = p;
+	}
+	if (!ASSERT_EQ(found, 2, "colliding ports exist"))
+		return fx_teardown(&f);
+	other = s;
+	other.dport = ports[1]; /* not a VIP, same slot */
+	len = pkt_build(&other, in);
+	ASSERT_EQ(fx_run_frame(&f, in, len, out, NULL), XDP_PASS, "non-VIP in a VIP's slot");
+	ASSERT_MEMEQ(in, out, len, "untouched");
+	inet_pton(AF_INET, "10.0.0.100", b.addr);
+	b.port = ports[0];
+	ASSERT_OK(fx_add_vip(&f, 4, "10.0.0.100", ports[0], MLB_POLICY_LSQ, 2, &id_b), "VIP B");
+	other.dport = ports[0];
+	ASSERT_EQ(filter_slot(&f, &s), MLB_VIP_SLOT_MANY, "two VIPs: the slot says so");
+	ASSERT_EQ(fx_run(&f, &s, out, NULL), XDP_TX, "VIP A served");
+	ASSERT_EQ(fx_run(&f, &other, out, NULL), XDP_TX, "VIP B served");
+	other.dport = ports[1];
+	ASSERT_EQ(fx_run(&f, &other, out, NULL), XDP_PASS, "the non-VIP still passes");
+	ASSERT_OK(mlb_dp_del_vip(f.dp, &b), "delete B");
+	ASSERT_EQ(filter_slot(&f, &s), f.vip + 1, "the slot names A again");
+	other.dport = ports[0];
+	ASSERT_EQ(fx_run(&f, &other, out, NULL), XDP_PASS, "B is gone");
+	ASSERT_EQ(fx_run(&f, &s, out, NULL), XDP_TX, "A still served");
+	fx_teardown(&f);
+}
+
 static void test_bad_config_rejected(void)
 {
 	struct mlb_backend_cfg b = { .family = MLB_AF_INET, .state = MLB_BACKEND_ACTIVE };
@@ -1008,6 +1094,7 @@ static const struct test_case tests[] = {
 	TEST(marl_argmin_64),
 	TEST(sed_argmin_static_weights),
 	TEST(lsq_ignores_weights),
+	TEST(wrapped_q_never_wins),
 	TEST(ties_spread_over_all_minima),
 	TEST(wcmp_proportions),
 	TEST(ecmp_stable_per_flow),
@@ -1023,6 +1110,7 @@ static const struct test_case tests[] = {
 	TEST(ring_full_loses_samples_not_packets),
 	TEST(del_vip),
 	TEST(list_vips),
+	TEST(vip_filter_slots),
 	TEST(bad_config_rejected),
 	{},
 };
