@@ -32,6 +32,13 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MLB_MAX_VIPS);
+	__type(key, __u32);
+	__type(value, struct mlb_vip_entry);
+} mlb_vip_by_id SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, MLB_MAX_VIPS *MLB_MAX_BACKENDS);
 	__type(key, __u32);
 	__type(value, struct mlb_backend);
@@ -61,6 +68,21 @@ struct {
 } mlb_queues SEC(".maps");
 
 MLB_FLOW_TABLE(mlb_flows);
+MLB_HALF_OPEN_TABLE(mlb_half_open);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MLB_MAX_VIPS);
+	__type(key, __u32);
+	__type(value, struct mlb_chash);
+} mlb_chash SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mlb_cpu_state);
+} mlb_cpu_state SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

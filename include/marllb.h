@@ -16,12 +16,19 @@
 /* Limits */
 #define MLB_MAX_VIPS 64 /* virtual services per data plane */
 #define MLB_MAX_BACKENDS 256 /* backends per VIP (a power of two) */
-#define MLB_FLOW_TABLE_SIZE 262144 /* 5-tuple flow table entries (LRU) */
+#define MLB_FLOW_TABLE_DEFAULT 262144 /* counted flows (mlb_flows); set at load time */
+#define MLB_HALF_OPEN_TABLE_DEFAULT 262144 /* uncounted flows (mlb_half_open, LRU); load time */
+#define MLB_TABLE_MIN 64 /* smallest table size a loader accepts */
+#define MLB_TABLE_MAX (1 << 26) /* largest (about 8 GiB of table) */
 #define MLB_EXACT_SCAN_MAX 64 /* marl/sed/lsq scan every backend up to this pool size */
 #define MLB_POWER_D 16 /* candidates sampled above MLB_EXACT_SCAN_MAX */
 #define MLB_SAMPLES_BYTES (1 << 20) /* ring buffer: 32768 records; small enough to stay in cache */
 #define MLB_WEIGHT_ONE 65536 /* agent weight 1.0 in the u32 weight vectors */
 #define MLB_WEIGHT_GRACE_NS 10000000ULL /* a weight slot is rewritten >= 10 ms after it left use */
+#define MLB_CHASH_SIZE 16381 /* consistent-hash lookup table per VIP (prime; Maglev) */
+#define MLB_CHASH_NONE 0xffff /* a lookup-table slot with no backend (no active backend) */
+#define MLB_HALF_OPEN_LIFE_NS 1000000000ULL /* the SYN budget keeps half-open entries >= 1 s */
+#define MLB_SYN_WINDOW_SHIFT 26 /* the SYN budget counts in windows of 2^26 ns (67 ms) */
 
 #define MLB_AF_INET 4
 #define MLB_AF_INET6 6
@@ -30,11 +37,15 @@
 #define MLB_MAP_VIPS "mlb_vips"
 #define MLB_MAP_VIP_ADDRS "mlb_vip_addrs"
 #define MLB_MAP_VIP_FILTER "mlb_vip_filter"
+#define MLB_MAP_VIP_BY_ID "mlb_vip_by_id"
 #define MLB_MAP_BACKENDS "mlb_backends"
 #define MLB_MAP_POOLS "mlb_pools"
 #define MLB_MAP_WEIGHTS "mlb_weights"
 #define MLB_MAP_QUEUES "mlb_queues"
 #define MLB_MAP_FLOWS "mlb_flows"
+#define MLB_MAP_HALF_OPEN "mlb_half_open"
+#define MLB_MAP_CHASH "mlb_chash"
+#define MLB_MAP_CPU_STATE "mlb_cpu_state"
 #define MLB_MAP_SAMPLES "mlb_samples"
 #define MLB_MAP_STATS "mlb_stats"
 #define MLB_MAP_VIP_STATS "mlb_vip_stats"
@@ -64,12 +75,12 @@ enum mlb_drop_reason {
 	MLB_DROP_MALFORMED = 0, /* bad IP/TCP header: version, ihl, doff, lengths */
 	MLB_DROP_TRUNCATED = 1, /* frame ends inside a header */
 	MLB_DROP_FRAGMENT = 2, /* IPv4 fragment or IPv6 extension header to a VIP address */
-	MLB_DROP_NO_FLOW = 3, /* non-SYN packet of an unknown flow */
+	MLB_DROP_NO_FLOW =
+		3, /* non-SYN packet of an unknown flow, and no backend to fall back on */
 	MLB_DROP_NO_BACKEND = 4, /* new flow but no active backend */
 	MLB_DROP_BACKEND_DOWN = 5, /* packet of a flow whose backend is down */
 	MLB_DROP_BAD_L2 = 6, /* VIP packet to a group (multicast/broadcast) MAC */
-	MLB_DROP_FLOW_TABLE = 7, /* flow could not be inserted */
-	MLB_DROP_MAX = 8,
+	MLB_DROP_MAX = 7,
 };
 
 /* mlb_vips: key -> VIP. Hash map, MLB_MAX_VIPS entries. */
@@ -88,13 +99,24 @@ struct mlb_vip {
 };
 
 /*
- * mlb_vip_filter: array of one. Bit mlb_vip_filter_hash(addr, port) is set for every VIP, so
- * that most non-VIP packets pass after one bit test, before the VIP hash lookup. False
- * positives only cost that lookup. Rebuilt by user space whenever the VIP set changes.
+ * mlb_vip_filter: array of one. Slot mlb_vip_filter_hash(addr, port) says which VIP (address,
+ * port) hashes there: MLB_VIP_SLOT_NONE (most non-VIP packets pass after this one byte),
+ * the VIP's id + 1 when it is the only one (the data plane then checks mlb_vip_by_id[id]: no
+ * hash table lookup for a new flow), MLB_VIP_SLOT_MANY when several are (then mlb_vips).
+ * Derived from mlb_vips by user space whenever the VIP set changes.
  */
-#define MLB_VIP_FILTER_WORDS 64 /* 4096 bits */
+#define MLB_VIP_FILTER_SLOTS 4096
+#define MLB_VIP_SLOT_NONE 0
+#define MLB_VIP_SLOT_MANY 0xff
 struct mlb_vip_filter {
-	__u64 bits[MLB_VIP_FILTER_WORDS];
+	__u8 slot[MLB_VIP_FILTER_SLOTS];
+};
+
+/* mlb_vip_by_id: array, index VIP id: a copy of each mlb_vips entry with its key (family 0:
+ * none), kept in step with mlb_vips by user space. */
+struct mlb_vip_entry {
+	struct mlb_vip_key key;
+	struct mlb_vip vip;
 };
 
 /* addr: 4 words as in struct mlb_vip_key; port in network byte order */
@@ -126,14 +148,22 @@ struct mlb_pool {
 	__u32 pad;
 };
 
-/* mlb_weights: array, index vip_id * MLB_WEIGHT_SLOTS + slot. Slots 0 and 1 double-buffer
+/*
+ * mlb_weights: array, index vip_id * MLB_WEIGHT_SLOTS + slot. Slots 0 and 1 double-buffer
  * the agent's vector (marl); slot 2 mirrors the static weights (sed, wcmp). A weight of 0
- * never gets a new flow. */
+ * never gets a new flow. User space writes a[] and derives the rest (one place: the library):
+ * live has bit k set iff a[k] > 0, and r[k] = floor(MLB_RECIP_MAX * a_min / a[k]) for the
+ * smallest positive a_min of the vector (0 where a[k] = 0), so the scan compares
+ * (q + 1) * r[k] (one multiply, no division) and equal weights keep exactly equal scores.
+ */
 #define MLB_WEIGHT_SLOTS 3
 #define MLB_WSLOT_STATIC 2
+#define MLB_RECIP_MAX ((1u << 29) - 1) /* (q + 1) * r stays below 2^61 for any u32 q */
 struct mlb_weights {
 	__u64 gen; /* generation this vector was published as */
+	__u64 live[MLB_MAX_BACKENDS / 64];
 	__u32 a[MLB_MAX_BACKENDS];
+	__u32 r[MLB_MAX_BACKENDS]; /* reciprocal of a, scaled per vector */
 };
 
 /* mlb_queues: array (BPF_F_MMAPABLE), index vip_id: open flows q per backend, as seen by this
@@ -142,7 +172,20 @@ struct mlb_queues {
 	__u32 q[MLB_MAX_BACKENDS];
 };
 
-/* mlb_flows: LRU hash, the 5-tuple (client -> VIP direction). */
+/*
+ * The flow tables, both keyed by the 5-tuple (client -> VIP direction), both holding struct
+ * mlb_flow. Where an entry lives says whether q counts it:
+ *   mlb_flows      hash (preallocated, never evicts; an insert into a full table fails):
+ *                  established flows, each counted once in q[vip_id][backend]. Deleted only by
+ *                  the data plane on a client FIN/RST and by user-space idle reclaim, and
+ *                  whoever deletes an entry decrements q.
+ *   mlb_half_open  LRU hash (per-CPU LRU lists): flows q does not count. Half-open ones (SYN
+ *                  seen), closing ones (client FIN/RST seen), established ones the full flow
+ *                  table refused, and idle ones user space reclaimed (kept so that they are
+ *                  counted again if they resume). The LRU may evict any of them: q is not
+ *                  touched.
+ * See Documentation/dataplane.md, "Flow accounting".
+ */
 struct mlb_flow_key {
 	__u32 src[4];
 	__u32 dst[4];
@@ -154,10 +197,10 @@ struct mlb_flow_key {
 };
 
 enum mlb_flow_state {
-	MLB_FLOW_SYN = 1, /* SYN seen, handshake not completed; counted in q */
+	MLB_FLOW_SYN = 1, /* SYN seen, handshake not completed (mlb_half_open only) */
 	MLB_FLOW_OPEN = 2, /* handshake-completing ACK seen; task timer running */
 	MLB_FLOW_TASK_DONE = 3, /* task duration sampled */
-	MLB_FLOW_CLOSED = 4, /* client FIN/RST seen, q already decremented: not counted */
+	MLB_FLOW_CLOSED = 4, /* client FIN/RST seen (mlb_half_open only) */
 };
 
 struct mlb_flow {
@@ -165,10 +208,46 @@ struct mlb_flow {
 	__u64 last_seen_ns; /* coarse clock (bpf_ktime_get_coarse_ns) of the last packet */
 	__u64 ack_ns; /* handshake-completing ACK (task duration starts here) */
 	__u32 ack0; /* its ack number: server ISN + 1, host byte order */
-	__u32 vip_id;
+	__u32 seq0; /* its sequence number: client ISN + 1 (the connection's anchor) */
+	__u16 vip_id;
 	__u16 backend; /* index in the VIP's pool */
 	__u8 state; /* enum mlb_flow_state */
-	__u8 pad[5];
+	__u8 pad[3];
+};
+
+/*
+ * A client segment of an established connection has seq within [seq0 - MLB_SEQ_SLACK,
+ * seq0 + MLB_SEQ_SPAN) and ack likewise around ack0 (re-anchored after MLB_SEQ_SPAN bytes). A
+ * new connection on the same 5-tuple has fresh random ISNs: it falls outside with probability
+ * 1 - 2^-8, which is how the data plane tells that a counted 5-tuple was reused.
+ */
+#define MLB_SEQ_SPAN (1u << 28)
+#define MLB_SEQ_SLACK (1u << 16)
+
+/*
+ * mlb_chash: array, index vip_id. A consistent-hash (Maglev) lookup table over the VIP's
+ * active backends, built by user space from the backends' addresses (so every LB with the
+ * same pool builds the same table): slot[hash(5-tuple) * MLB_CHASH_SIZE >> 32] is the backend
+ * of a flow placed without state. Used by ecmp, by new flows when the SYN budget is spent,
+ * and for packets of flows that have no entry in either table.
+ */
+struct mlb_chash {
+	__u16 slot[MLB_CHASH_SIZE]; /* backend index, or MLB_CHASH_NONE */
+};
+
+/*
+ * mlb_cpu_state: per-CPU array of one, the new-flow path's own state.
+ * The SYN budget: at most `budget` half-open entries are created per CPU in each window of
+ * 2^MLB_SYN_WINDOW_SHIFT ns; beyond it new flows are placed by mlb_chash without state, so that
+ * a SYN flood cannot evict a half-open entry younger than MLB_HALF_OPEN_LIFE_NS. budget 0: no
+ * limit. And the random stream of the policies' draws (xorshift64*, seeded on first use).
+ * Written by user space (budget; it zeroes the rest), the data plane (the rest).
+ */
+struct mlb_cpu_state {
+	__u64 window; /* current window: now >> MLB_SYN_WINDOW_SHIFT */
+	__u32 inserts; /* half-open entries created in it on this CPU */
+	__u32 budget;
+	__u64 rng; /* 0: not seeded yet */
 };
 
 /* mlb_samples: ring buffer of these records. */
@@ -189,18 +268,25 @@ struct mlb_sample {
 
 /* mlb_stats: per-CPU array of one; sum over CPUs for totals. */
 struct mlb_stats {
-	__u64 new_flows;
-	__u64 closed_flows; /* q decrements by the data plane (client FIN/RST) */
+	__u64 new_flows; /* SYNs that started a flow (with a half-open entry or without state) */
+	__u64 closed_flows; /* q decrements by the data plane (client FIN/RST of a counted flow) */
 	__u64 samples; /* records written to the ring buffer */
 	__u64 ring_lost; /* records lost because the ring buffer was full */
 	__u64 drops[MLB_DROP_MAX];
+	__u64 established; /* q increments: flows entered into mlb_flows (handshake or resumed) */
+	__u64 refused; /* handshakes the full mlb_flows could not take (served, not counted) */
+	__u64 syn_stateless; /* new flows placed by mlb_chash without state (SYN budget spent) */
+	__u64 fallback; /* packets of flows with no entry, forwarded by mlb_chash */
 };
 
 /* mlb_vip_stats (index vip_id) and mlb_be_stats (index vip_id * MLB_MAX_BACKENDS + k):
- * per-CPU packets and bytes forwarded. */
+ * per-CPU traffic forwarded, and the data plane's own changes of q (opened - closed is the
+ * data plane's share of q; user space's idle reclaim is the rest). */
 struct mlb_traffic {
 	__u64 packets;
 	__u64 bytes;
+	__u64 opened; /* flows entered into mlb_flows (q + 1) */
+	__u64 closed; /* flows deleted from it by a client FIN/RST (q - 1) */
 };
 
 #endif /* MARLLB_H */

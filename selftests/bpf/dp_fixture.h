@@ -59,13 +59,21 @@ static inline int fx_add_vip(struct fx *f, int family, const char *addr, uint16_
 	return err;
 }
 
+/* opts NULL: tables of FX_TABLE_SIZE entries (small: loads fast). */
+#define FX_TABLE_SIZE 65536
 static inline int fx_setup_opts(struct fx *f, int family, uint32_t policy, uint32_t n_backends,
-				bool bench)
+				const struct mlb_dp_opts *opts)
 {
+	struct mlb_dp_opts small = { .flow_table_size = FX_TABLE_SIZE,
+				     .half_open_table_size = FX_TABLE_SIZE };
 	int err;
 
 	memset(f, 0, sizeof(*f));
-	err = mlb_dp_load(bench, &f->dp);
+	err = mlb_dp_load(opts ? opts : &small, &f->dp);
+	if (err)
+		return err;
+	/* tests send SYN bursts far above it: each test that wants the budget sets one */
+	err = mlb_dp_set_syn_budget(f->dp, MLB_SYN_BUDGET_OFF);
 	if (err)
 		return err;
 	f->prog_fd = mlb_dp_prog_fd(f->dp);
@@ -84,7 +92,7 @@ static inline int fx_setup_opts(struct fx *f, int family, uint32_t policy, uint3
 
 static inline int fx_setup(struct fx *f, int family, uint32_t policy, uint32_t n_backends)
 {
-	return fx_setup_opts(f, family, policy, n_backends, false);
+	return fx_setup_opts(f, family, policy, n_backends, NULL);
 }
 
 static inline void fx_teardown(struct fx *f)
@@ -146,6 +154,49 @@ static inline int fx_set_q(struct fx *f, uint32_t vip, const uint32_t *q, uint32
 static inline void fx_drain_samples(struct fx *f)
 {
 	ring_buffer__consume(f->rb);
+}
+
+/* The flow key of a spec (client -> VIP direction), as the data plane builds it. */
+static inline struct mlb_flow_key fx_key(const struct pkt_spec *s)
+{
+	struct mlb_flow_key k = { .proto = IPPROTO_TCP,
+				  .family = s->family == 4 ? MLB_AF_INET : MLB_AF_INET6 };
+
+	memcpy(k.src, s->src, s->family == 4 ? 4 : 16);
+	memcpy(k.dst, s->dst, s->family == 4 ? 4 : 16);
+	k.sport = htons(s->sport);
+	k.dport = htons(s->dport);
+	return k;
+}
+
+/* SYN then the handshake-completing ACK: an established, counted flow. Returns its backend. */
+static inline int fx_open(struct fx *f, struct pkt_spec s)
+{
+	uint8_t out[PKT_MAX];
+	int k;
+
+	s.flags = PKT_SYN;
+	if (fx_run(f, &s, out, NULL) != XDP_TX)
+		return -1;
+	k = fx_backend_of(out);
+	s.flags = PKT_ACK;
+	s.ack = 7001;
+	if (fx_run(f, &s, out, NULL) != XDP_TX || fx_backend_of(out) != k)
+		return -1;
+	return k;
+}
+
+/* Sum of q over backends 0..n-1 of VIP vip. */
+static inline uint64_t fx_q_sum(struct fx *f, uint32_t vip, uint32_t n)
+{
+	uint32_t q[MLB_MAX_BACKENDS];
+	uint64_t sum = 0;
+
+	if (mlb_dp_read_queues(f->dp, vip, q, n))
+		return UINT64_MAX;
+	for (uint32_t k = 0; k < n; k++)
+		sum += q[k];
+	return sum;
 }
 
 #endif /* MARLLB_TEST_DP_FIXTURE_H */

@@ -6,8 +6,7 @@
 #include <pthread.h>
 #include <time.h>
 #include <unistd.h>
-#include "test.h"
-#include "dp_fixture.h"
+#include "dp_test.h"
 
 static uint64_t mono_ns(void)
 {
@@ -19,21 +18,7 @@ static uint64_t mono_ns(void)
 
 static bool setup(struct fx *f, int family, uint32_t policy, uint32_t n)
 {
-	int err = fx_setup(f, family, policy, n);
-
-	if (err == -EPERM) {
-		test_skip("no permission to load BPF programs (run as root)");
-		return false;
-	}
-	return ASSERT_OK(err, "fixture setup");
-}
-
-static struct mlb_stats stats(struct fx *f)
-{
-	struct mlb_stats s = {};
-
-	mlb_dp_read_stats(f->dp, &s);
-	return s;
+	return dp_test_setup(f, family, policy, n, NULL);
 }
 
 /* Only the 12 MAC bytes may differ; dst must be backend k's MAC, src the frame's old dst. */
@@ -87,10 +72,12 @@ static void test_non_vip_pass_identical(void)
 static void test_syn_creates_flow(void)
 {
 	uint8_t in[PKT_MAX], out[PKT_MAX];
-	struct mlb_flow_key key = {};
+	struct mlb_flow_key key;
+	enum mlb_flow_table table;
 	struct mlb_flow flow;
+	struct pkt_spec s;
 	uint32_t len, out_len = 0;
-	uint64_t t0 = mono_ns();
+	uint64_t t0 = mono_ns(), t_ack;
 	struct fx f;
 	int k;
 
@@ -102,16 +89,11 @@ static void test_syn_creates_flow(void)
 	k = fx_backend_of(out);
 	ASSERT_TRUE(k >= 0 && k < 4, "sent to a backend");
 	assert_l2_rewrite(in, out, len, k);
-	ASSERT_EQ(fx_q(&f, f.vip, k), 1, "q +1");
+	ASSERT_EQ(fx_q(&f, f.vip, k), 0, "a half-open flow is not counted");
 	ASSERT_EQ(stats(&f).new_flows, 1, "new_flows");
-
-	key.family = MLB_AF_INET;
-	key.proto = IPPROTO_TCP;
-	memcpy(key.src, f.vip_spec.src, 4);
-	memcpy(key.dst, f.vip_spec.dst, 4);
-	key.sport = htons(f.vip_spec.sport);
-	key.dport = htons(f.vip_spec.dport);
-	if (ASSERT_OK(mlb_dp_lookup_flow(f.dp, &key, &flow), "flow in table")) {
+	key = fx_key(&f.vip_spec);
+	if (ASSERT_OK(mlb_dp_lookup_flow(f.dp, &key, &flow, &table), "flow in a table")) {
+		ASSERT_EQ(table, MLB_TABLE_HALF_OPEN, "in the half-open table");
 		ASSERT_EQ(flow.backend, k, "flow backend");
 		ASSERT_EQ(flow.vip_id, f.vip, "flow vip");
 		ASSERT_EQ(flow.state, MLB_FLOW_SYN, "flow state");
@@ -121,13 +103,31 @@ static void test_syn_creates_flow(void)
 	/* a retransmitted SYN follows the flow, counts nothing */
 	ASSERT_EQ(fx_run_frame(&f, in, len, out, &out_len), XDP_TX, "SYN again");
 	ASSERT_EQ(fx_backend_of(out), k, "same backend");
-	ASSERT_EQ(fx_q(&f, f.vip, k), 1, "q unchanged");
+	ASSERT_EQ(stats(&f).new_flows, 1, "not a new flow");
+	fx_drain_samples(&f);
+	ASSERT_EQ(f.n_samples, 0, "no sample before the handshake completes");
+	/* the handshake-completing ACK counts it */
+	s = f.vip_spec;
+	s.flags = PKT_ACK;
+	s.ack = 7001;
+	t_ack = mono_ns();
+	ASSERT_EQ(fx_run(&f, &s, out, NULL), XDP_TX, "handshake ACK");
+	ASSERT_EQ(fx_backend_of(out), k, "same backend");
+	ASSERT_EQ(fx_q(&f, f.vip, k), 1, "q +1");
+	ASSERT_EQ(stats(&f).established, 1, "established");
+	if (ASSERT_OK(mlb_dp_lookup_flow(f.dp, &key, &flow, &table), "flow")) {
+		ASSERT_EQ(table, MLB_TABLE_FLOWS, "moved to the counted table");
+		ASSERT_EQ(flow.state, MLB_FLOW_OPEN, "open");
+		ASSERT_EQ(flow.ack0, 7001, "ack number kept");
+	}
+	ASSERT_NEQ(bpf_map_lookup_elem(mlb_dp_map_fd(f.dp, MLB_MAP_HALF_OPEN), &key, &flow), 0,
+		   "gone from the half-open table");
 	fx_drain_samples(&f);
 	if (ASSERT_EQ(f.n_samples, 1, "one new-flow sample")) {
 		ASSERT_EQ(f.samples[0].kind, MLB_SAMPLE_NEW_FLOW, "kind");
 		ASSERT_EQ(f.samples[0].vip_id, f.vip, "vip");
 		ASSERT_EQ(f.samples[0].backend, k, "backend");
-		ASSERT_GE(f.samples[0].ts_ns, t0, "ts after start");
+		ASSERT_GE(f.samples[0].ts_ns, t_ack, "ts: the handshake ACK");
 		ASSERT_LE(f.samples[0].ts_ns, mono_ns(), "ts before now");
 	}
 	fx_teardown(&f);
@@ -145,11 +145,9 @@ static void test_fin_decrements_once(void)
 	if (!setup(&f, 4, MLB_POLICY_LSQ, 3))
 		return;
 	s = f.vip_spec;
-	ASSERT_EQ(fx_run(&f, &s, out, NULL), XDP_TX, "SYN");
-	k = fx_backend_of(out);
-	s.flags = PKT_ACK;
-	s.ack = 5001;
-	ASSERT_EQ(fx_run(&f, &s, out, NULL), XDP_TX, "ACK");
+	k = fx_open(&f, s);
+	ASSERT_TRUE(k >= 0, "handshake");
+	ASSERT_EQ(fx_q(&f, f.vip, k), 1, "counted");
 	usleep(2000);
 	s.flags = PKT_FIN | PKT_ACK;
 	ASSERT_EQ(fx_run(&f, &s, out, NULL), XDP_TX, "FIN");
@@ -162,9 +160,10 @@ static void test_fin_decrements_once(void)
 	s.flags = PKT_ACK;
 	ASSERT_EQ(fx_run(&f, &s, out, NULL), XDP_TX, "last ACK of the close");
 	ASSERT_EQ(fx_backend_of(out), k, "last ACK to the same backend");
-	ASSERT_EQ(fx_q(&f, f.vip, k), 0, "q not decremented again");
+	ASSERT_EQ(fx_q(&f, f.vip, k), 0, "q not decremented again, not counted again");
 	st = stats(&f);
 	ASSERT_EQ(st.closed_flows, 1, "closed once");
+	ASSERT_EQ(st.established, 1, "established once");
 	fx_drain_samples(&f);
 	ASSERT_EQ(f.n_samples, 2, "new-flow and FCT samples");
 	if (f.n_samples == 2) {
@@ -174,10 +173,10 @@ static void test_fin_decrements_once(void)
 		ASSERT_LE(f.samples[1].value_ns, mono_ns() - t0, "FCT <= elapsed");
 	}
 	/* a new connection on the same 5-tuple is a new flow again */
-	s.flags = PKT_SYN;
-	ASSERT_EQ(fx_run(&f, &s, out, NULL), XDP_TX, "SYN reusing the tuple");
+	k = fx_open(&f, s);
+	ASSERT_TRUE(k >= 0, "SYN reusing the tuple");
 	ASSERT_EQ(stats(&f).new_flows, 2, "counted as new");
-	ASSERT_EQ(fx_q(&f, f.vip, fx_backend_of(out)), 1, "q +1 for the new one");
+	ASSERT_EQ(fx_q(&f, f.vip, k), 1, "q +1 for the new one");
 	fx_teardown(&f);
 }
 
@@ -191,14 +190,23 @@ static void test_rst_decrements(void)
 	if (!setup(&f, 4, MLB_POLICY_MARL, 2))
 		return;
 	s = f.vip_spec;
-	ASSERT_EQ(fx_run(&f, &s, out, NULL), XDP_TX, "SYN");
-	k = fx_backend_of(out);
+	k = fx_open(&f, s);
 	s.flags = PKT_RST | PKT_ACK;
 	ASSERT_EQ(fx_run(&f, &s, out, NULL), XDP_TX, "RST");
 	ASSERT_EQ(fx_q(&f, f.vip, k), 0, "q 0");
 	ASSERT_EQ(fx_run(&f, &s, out, NULL), XDP_TX, "RST again");
 	ASSERT_EQ(fx_q(&f, f.vip, k), 0, "still 0");
 	ASSERT_EQ(stats(&f).closed_flows, 1, "closed once");
+	/* a handshake aborted by the client: never counted, no completion sample */
+	s.sport++;
+	s.flags = PKT_SYN;
+	ASSERT_EQ(fx_run(&f, &s, out, NULL), XDP_TX, "SYN");
+	s.flags = PKT_RST;
+	ASSERT_EQ(fx_run(&f, &s, out, NULL), XDP_TX, "RST of a half-open flow");
+	ASSERT_EQ(fx_q_sum(&f, f.vip, 2), 0, "nothing counted");
+	ASSERT_EQ(stats(&f).closed_flows, 1, "no decrement");
+	fx_drain_samples(&f);
+	ASSERT_EQ(f.n_samples, 2, "only the first flow's new-flow and FCT samples");
 	fx_teardown(&f);
 }
 
@@ -247,25 +255,50 @@ static void test_task_duration_sample(void)
 	fx_teardown(&f);
 }
 
-static void test_unknown_non_syn_dropped(void)
+/*
+ * A segment of a flow with no entry goes where the consistent hash puts its 5-tuple: the same
+ * backend for every such packet, the one ecmp (or a SYN beyond the SYN budget) gives it. It
+ * is counted (`fallback`), creates nothing and changes no q. With no active backend: dropped.
+ */
+static void test_unknown_non_syn_falls_back(void)
 {
+	uint8_t kinds[3] = { PKT_ACK, PKT_SYN | PKT_ACK, PKT_FIN | PKT_ACK };
 	struct pkt_spec s;
 	uint8_t out[PKT_MAX];
+	struct mlb_vip_cfg ecmp = { .family = MLB_AF_INET, .port = 80, .policy = MLB_POLICY_ECMP };
+	int k = -1, got;
 	struct fx f;
 
 	if (!setup(&f, 4, MLB_POLICY_MARL, 4))
 		return;
 	s = f.vip_spec;
-	s.flags = PKT_ACK;
-	ASSERT_EQ(fx_run(&f, &s, out, NULL), XDP_DROP, "ACK of unknown flow");
-	s.flags = PKT_SYN | PKT_ACK;
-	ASSERT_EQ(fx_run(&f, &s, out, NULL), XDP_DROP, "SYN-ACK from a client");
-	s.flags = PKT_FIN;
-	ASSERT_EQ(fx_run(&f, &s, out, NULL), XDP_DROP, "FIN of unknown flow");
-	ASSERT_EQ(stats(&f).drops[MLB_DROP_NO_FLOW], 3, "counted");
+	for (int i = 0; i < 3; i++) {
+		s.flags = kinds[i];
+		ASSERT_EQ(fx_run(&f, &s, out, NULL), XDP_TX, "unknown flow: forwarded");
+		got = fx_backend_of(out);
+		ASSERT_TRUE(got >= 0 && got < 4, "to a backend");
+		if (k >= 0)
+			ASSERT_EQ(got, k, "the same one every time");
+		k = got;
+	}
+	ASSERT_EQ(stats(&f).fallback, 3, "counted");
 	ASSERT_EQ(stats(&f).new_flows, 0, "nothing created");
-	for (int k = 0; k < 4; k++)
-		ASSERT_EQ(fx_q(&f, f.vip, k), 0, "q untouched");
+	ASSERT_EQ(mlb_dp_for_each_flow(f.dp, MLB_TABLE_HALF_OPEN, NULL, NULL) +
+			  mlb_dp_for_each_flow(f.dp, MLB_TABLE_FLOWS, NULL, NULL),
+		  0, "no entry");
+	ASSERT_EQ(fx_q_sum(&f, f.vip, 4), 0, "q untouched");
+	/* the new flow ecmp would make of this 5-tuple goes to the same backend */
+	inet_pton(AF_INET, "10.0.0.100", ecmp.addr);
+	ASSERT_OK(mlb_dp_set_vip(f.dp, &ecmp, NULL), "switch to ecmp");
+	s.flags = PKT_SYN;
+	ASSERT_EQ(fx_run(&f, &s, out, NULL), XDP_TX, "ecmp SYN");
+	ASSERT_EQ(fx_backend_of(out), k, "ecmp's choice");
+	for (int j = 0; j < 4; j++)
+		mlb_dp_set_backend_state(f.dp, f.vip, j, MLB_BACKEND_DOWN);
+	s.sport++;
+	s.flags = PKT_ACK;
+	ASSERT_EQ(fx_run(&f, &s, out, NULL), XDP_DROP, "no backend: dropped");
+	ASSERT_EQ(stats(&f).drops[MLB_DROP_NO_FLOW], 1, "counted");
 	fx_teardown(&f);
 }
 
@@ -306,12 +339,10 @@ static void test_draining_and_down(void)
 	if (!setup(&f, 4, MLB_POLICY_LSQ, 4))
 		return;
 	s = f.vip_spec;
-	fx_run(&f, &s, out, NULL);
-	k_drain = fx_backend_of(out);
+	k_drain = fx_open(&f, s);
 	s.sport++;
-	fx_run(&f, &s, out, NULL);
-	k_down = fx_backend_of(out);
-	ASSERT_NEQ(k_drain, k_down, "lsq spreads the first two flows");
+	k_down = fx_open(&f, s);
+	ASSERT_NEQ(k_drain, k_down, "lsq spreads the first two (established) flows");
 	ASSERT_OK(mlb_dp_set_backend_state(f.dp, f.vip, k_drain, MLB_BACKEND_DRAINING), "drain");
 	ASSERT_OK(mlb_dp_set_backend_state(f.dp, f.vip, k_down, MLB_BACKEND_DOWN), "down");
 	for (int i = 0; i < 200; i++) {
@@ -420,6 +451,32 @@ static void test_marl_argmin_64(void)
 static void test_sed_argmin_static_weights(void)
 {
 	check_argmin(16, MLB_POLICY_SED);
+}
+
+/* A count that wrapped below zero (a bug, or written from outside) must not attract flows. */
+static void test_wrapped_q_never_wins(void)
+{
+	uint32_t q[4] = { 5, UINT32_MAX, 5, 5 }, big[MLB_MAX_BACKENDS];
+	float a[4] = { 1, 1000, 1, 1 };
+	struct fx f, g;
+
+	if (!setup(&f, 4, MLB_POLICY_MARL, 4))
+		return;
+	mlb_dp_set_weights(f.dp, f.vip, a, 4);
+	for (int i = 0; i < 50; i++)
+		if (!ASSERT_NEQ(pick_once(&f, q, 4, 30000 + i), 1,
+				"exact scan: not the wrapped one"))
+			break;
+	fx_teardown(&f);
+	if (!setup(&g, 4, MLB_POLICY_LSQ, MLB_MAX_BACKENDS))
+		return;
+	for (int k = 0; k < MLB_MAX_BACKENDS; k++)
+		big[k] = k == 7 ? UINT32_MAX : 3;
+	for (int i = 0; i < 200; i++)
+		if (!ASSERT_NEQ(pick_once(&g, big, MLB_MAX_BACKENDS, 30000 + i), 7,
+				"power of d: not the wrapped one"))
+			break;
+	fx_teardown(&g);
 }
 
 static void test_lsq_ignores_weights(void)
@@ -620,10 +677,10 @@ static void test_ipv6_flow(void)
 	ASSERT_EQ(fx_run_frame(&f, in, len, out, &out_len), XDP_TX, "v6 SYN");
 	k = fx_backend_of(out);
 	assert_l2_rewrite(in, out, len, k);
-	ASSERT_EQ(fx_q(&f, f.vip, k), 1, "q +1");
 	s.flags = PKT_ACK;
 	ASSERT_EQ(fx_run(&f, &s, out, NULL), XDP_TX, "v6 ACK");
 	ASSERT_EQ(fx_backend_of(out), k, "same backend");
+	ASSERT_EQ(fx_q(&f, f.vip, k), 1, "q +1");
 	s.flags = PKT_FIN | PKT_ACK;
 	ASSERT_EQ(fx_run(&f, &s, out, NULL), XDP_TX, "v6 FIN");
 	ASSERT_EQ(fx_q(&f, f.vip, k), 0, "q 0");
@@ -749,88 +806,11 @@ static void test_group_mac_dropped(void)
 	fx_teardown(&f);
 }
 
-static void test_reclaim_flow(void)
-{
-	struct mlb_flow_key key = { .family = MLB_AF_INET, .proto = IPPROTO_TCP };
-	struct mlb_flow flow;
-	struct pkt_spec s;
-	uint8_t out[PKT_MAX];
-	struct fx f;
-	int k;
-
-	if (!setup(&f, 4, MLB_POLICY_MARL, 2))
-		return;
-	s = f.vip_spec;
-	fx_run(&f, &s, out, NULL);
-	k = fx_backend_of(out);
-	memcpy(key.src, s.src, 4);
-	memcpy(key.dst, s.dst, 4);
-	key.sport = htons(s.sport);
-	key.dport = htons(s.dport);
-	ASSERT_EQ(mlb_dp_reclaim_flow(f.dp, &key, 0), -EBUSY, "recently used: kept");
-	ASSERT_OK(mlb_dp_lookup_flow(f.dp, &key, &flow), "still there");
-	ASSERT_EQ(fx_q(&f, f.vip, k), 1, "q kept");
-	ASSERT_EQ(mlb_dp_reclaim_flow(f.dp, &key, UINT64_MAX), 1, "reclaimed, q given back");
-	ASSERT_EQ(fx_q(&f, f.vip, k), 0, "q 0");
-	ASSERT_EQ(mlb_dp_reclaim_flow(f.dp, &key, UINT64_MAX), -ENOENT, "gone");
-	s.flags = PKT_FIN;
-	ASSERT_EQ(fx_run(&f, &s, out, NULL), XDP_DROP, "FIN after reclaim: unknown flow");
-	ASSERT_EQ(fx_q(&f, f.vip, k), 0, "no second decrement");
-	/* a flow closed by the data plane is reclaimed without touching q */
-	s.flags = PKT_SYN;
-	fx_run(&f, &s, out, NULL);
-	k = fx_backend_of(out);
-	s.flags = PKT_FIN;
-	fx_run(&f, &s, out, NULL);
-	ASSERT_EQ(fx_q(&f, f.vip, k), 0, "closed by FIN");
-	ASSERT_EQ(mlb_dp_reclaim_flow(f.dp, &key, UINT64_MAX), 0, "closed flow: nothing to give");
-	ASSERT_EQ(fx_q(&f, f.vip, k), 0, "still 0");
-	fx_teardown(&f);
-}
-
-struct reclaim_walk {
-	struct fx *f;
-	int visited, reclaimed;
-};
-
-static int reclaim_each(const struct mlb_flow_key *key, const struct mlb_flow *flow, void *ctx)
-{
-	struct reclaim_walk *w = ctx;
-
-	w->visited++;
-	w->reclaimed += mlb_dp_reclaim_flow(w->f->dp, key, UINT64_MAX) == 1;
-	return 0;
-}
-
-/* The daemon's idle reclaim: walk the table and reclaim inside the callback. */
-static void test_reclaim_while_walking(void)
-{
-	struct reclaim_walk w = {};
-	struct pkt_spec s;
-	uint32_t q[4];
-	struct fx f;
-
-	if (!setup(&f, 4, MLB_POLICY_LSQ, 4))
-		return;
-	s = f.vip_spec;
-	for (int i = 0; i < 500; i++) {
-		s.sport = 3000 + i;
-		fx_run(&f, &s, NULL, NULL);
-	}
-	w.f = &f;
-	ASSERT_EQ(mlb_dp_for_each_flow(f.dp, reclaim_each, &w), 500, "walk counts every flow");
-	ASSERT_EQ(w.visited, 500, "each flow visited once");
-	ASSERT_EQ(w.reclaimed, 500, "each reclaimed once");
-	mlb_dp_read_queues(f.dp, f.vip, q, 4);
-	ASSERT_EQ(q[0] + q[1] + q[2] + q[3], 0, "q all given back");
-	w.visited = 0;
-	ASSERT_EQ(mlb_dp_for_each_flow(f.dp, reclaim_each, &w), 0, "table empty");
-	fx_teardown(&f);
-}
-
 static void test_traffic_stats(void)
 {
-	struct mlb_traffic vt, bt;
+	struct mlb_traffic vt, bt, pool[2];
+	uint32_t id2;
+	int k2;
 	struct pkt_spec s;
 	uint8_t in[PKT_MAX], out[PKT_MAX];
 	uint32_t len;
@@ -851,42 +831,53 @@ static void test_traffic_stats(void)
 	ASSERT_EQ(vt.packets, 10, "vip packets");
 	ASSERT_EQ(vt.bytes, 10 * len, "vip bytes");
 	ASSERT_EQ(bt.packets, 10, "backend packets");
+	ASSERT_EQ(bt.opened, 1, "one flow entered the count");
+	ASSERT_EQ(vt.opened, 1, "for the VIP too");
+	s.flags = PKT_FIN;
+	fx_run(&f, &s, NULL, NULL);
+	mlb_dp_read_backend_traffic(f.dp, f.vip, k, &bt);
+	ASSERT_EQ(bt.closed, 1, "and left it");
 	ASSERT_OK(mlb_dp_read_backend_traffic(f.dp, f.vip, !k, &bt), "other backend");
 	ASSERT_EQ(bt.packets, 0, "other backend idle");
+	/* the whole pool at once reads the same, for the first VIP id and another */
+	ASSERT_OK(fx_add_vip(&f, 4, "10.0.0.101", 80, MLB_POLICY_LSQ, 2, &id2), "second VIP");
+	s = f.vip_spec;
+	inet_pton(AF_INET, "10.0.0.101", s.dst);
+	k2 = fx_open(&f, s);
+	for (uint32_t vip = f.vip; vip <= id2; vip += id2 - f.vip) {
+		ASSERT_OK(mlb_dp_read_pool_traffic(f.dp, vip, pool, 2), "pool traffic");
+		for (uint32_t j = 0; j < 2; j++) {
+			mlb_dp_read_backend_traffic(f.dp, vip, j, &bt);
+			ASSERT_MEMEQ(&pool[j], &bt, sizeof(bt), "pool == one by one");
+		}
+	}
+	ASSERT_EQ(pool[k2].opened, 1, "second VIP's flow");
 	fx_teardown(&f);
 }
 
 /* A full ring buffer loses samples (counted), never packets. */
 static void test_ring_full_loses_samples_not_packets(void)
 {
-	uint8_t in[PKT_MAX], out[PKT_MAX];
-	int n = MLB_SAMPLES_BYTES / 32 + 5000; /* more records than the ring holds */
+	int n = MLB_SAMPLES_BYTES / 32 + 5000; /* more new-flow records than the ring holds */
 	struct mlb_stats st;
+	struct pkt_spec s;
 	struct fx f;
-	uint32_t len;
-	int err;
+	long tx = 0;
 
-	err = fx_setup_opts(&f, 4, MLB_POLICY_MARL, 8, true);
-	if (!ASSERT_OK(err, "setup (every packet a new flow)"))
+	if (!setup(&f, 4, MLB_POLICY_MARL, 8))
 		return;
-	len = pkt_build(&f.vip_spec, in);
-	{
-		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = len,
-			    .data_out = out, .data_size_out = PKT_MAX, .repeat = n);
-
-		ASSERT_OK(bpf_prog_test_run_opts(f.prog_fd, &o), "run");
-		ASSERT_EQ(o.retval, XDP_TX, "last packet forwarded");
+	s = f.vip_spec;
+	for (int i = 0; i < n; i++) {
+		s.sport = 1024 + i % 60000;
+		s.src[3] = 1 + i / 60000;
+		tx += fx_open(&f, s) >= 0;
 	}
 	st = stats(&f);
-	ASSERT_EQ(st.new_flows, n, "every packet made a flow (none dropped)");
+	ASSERT_EQ(tx, n, "every handshake forwarded");
+	ASSERT_EQ(st.established, n, "every flow counted (none dropped)");
 	ASSERT_GT(st.ring_lost, 0, "losses counted");
 	ASSERT_EQ(st.samples + st.ring_lost, n, "every sample written or counted lost");
 	fx_teardown(&f);
-}
-
-static int count_none(const struct mlb_flow_key *key, const struct mlb_flow *flow, void *ctx)
-{
-	return 0;
 }
 
 static void test_del_vip(void)
@@ -902,13 +893,19 @@ static void test_del_vip(void)
 	s = f.vip_spec;
 	for (int i = 0; i < 300; i++) {
 		s.sport = 5000 + i;
-		fx_run(&f, &s, out, NULL);
+		if (i % 2)
+			fx_open(&f, s); /* counted */
+		else
+			fx_run(&f, &s, out, NULL); /* half-open */
 	}
 	s.sport = f.vip_spec.sport;
 	fx_run(&f, &s, out, NULL);
+	ASSERT_EQ(fx_q_sum(&f, f.vip, 2), 150, "counted flows");
 	inet_pton(AF_INET, "10.0.0.100", cfg.addr);
 	ASSERT_OK(mlb_dp_del_vip(f.dp, &cfg), "delete");
-	ASSERT_EQ(mlb_dp_for_each_flow(f.dp, count_none, NULL), 0, "its flows forgotten");
+	ASSERT_EQ(mlb_dp_for_each_flow(f.dp, MLB_TABLE_FLOWS, NULL, NULL), 0, "counted forgotten");
+	ASSERT_EQ(mlb_dp_for_each_flow(f.dp, MLB_TABLE_HALF_OPEN, NULL, NULL), 0,
+		  "half-open forgotten");
 	s.flags = PKT_ACK;
 	len = pkt_build(&s, in);
 	ASSERT_EQ(fx_run_frame(&f, in, len, out, NULL), XDP_PASS, "no longer a VIP");
@@ -941,6 +938,66 @@ static void test_list_vips(void)
 	fx_teardown(&f);
 }
 
+static uint8_t filter_slot(struct fx *f, const struct pkt_spec *s)
+{
+	static struct mlb_vip_filter vf;
+	struct mlb_flow_key k = fx_key(s);
+	uint32_t zero = 0;
+
+	bpf_map_lookup_elem(mlb_dp_map_fd(f->dp, MLB_MAP_VIP_FILTER), &zero, &vf);
+	return vf.slot[mlb_vip_filter_hash(k.dst, k.dport)];
+}
+
+/*
+ * The filter names the only VIP of a slot (the data plane checks its key), marks a slot that
+ * several VIPs hash to (the data plane then asks mlb_vips), and a packet to a non-VIP (address,
+ * port) in a VIP's slot passes untouched.
+ */
+static void test_vip_filter_slots(void)
+{
+	struct mlb_vip_cfg b = { .family = MLB_AF_INET, .policy = MLB_POLICY_LSQ };
+	struct pkt_spec s, other;
+	uint8_t in[PKT_MAX], out[PKT_MAX];
+	uint16_t ports[2] = {};
+	uint32_t id_b, len;
+	struct fx f;
+	int found = 0;
+
+	if (!setup(&f, 4, MLB_POLICY_MARL, 2))
+		return;
+	s = f.vip_spec;
+	ASSERT_EQ(filter_slot(&f, &s), f.vip + 1, "a lone VIP's slot names it");
+	/* two more ports of the VIP address that hash to its slot */
+	for (uint32_t p = 1; p < 65536 && found < 2; p++) {
+		other = s;
+		other.dport = p;
+		if (p != s.dport && filter_slot(&f, &other) == f.vip + 1)
+			ports[found++] = p;
+	}
+	if (!ASSERT_EQ(found, 2, "colliding ports exist"))
+		return fx_teardown(&f);
+	other = s;
+	other.dport = ports[1]; /* not a VIP, same slot */
+	len = pkt_build(&other, in);
+	ASSERT_EQ(fx_run_frame(&f, in, len, out, NULL), XDP_PASS, "non-VIP in a VIP's slot");
+	ASSERT_MEMEQ(in, out, len, "untouched");
+	inet_pton(AF_INET, "10.0.0.100", b.addr);
+	b.port = ports[0];
+	ASSERT_OK(fx_add_vip(&f, 4, "10.0.0.100", ports[0], MLB_POLICY_LSQ, 2, &id_b), "VIP B");
+	other.dport = ports[0];
+	ASSERT_EQ(filter_slot(&f, &s), MLB_VIP_SLOT_MANY, "two VIPs: the slot says so");
+	ASSERT_EQ(fx_run(&f, &s, out, NULL), XDP_TX, "VIP A served");
+	ASSERT_EQ(fx_run(&f, &other, out, NULL), XDP_TX, "VIP B served");
+	other.dport = ports[1];
+	ASSERT_EQ(fx_run(&f, &other, out, NULL), XDP_PASS, "the non-VIP still passes");
+	ASSERT_OK(mlb_dp_del_vip(f.dp, &b), "delete B");
+	ASSERT_EQ(filter_slot(&f, &s), f.vip + 1, "the slot names A again");
+	other.dport = ports[0];
+	ASSERT_EQ(fx_run(&f, &other, out, NULL), XDP_PASS, "B is gone");
+	ASSERT_EQ(fx_run(&f, &s, out, NULL), XDP_TX, "A still served");
+	fx_teardown(&f);
+}
+
 static void test_bad_config_rejected(void)
 {
 	struct mlb_backend_cfg b = { .family = MLB_AF_INET, .state = MLB_BACKEND_ACTIVE };
@@ -967,90 +1024,6 @@ static void test_bad_config_rejected(void)
 		  "too many weights");
 	ASSERT_EQ(mlb_policy_parse("marl"), MLB_POLICY_MARL, "parse marl");
 	ASSERT_EQ(mlb_policy_parse("nope"), -EINVAL, "parse unknown");
-	fx_teardown(&f);
-}
-
-/*
- * q stays exact under concurrency: two threads play random SYN/ACK/FIN/RST sequences on their
- * own flows (a flow's packets are handled by one CPU at a time, as RSS does), while a third
- * reclaims random flows as idle. Afterwards q of each backend must equal the number of
- * counted (not closed) flows on it in the table.
- */
-struct q_stress {
-	struct fx *f;
-	int first_flow, n_flows, iterations;
-	unsigned int seed;
-	volatile bool *stop;
-};
-
-static void *q_stress_packets(void *arg)
-{
-	static const uint8_t kinds[] = { PKT_SYN, PKT_ACK, PKT_ACK | PKT_PSH, PKT_FIN | PKT_ACK,
-					 PKT_RST };
-	struct q_stress *st = arg;
-	struct pkt_spec s = st->f->vip_spec;
-
-	for (int i = 0; i < st->iterations; i++) {
-		s.sport = 20000 + st->first_flow + rand_r(&st->seed) % st->n_flows;
-		s.flags = kinds[rand_r(&st->seed) % sizeof(kinds)];
-		s.ack = 7001 + rand_r(&st->seed) % 3;
-		fx_run(st->f, &s, NULL, NULL);
-	}
-	return NULL;
-}
-
-static void *q_stress_reclaim(void *arg)
-{
-	struct q_stress *st = arg;
-	struct mlb_flow_key key = { .family = MLB_AF_INET, .proto = IPPROTO_TCP };
-
-	memcpy(key.src, st->f->vip_spec.src, 4);
-	memcpy(key.dst, st->f->vip_spec.dst, 4);
-	key.dport = htons(st->f->vip_spec.dport);
-	while (!*st->stop) {
-		key.sport = htons(20000 + rand_r(&st->seed) % st->n_flows);
-		mlb_dp_reclaim_flow(st->f->dp, &key, UINT64_MAX);
-	}
-	return NULL;
-}
-
-static int count_counted(const struct mlb_flow_key *key, const struct mlb_flow *flow, void *ctx)
-{
-	uint32_t *counted = ctx;
-
-	if (flow->state != MLB_FLOW_CLOSED)
-		counted[flow->backend % MLB_MAX_BACKENDS]++;
-	return 0;
-}
-
-static void test_q_exact_under_concurrency(void)
-{
-	uint32_t counted[MLB_MAX_BACKENDS] = {}, q[4];
-	volatile bool stop = false;
-	struct q_stress a, b, r;
-	pthread_t ta, tb, tr;
-	struct mlb_stats st;
-	struct fx f;
-
-	if (!setup(&f, 4, MLB_POLICY_LSQ, 4))
-		return;
-	a = (struct q_stress){ &f, 0, 32, 20000, 1, &stop };
-	b = (struct q_stress){ &f, 32, 32, 20000, 2, &stop };
-	r = (struct q_stress){ &f, 0, 64, 0, 3, &stop };
-	pthread_create(&tr, NULL, q_stress_reclaim, &r);
-	pthread_create(&ta, NULL, q_stress_packets, &a);
-	pthread_create(&tb, NULL, q_stress_packets, &b);
-	pthread_join(ta, NULL);
-	pthread_join(tb, NULL);
-	stop = true;
-	pthread_join(tr, NULL);
-	mlb_dp_for_each_flow(f.dp, count_counted, counted);
-	mlb_dp_read_queues(f.dp, f.vip, q, 4);
-	for (int k = 0; k < 4; k++)
-		ASSERT_EQ(q[k], counted[k], "q == counted flows in the table");
-	st = stats(&f);
-	ASSERT_GT(st.new_flows, 100, "flows were created");
-	ASSERT_GT(st.closed_flows, 100, "and closed by the data plane");
 	fx_teardown(&f);
 }
 
@@ -1114,13 +1087,14 @@ static const struct test_case tests[] = {
 	TEST(fin_decrements_once),
 	TEST(rst_decrements),
 	TEST(task_duration_sample),
-	TEST(unknown_non_syn_dropped),
+	TEST(unknown_non_syn_falls_back),
 	TEST(flow_stays_on_backend),
 	TEST(draining_and_down),
 	TEST(marl_argmin_8),
 	TEST(marl_argmin_64),
 	TEST(sed_argmin_static_weights),
 	TEST(lsq_ignores_weights),
+	TEST(wrapped_q_never_wins),
 	TEST(ties_spread_over_all_minima),
 	TEST(wcmp_proportions),
 	TEST(ecmp_stable_per_flow),
@@ -1132,13 +1106,11 @@ static const struct test_case tests[] = {
 	TEST(malformed_and_truncated),
 	TEST(ipv4_options),
 	TEST(group_mac_dropped),
-	TEST(reclaim_flow),
-	TEST(q_exact_under_concurrency),
-	TEST(reclaim_while_walking),
 	TEST(traffic_stats),
 	TEST(ring_full_loses_samples_not_packets),
 	TEST(del_vip),
 	TEST(list_vips),
+	TEST(vip_filter_slots),
 	TEST(bad_config_rejected),
 	{},
 };

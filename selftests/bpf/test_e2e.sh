@@ -21,11 +21,8 @@ finish() {
 	[ "$failed" -eq 0 ]
 	exit
 }
-server_pids=""
-cleanup() {
-	[ -n "$server_pids" ] && kill $server_pids 2>/dev/null
-	for ns in cli lb s1 s2 s3 sw at; do ip netns del "$P$ns" 2>/dev/null; done
-}
+. selftests/bpf/netns_lib.sh
+cleanup() { topo_down; }
 trap cleanup EXIT
 
 if [ "$(id -u)" -ne 0 ] || ! ip netns add "${P}probe" 2>/dev/null; then
@@ -38,34 +35,7 @@ for f in marllb.o $B/marllb-dp $B/xdp_pass.o $B/e2e_tcp; do
 	[ -e "$f" ] || { fail setup "$f missing (run make)"; finish; }
 done
 
-nsx() { local ns=$1; shift; ip netns exec "$P$ns" "$@"; }
-
-setup() {
-	ip netns add "${P}sw" && nsx sw ip link add br0 type bridge && nsx sw ip link set br0 up ||
-		return 1
-	local i=1
-	for ns in cli lb s1 s2 s3; do
-		ip netns add "$P$ns" || return 1
-		ip link add eth0 netns "$P$ns" type veth peer name "p$ns" netns "${P}sw" || return 1
-		nsx sw ip link set "p$ns" master br0 up || return 1
-		nsx "$ns" ip link set lo up
-		nsx "$ns" ip link set eth0 up
-		nsx "$ns" ethtool -K eth0 tx off >/dev/null 2>&1	# machine.md gotcha 4
-	done
-	nsx cli ip addr add 10.99.0.1/24 dev eth0
-	nsx lb ip addr add 10.99.0.2/24 dev eth0
-	for s in 1 2 3; do
-		nsx "s$s" ip addr add "10.99.0.1$s/24" dev eth0
-		nsx "s$s" ip addr add "$VIP/32" dev lo
-		nsx "s$s" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
-	done
-	# the client reaches the VIP through the LB
-	nsx cli ip route add "$VIP/32" via 10.99.0.2
-	# XDP_TX on native veth needs a program on the peer (machine.md gotcha 3)
-	nsx sw ip link set dev plb xdp obj $B/xdp_pass.o sec xdp
-}
-
-if ! setup; then
+if ! topo_up cli; then
 	fail setup "building the namespaces failed"
 	finish
 fi
@@ -81,11 +51,7 @@ fi
 
 DP="nsx lb $B/marllb-dp -i eth0"
 vip_id=$($DP vip $VIP $PORT marl) || { fail configure "vip"; finish; }
-for s in 1 2 3; do
-	mac=$(nsx "s$s" cat /sys/class/net/eth0/address)
-	$DP backend "$vip_id" $((s - 1)) "10.99.0.1$s" "$mac" active 1 ||
-		{ fail configure "backend $s"; finish; }
-done
+backends_add "$vip_id" || { fail configure "backends"; finish; }
 ok configure_from_interface
 
 if nsx lb bpftool map dump name mlb_vips 2>/dev/null | grep -q '"n_backends": 3'; then
@@ -94,13 +60,9 @@ else
 	fail bpftool_dump_shows_fields "bpftool map dump name mlb_vips has no named fields"
 fi
 
-for s in 1 2 3; do
-	ip netns exec "${P}s$s" $B/e2e_tcp serve $PORT "server$s" 60 &	# exec: $! is the server
-	server_pids="$server_pids $!"
-done
-sleep 0.3
+servers_start $PORT 60
 samples=$(mktemp)
-trap 'cleanup; rm -f "$samples"' EXIT
+trap 'topo_down; rm -f "$samples"' EXIT
 $DP samples 4 >"$samples" &
 sampler=$!
 sleep 0.3
@@ -158,13 +120,12 @@ else
 fi
 kill $server_pids 2>/dev/null
 wait $server_pids 2>/dev/null
-server_pids=""
 
 # The library's own path: attach with libxdp, pin (0600), open the pins, detach.
-ip netns add "${P}at" && ip link add eth0 netns "${P}at" type veth peer name peer0 netns "${P}at"
+netns_add at && ip link add eth0 netns "${P}at" type veth peer name peer0 netns "${P}at"
 nsx at ip link set eth0 up && nsx at ip link set peer0 up
 res=$(nsx at sh -c "mount -t bpf bpf /sys/fs/bpf &&
-	$B/marllb-dp attach eth0 generic 2>/dev/null &&
+	$B/marllb-dp attach eth0 generic 2>/dev/null | grep -c 'flow table 262144 entries (.* MiB)' &&
 	ip link show dev eth0 | grep -c 'prog/xdp.*name marllb' &&
 	stat -c %a /sys/fs/bpf/marllb/eth0/mlb_vips &&
 	$B/marllb-dp -p /sys/fs/bpf/marllb/eth0 vip 10.98.0.1 80 sed &&
@@ -174,9 +135,9 @@ res=$(nsx at sh -c "mount -t bpf bpf /sys/fs/bpf &&
 	ip link set dev eth0 xdp obj marllb.o && $B/marllb-dp -i eth0 pin /sys/fs/bpf/mlb/x &&
 	$B/marllb-dp -p /sys/fs/bpf/mlb/x stats | grep -c new_flows &&
 	ip link set dev eth0 xdp off")
-if [ "$(echo $res)" = "1 600 0 0 0 1 1" ]; then
+if [ "$(echo $res)" = "1 1 600 0 0 0 1 1" ]; then
 	ok library_attach_pin_detach
 else
-	fail library_attach_pin_detach "got '$(echo $res)', expected '1 600 0 0 0 1 1'"
+	fail library_attach_pin_detach "got '$(echo $res)', expected '1 1 600 0 0 0 1 1'"
 fi
 finish

@@ -12,6 +12,7 @@
 #include <libconfig.h>
 
 #include "daemon/config.h"
+#include "marllb.h"
 
 static const char *const policy_names[POLICY__COUNT] = {
 	[POLICY_MARL] = "marl", [POLICY_SED] = "sed",	[POLICY_LSQ] = "lsq",
@@ -319,9 +320,31 @@ static int parse_vip(struct parse_ctx *ctx, const config_setting_t *s, struct vi
 	return 0;
 }
 
+/* An optional whole number in [MLB_TABLE_MIN, MLB_TABLE_MAX]; 0 if absent. */
+static int get_table_size(struct parse_ctx *ctx, const config_setting_t *root, const char *key,
+			  uint32_t *out)
+{
+	const config_setting_t *m = config_setting_get_member(root, key);
+	long long v;
+
+	*out = 0;
+	if (!m)
+		return 0;
+	if (config_setting_type(m) != CONFIG_TYPE_INT && config_setting_type(m) != CONFIG_TYPE_INT64)
+		return fail(ctx, m, "'%s' must be a whole number of entries.", key);
+	v = config_setting_get_int64(m);
+	if (v < MLB_TABLE_MIN || v > MLB_TABLE_MAX)
+		return fail(ctx, m, "%s %lld is out of range [%d, %d].", key, v, MLB_TABLE_MIN,
+			    MLB_TABLE_MAX);
+	*out = (uint32_t)v;
+	return 0;
+}
+
 int conf_load(const char *path, struct lb_conf *conf, char *err, size_t err_len)
 {
-	static const char *const top_keys[] = { "vips", NULL };
+	static const char *const top_keys[] = { "vips", "flow_table_size", "half_open_table_size",
+						NULL };
+	uint32_t flow_table_size, half_open_table_size;
 	struct parse_ctx ctx = { .path = path, .err = err, .err_len = err_len };
 	struct vip_conf *vips = NULL;
 	const config_setting_t *root, *list;
@@ -345,6 +368,10 @@ int conf_load(const char *path, struct lb_conf *conf, char *err, size_t err_len)
 	}
 	root = config_root_setting(&cfg);
 	ret = check_keys(&ctx, root, "the top level", top_keys);
+	if (!ret)
+		ret = get_table_size(&ctx, root, "flow_table_size", &flow_table_size);
+	if (!ret)
+		ret = get_table_size(&ctx, root, "half_open_table_size", &half_open_table_size);
 	if (ret)
 		goto out;
 	list = config_setting_get_member(root, "vips");
@@ -388,6 +415,8 @@ int conf_load(const char *path, struct lb_conf *conf, char *err, size_t err_len)
 	}
 	conf->n_vips = n;
 	conf->vips = vips;
+	conf->flow_table_size = flow_table_size;
+	conf->half_open_table_size = half_open_table_size;
 	vips = NULL;
 	ret = 0;
 out:

@@ -2,6 +2,8 @@
 /*
  * marllbd's configuration file (libconfig syntax): the virtual services and their backends.
  *
+ *	flow_table_size = 262144;	# optional, counted flows (load time)
+ *	half_open_table_size = 262144;	# optional, half-open/uncounted flows (load time)
  *	vips = (
  *	  { address = "10.0.0.100"; port = 80; protocol = "tcp"; policy = "marl";
  *	    backends = (
@@ -71,6 +73,8 @@ struct vip_conf {
 struct lb_conf {
 	int n_vips;
 	struct vip_conf *vips; /* n_vips entries */
+	/* data-plane table sizes, used when marllbd attaches it; 0: the defaults */
+	uint32_t flow_table_size, half_open_table_size;
 };
 
 /*

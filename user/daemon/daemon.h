@@ -81,6 +81,7 @@ struct daemon {
 	char state_dir[PATH_MAX]; /* state_dir/iface */
 	int ifindex;
 	struct mlb_dp *dp;
+	struct mlb_dp_opts dp_opts; /* table sizes from the configuration, used to attach */
 	bool attached_here;
 	const char *attach_mode; /* "native", "generic", ... as found or made */
 	struct ring_buffer *rb;
@@ -105,6 +106,8 @@ double mono_now(void);
 int dp_lock(struct daemon *d);
 int dp_setup(struct daemon *d);
 void dp_teardown(struct daemon *d);
+/* Logs the flow tables' sizes and memory; warns if conf asks for other sizes. */
+void dp_tables_check(struct daemon *d, const struct lb_conf *conf);
 
 /* sync.c: make the data plane match a configuration (start-up and SIGHUP). */
 int sync_config(struct daemon *d, const struct lb_conf *conf);
@@ -119,7 +122,9 @@ void control_step(struct daemon *d, double now);
 void save_models(struct daemon *d);
 void save_vip_model(struct daemon *d, struct vip_state *v);
 
-/* flows.c: idle flows and open-flow counts. */
+/* flows.c: idle flows and open-flow counts, one slice (a few ms) per call; call it every
+ * control step. A pass starts every opts.reconcile_interval (last_reconcile) and spreads over
+ * as many calls as it needs; reconcile_seconds: its longest slice. */
 void flows_reconcile(struct daemon *d);
 
 /* report.c: Prometheus text and the pinned status records. */

@@ -191,7 +191,7 @@ int dp_setup(struct daemon *d)
 			pr_warn("marllbd: maps are pinned in %s but no marllb program is attached "
 				"to %s; attaching one.\n",
 				d->pin_dir, d->opts.iface);
-		err = mlb_dp_attach(d->opts.iface, mode, d->pin_dir, &d->dp);
+		err = mlb_dp_attach(d->opts.iface, mode, d->pin_dir, &d->dp_opts, &d->dp);
 		if (err) {
 			pr_warn("marllbd: cannot attach marllb to %s in %s mode: %s.\n",
 				d->opts.iface, mode == MLB_DP_NATIVE ? "native" : "generic",
@@ -215,6 +215,26 @@ int dp_setup(struct daemon *d)
 		pr_warn("marllbd: cannot create the status maps in %s: %s.\n", d->pin_dir,
 			strerror(-err));
 	return err;
+}
+
+void dp_tables_check(struct daemon *d, const struct lb_conf *conf)
+{
+	struct mlb_dp_tables t;
+	char buf[256];
+
+	if (mlb_dp_tables(d->dp, &t))
+		return;
+	mlb_dp_tables_str(&t, buf, sizeof(buf));
+	pr_info("marllbd: %s.\n", buf);
+	if ((conf->flow_table_size && conf->flow_table_size != t.flow_table_size) ||
+	    (conf->half_open_table_size && conf->half_open_table_size != t.half_open_table_size))
+		pr_warn("marllbd: the configuration asks for a flow table of %u and a half-open "
+			"table of %u entries, but the data plane on %s was loaded with %u and %u; "
+			"sizes apply when marllbd attaches it (detach it to resize, which forgets "
+			"its flows).\n",
+			conf->flow_table_size ?: t.flow_table_size,
+			conf->half_open_table_size ?: t.half_open_table_size, d->opts.iface,
+			t.flow_table_size, t.half_open_table_size);
 }
 
 void dp_teardown(struct daemon *d)

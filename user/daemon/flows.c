@@ -1,192 +1,229 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Flow hygiene, every --reconcile-interval seconds:
- *  1. Idle flows are reclaimed: half-open ones (handshake not completed) after
- *     --idle-half-open, established ones after --idle-established, already-closed entries
- *     after --idle-half-open. mlb_dp_reclaim_flow() gives back q exactly once.
- *  2. Open-flow counts are reconciled with the flow table: per backend, q must equal the
- *     number of counted entries. They differ when the LRU table evicted a counted flow (its
- *     decrement never comes) or after an unclean history. The comparison is only trusted when
- *     the data plane created and closed no flow while the table was scanned (its new_flows and
- *     closed_flows counters did not move; LRU evictions happen only on inserts), so under
- *     steady traffic the correction waits for a quiet moment, and counts are exact once
- *     traffic stops. The correction is an atomic add of (count - q) through the queue map's
- *     mmap, so it composes with the data plane's own atomic updates; a count that wrapped
- *     below zero is fixed the same way.
+ * Flow hygiene, in slices that never hold the event loop longer than FLOWS_SLICE_NS (one
+ * slice per control step). A pass starts every --reconcile-interval seconds (at once if the
+ * last one took longer) and reads the flow tables in batches (mlb_dp_flow_scan(): robust to
+ * concurrent inserts and deletes, so it works under traffic):
+ *  1. mlb_flows (counted): flows idle for --idle-established are reclaimed. They leave the
+ *     count (mlb_dp_reclaim_flow() gives back q exactly once) but keep their backend,
+ *     uncounted, in mlb_half_open: if they resume they are counted again.
+ *  2. mlb_half_open (uncounted): half-open and closed entries idle for --idle-half-open are
+ *     deleted, so that the LRU rarely needs to evict. No count is involved.
+ *  3. Reconciliation. The data plane keeps q equal to the counted entries by construction
+ *     (Documentation/dataplane.md, "Flow accounting"); this only repairs counts written from
+ *     outside or broken by a bug. Per backend, the entries the pass saw differ from q at its
+ *     end by at most the data plane's own changes of q meanwhile (opened + closed of
+ *     mlb_be_stats): a flow that came or went during the pass may or may not have been seen.
+ *     A difference beyond that bound is certain drift and is corrected by its certain part,
+ *     with an atomic add that composes with the data plane's updates. So a count is fixed
+ *     exactly when its backend was quiet during a pass, and brought within the traffic of one
+ *     pass of the truth otherwise.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
-
-#include <bpf/bpf.h>
 
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 
-struct reclaim_item {
-	struct mlb_flow_key key;
-	uint32_t vip_id;
-	uint16_t backend;
-	uint8_t state;
+#define FLOWS_SLICE_NS 2000000ULL /* the event loop is held at most about this long */
+#define FLOWS_BATCH 256
+
+enum pass_phase {
+	PASS_IDLE,
+	PASS_COUNTED, /* mlb_flows: idle reclaim and counting */
+	PASS_UNCOUNTED, /* mlb_half_open: stale half-open and closed entries */
 };
 
-struct scan {
-	struct daemon *d;
-	uint64_t half_open_before, established_before;
-	struct reclaim_item *items;
-	size_t n_items, cap;
-	uint32_t (*count)[MLB_MAX_BACKENDS]; /* [MLB_MAX_VIPS] */
+struct flows_pass {
+	enum pass_phase phase;
+	struct mlb_dp *dp; /* the data plane the pass reads */
+	struct mlb_flow_scan scan;
+	struct mlb_flow_key keys[FLOWS_BATCH];
+	struct mlb_flow vals[FLOWS_BATCH];
+	long n, next; /* the batch read, and the first entry not processed yet */
+	uint64_t established_before, half_open_before;
+	struct vip_state *vips[MLB_MAX_VIPS]; /* as at the start: a reload voids the counts */
+	uint32_t n_slots[MLB_MAX_VIPS]; /* backends whose counters were read at the start */
+	uint32_t count[MLB_MAX_VIPS][MLB_MAX_BACKENDS]; /* counted entries seen */
+	uint64_t ops[MLB_MAX_VIPS][MLB_MAX_BACKENDS]; /* data-plane q changes before the pass */
+	uint64_t busy_ns; /* time spent in this pass's slices */
+	uint64_t slice_max_ns;
 };
 
-static uint64_t coarse_now_ns(void)
+static struct flows_pass *pass;
+
+static uint64_t clock_ns(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	clock_gettime(clock, &ts);
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static bool counted(uint8_t state)
+/* opened + closed per backend: the data plane's own changes of q, monotonic */
+static int read_ops(struct daemon *d, uint32_t id, uint64_t *ops)
 {
-	return state == MLB_FLOW_SYN || state == MLB_FLOW_OPEN || state == MLB_FLOW_TASK_DONE;
+	struct mlb_traffic t[MLB_MAX_BACKENDS];
+	uint32_t n = d->vips[id]->n_slots;
+	int err = mlb_dp_read_pool_traffic(d->dp, id, t, n);
+
+	for (uint32_t k = 0; !err && k < n; k++)
+		ops[k] = t[k].opened + t[k].closed;
+	return err;
 }
 
-static int visit(const struct mlb_flow_key *key, const struct mlb_flow *f, void *ctx)
+static int pass_start(struct daemon *d)
 {
-	struct scan *s = ctx;
-	uint64_t before = f->state == MLB_FLOW_OPEN || f->state == MLB_FLOW_TASK_DONE ?
-				  s->established_before :
-				  s->half_open_before;
+	uint64_t coarse = clock_ns(CLOCK_MONOTONIC_COARSE);
 
-	if (f->last_seen_ns < before) {
-		if (s->n_items == s->cap) {
-			size_t cap = s->cap ? 2 * s->cap : 1024;
-			void *p = realloc(s->items, cap * sizeof(*s->items));
-
-			if (!p)
-				return 1;
-			s->items = p;
-			s->cap = cap;
-		}
-		s->items[s->n_items++] =
-			(struct reclaim_item){ *key, f->vip_id, f->backend, f->state };
-		return 0;
+	if (!pass) {
+		pass = calloc(1, sizeof(*pass));
+		if (!pass)
+			return -ENOMEM;
 	}
-	if (counted(f->state) && f->vip_id < MLB_MAX_VIPS && f->backend < MLB_MAX_BACKENDS)
-		s->count[f->vip_id][f->backend]++;
+	memset(pass->count, 0, sizeof(pass->count));
+	pass->dp = d->dp;
+	pass->established_before = coarse - (uint64_t)(d->opts.idle_established * 1e9);
+	pass->half_open_before = coarse - (uint64_t)(d->opts.idle_half_open * 1e9);
+	for (int id = 0; id < MLB_MAX_VIPS; id++) {
+		pass->vips[id] = d->vips[id];
+		pass->n_slots[id] = d->vips[id] ? d->vips[id]->n_slots : 0;
+		if (d->vips[id] && read_ops(d, id, pass->ops[id])) {
+			pr_warn("marllbd: cannot read the backends' flow counters of VIP id %d: %s; "
+				"not reconciling.\n",
+				id, strerror(errno));
+			return -EIO;
+		}
+	}
+	mlb_flow_scan_init(&pass->scan, MLB_TABLE_FLOWS);
+	pass->n = pass->next = 0;
+	pass->busy_ns = pass->slice_max_ns = 0;
+	pass->phase = PASS_COUNTED;
 	return 0;
 }
 
-static struct mlb_queues *queues_map(struct daemon *d)
+static bool known_slot(const struct mlb_flow *f)
 {
-	static struct mlb_queues *qs;
-	static struct mlb_dp *mapped_for;
-
-	if (qs && mapped_for == d->dp)
-		return qs;
-	qs = mmap(NULL, MLB_MAX_VIPS * sizeof(struct mlb_queues), PROT_READ | PROT_WRITE,
-		  MAP_SHARED, mlb_dp_map_fd(d->dp, MLB_MAP_QUEUES), 0);
-	if (qs == MAP_FAILED) {
-		qs = NULL;
-		return NULL;
-	}
-	mapped_for = d->dp;
-	return qs;
+	return f->vip_id < MLB_MAX_VIPS && f->backend < MLB_MAX_BACKENDS;
 }
 
-/* delta[id][k] = counted entries - q, from one snapshot of q taken after the scan. */
-static struct mlb_queues *count_deltas(struct daemon *d, struct scan *s)
+static void visit_counted(struct daemon *d, const struct mlb_flow_key *key,
+			  const struct mlb_flow *f)
 {
-	struct mlb_queues *qs = queues_map(d);
+	int ret = -EBUSY;
 
-	if (!qs) {
-		pr_warn("marllbd: cannot map the open-flow counts: %s; not reconciling.\n",
-			strerror(errno));
-		return NULL;
-	}
-	for (int id = 0; id < MLB_MAX_VIPS; id++) {
-		if (!d->vips[id])
-			continue;
-		for (uint32_t k = 0; k < d->vips[id]->n_slots; k++) {
-			uint32_t q = __atomic_load_n(&qs[id].q[k], __ATOMIC_RELAXED);
-
-			s->count[id][k] -= q; /* now the delta, modulo 2^32 */
-		}
-	}
-	return qs;
+	if (f->last_seen_ns < pass->established_before)
+		ret = mlb_dp_reclaim_flow(d->dp, key, pass->established_before);
+	if (ret == 1)
+		d->reclaimed_established++;
+	else if (ret == -EBUSY && known_slot(f))
+		pass->count[f->vip_id][f->backend]++; /* still counted */
 }
 
-static void apply_deltas(struct daemon *d, struct scan *s, struct mlb_queues *qs)
+static void visit_uncounted(struct daemon *d, const struct mlb_flow_key *key,
+			    const struct mlb_flow *f)
+{
+	/* established ones (refused, or reclaimed here) are left to the LRU: they are already
+	 * out of the count and their entry still knows their backend */
+	if ((f->state != MLB_FLOW_SYN && f->state != MLB_FLOW_CLOSED) ||
+	    f->last_seen_ns >= pass->half_open_before)
+		return;
+	if (mlb_dp_forget_flow(d->dp, key, pass->half_open_before) == 1) {
+		if (f->state == MLB_FLOW_SYN)
+			d->reclaimed_half_open++;
+		else
+			d->reclaimed_closed++;
+	}
+}
+
+static void reconcile(struct daemon *d)
 {
 	for (int id = 0; id < MLB_MAX_VIPS; id++) {
 		struct vip_state *v = d->vips[id];
+		uint64_t ops[MLB_MAX_BACKENDS];
+		uint32_t q[MLB_MAX_BACKENDS];
 
-		if (!v)
+		if (!v || v != pass->vips[id])
+			continue; /* added, removed or replaced during the pass */
+		if (read_ops(d, id, ops) || mlb_dp_read_queues(d->dp, id, q, v->n_slots))
 			continue;
-		for (uint32_t k = 0; k < v->n_slots; k++) {
-			int32_t delta = (int32_t)s->count[id][k];
+		for (uint32_t k = 0; k < v->n_slots && k < pass->n_slots[id]; k++) {
+			int64_t delta = (int64_t)pass->count[id][k] - (int32_t)q[k];
+			int64_t bound = ops[k] - pass->ops[id][k];
 			char as[INET6_ADDRSTRLEN];
-			uint32_t q;
+			uint32_t old;
 
-			if (!delta)
+			if (delta <= bound && delta >= -bound)
 				continue;
-			q = __atomic_fetch_add(&qs[id].q[k], (uint32_t)delta, __ATOMIC_RELAXED);
+			delta -= delta > 0 ? bound : -bound;
+			if (mlb_dp_adjust_queue(d->dp, id, k, (int32_t)delta, &old))
+				continue;
 			d->q_corrections++;
-			pr_info("marllbd: VIP id %u backend %s: open flows %d -> %d to match the "
-				"flow table (evicted or lost flows).\n",
-				id, inet_addr_str(&v->be[k].conf.addr, as, sizeof(as)), (int32_t)q,
-				(int32_t)(q + delta));
+			pr_info("marllbd: VIP id %d backend %s: open flows %d -> %d to match the "
+				"flow table (written from outside or a bug; %lld flows came or went "
+				"during the check).\n",
+				id, inet_addr_str(&v->be[k].conf.addr, as, sizeof(as)),
+				(int32_t)old, (int32_t)(old + delta), (long long)bound);
 		}
 	}
+}
+
+/* Next phase; returns false once the pass is over. */
+static bool pass_advance(struct daemon *d)
+{
+	if (pass->phase == PASS_COUNTED) {
+		mlb_flow_scan_init(&pass->scan, MLB_TABLE_HALF_OPEN);
+		pass->n = pass->next = 0;
+		pass->phase = PASS_UNCOUNTED;
+		return true;
+	}
+	reconcile(d);
+	pass->phase = PASS_IDLE;
+	return false;
 }
 
 void flows_reconcile(struct daemon *d)
 {
-	uint64_t now = coarse_now_ns();
-	struct mlb_stats before, after;
-	struct scan s = {
-		.d = d,
-		.half_open_before = now - (uint64_t)(d->opts.idle_half_open * 1e9),
-		.established_before = now - (uint64_t)(d->opts.idle_established * 1e9),
-	};
-	struct mlb_queues *qs;
-	long visited;
+	uint64_t t0 = clock_ns(CLOCK_MONOTONIC), t;
+	double now = t0 * 1e-9;
 
-	s.count = calloc(MLB_MAX_VIPS, sizeof(*s.count));
-	if (!s.count)
-		return;
-	if (mlb_dp_read_stats(d->dp, &before))
-		goto out;
-	visited = mlb_dp_for_each_flow(d->dp, visit, &s);
-	if (visited < 0) {
-		pr_warn("marllbd: cannot scan the flow table: %s.\n", strerror((int)-visited));
-		goto out;
+	if (pass && pass->phase != PASS_IDLE && pass->dp != d->dp)
+		pass->phase = PASS_IDLE; /* another data plane: start over */
+	if (!pass || pass->phase == PASS_IDLE) {
+		if (now - d->last_reconcile < d->opts.reconcile_interval)
+			return;
+		d->last_reconcile = now;
+		if (pass_start(d))
+			return;
 	}
-	for (size_t i = 0; i < s.n_items; i++) {
-		struct reclaim_item *it = &s.items[i];
-		uint64_t before_ns = counted(it->state) && it->state != MLB_FLOW_SYN ?
-					     s.established_before :
-					     s.half_open_before;
-		int ret = mlb_dp_reclaim_flow(d->dp, &it->key, before_ns);
-
-		if (ret == 1 && it->state == MLB_FLOW_SYN)
-			d->reclaimed_half_open++;
-		else if (ret == 1)
-			d->reclaimed_established++;
-		else if (ret == 0)
-			d->reclaimed_closed++;
-		else if (ret == -EBUSY && counted(it->state) && it->vip_id < MLB_MAX_VIPS &&
-			 it->backend < MLB_MAX_BACKENDS)
-			s.count[it->vip_id][it->backend]++; /* in use again: still open */
-	}
-	qs = count_deltas(d, &s);
-	if (!qs || mlb_dp_read_stats(d->dp, &after))
-		goto out;
-	if (after.new_flows == before.new_flows && after.closed_flows == before.closed_flows)
-		apply_deltas(d, &s, qs);
-out:
-	free(s.items);
-	free(s.count);
+	do {
+		if (pass->next == pass->n) {
+			pass->n = mlb_dp_flow_scan(d->dp, &pass->scan, pass->keys, pass->vals,
+						   FLOWS_BATCH);
+			pass->next = 0;
+			if (pass->n < 0) {
+				pr_warn("marllbd: cannot read the flow table: %s.\n",
+					strerror((int)-pass->n));
+				pass->phase = PASS_IDLE;
+				pass->n = 0;
+				break;
+			}
+			if (!pass->n && !pass_advance(d))
+				break;
+			continue;
+		}
+		if (pass->phase == PASS_COUNTED)
+			visit_counted(d, &pass->keys[pass->next], &pass->vals[pass->next]);
+		else
+			visit_uncounted(d, &pass->keys[pass->next], &pass->vals[pass->next]);
+		pass->next++;
+	} while ((t = clock_ns(CLOCK_MONOTONIC)) - t0 < FLOWS_SLICE_NS);
+	t = clock_ns(CLOCK_MONOTONIC) - t0;
+	pass->busy_ns += t;
+	if (t > pass->slice_max_ns)
+		pass->slice_max_ns = t;
+	if (pass->phase == PASS_IDLE) /* the pass is over: what it held the loop for, at most */
+		d->reconcile_seconds = pass->slice_max_ns * 1e-9;
 }

@@ -195,6 +195,7 @@ static void reload(struct daemon *d)
 	if (ret) {
 		pr_warn("marllbd: reload failed, the running configuration stays: %s\n", err);
 	} else {
+		dp_tables_check(d, &conf);
 		ret = sync_config(d, &conf);
 		if (ret)
 			pr_warn("marllbd: reload applied only in part: %s.\n", strerror(-ret));
@@ -214,13 +215,7 @@ static void on_step(struct daemon *d)
 
 	control_step(d, now);
 	d->step_seconds = mono_now() - now;
-	if (now - d->last_reconcile >= d->opts.reconcile_interval) {
-		double t0 = mono_now();
-
-		flows_reconcile(d);
-		d->last_reconcile = now;
-		d->reconcile_seconds = mono_now() - t0;
-	}
+	flows_reconcile(d); /* one slice of a flow-table pass: a few ms at most (flows.c) */
 	if (d->opts.save_interval > 0 && now - d->last_save >= d->opts.save_interval) {
 		save_models(d);
 		d->last_save = now;
@@ -375,12 +370,15 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	d.dp_opts.flow_table_size = conf.flow_table_size;
+	d.dp_opts.half_open_table_size = conf.half_open_table_size;
 	ret = signals_setup(&d);
 	ret = ret ?: dp_lock(&d);
 	ret = ret ?: make_state_dir(&d);
 	ret = ret ?: dp_setup(&d);
 	if (ret)
 		goto out;
+	dp_tables_check(&d, &conf);
 	ret = sync_config(&d, &conf);
 	if (ret) {
 		pr_warn("marllbd: cannot apply %s to %s: %s.\n", d.opts.config, d.opts.iface,

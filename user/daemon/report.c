@@ -222,10 +222,22 @@ void metrics_render(FILE *out, void *ctx)
 		backend_metric(out, d, m);
 	for (int m = 0; m < VM__COUNT; m++)
 		vip_metric(out, d, m);
-	counter(out, "marllb_new_flows_total", "Flows created by the data plane.",
+	counter(out, "marllb_new_flows_total", "SYNs that started a flow (spoofed ones too).",
 		d->stats.new_flows);
-	counter(out, "marllb_closed_flows_total", "Flows closed by a client FIN or RST.",
+	counter(out, "marllb_established_flows_total",
+		"Flows entered into the open-flow count (handshake completed, or resumed).",
+		d->stats.established);
+	counter(out, "marllb_closed_flows_total", "Counted flows closed by a client FIN or RST.",
 		d->stats.closed_flows);
+	counter(out, "marllb_refused_flows_total",
+		"Handshakes the full flow table could not count (served, uncounted).",
+		d->stats.refused);
+	counter(out, "marllb_stateless_flows_total",
+		"New flows placed by the consistent hash without state (SYN budget spent).",
+		d->stats.syn_stateless);
+	counter(out, "marllb_fallback_packets_total",
+		"Packets of flows with no entry, forwarded by the consistent hash.",
+		d->stats.fallback);
 	counter(out, "marllb_ring_lost_total", "Samples lost to a full ring buffer.",
 		d->stats.ring_lost);
 	counter(out, "marllb_samples_unknown_total",
@@ -250,8 +262,10 @@ void metrics_render(FILE *out, void *ctx)
 	fprintf(out, "marllb_control_step_seconds ");
 	value(out, d->step_seconds);
 	fputc('\n', out);
-	metrics_family(out, "marllb_flow_scan_seconds", "gauge",
-		       "Time the last flow-table scan (reclaim, reconcile) took.");
+	metrics_family(
+		out, "marllb_flow_scan_seconds", "gauge",
+		"Longest the last flow-table pass (reclaim, reconcile) held the event loop: it "
+		"runs in slices.");
 	fprintf(out, "marllb_flow_scan_seconds ");
 	value(out, d->reconcile_seconds);
 	fputc('\n', out);

@@ -14,14 +14,15 @@
 
 #include "dp/dataplane.h"
 
-static const char usage[] =
+static const char *const usage =
 	"Usage: marllb-dp [-i IFACE | -p PIN_DIR] COMMAND [ARGS]\n"
 	"Configure or inspect the marllb XDP data plane attached to IFACE (found from the\n"
 	"interface, e.g. after `ip link set dev IFACE xdp obj marllb.o`) or pinned under PIN_DIR.\n"
 	"\n"
 	"Commands:\n"
 	"  attach IFACE [native|generic]   load marllb, attach it with libxdp, pin its maps\n"
-	"                                  under " MLB_PIN_ROOT "/IFACE\n"
+	"                                  under " MLB_PIN_ROOT "/IFACE (or PIN_DIR); prints the\n"
+	"                                  flow tables' sizes and memory\n"
 	"  detach IFACE                    detach marllb from IFACE and remove its pins\n"
 	"  vip ADDR PORT POLICY            add a TCP service (or change its policy), print its id\n"
 	"                                  POLICY: marl, sed, lsq, wcmp, ecmp\n"
@@ -33,14 +34,26 @@ static const char usage[] =
 	"  queues VIP_ID N                 print q of backends 0..N-1, one per line\n"
 	"  pin DIR                         pin the maps under DIR (mode 0600)\n"
 	"  stats                           print global counters\n"
-	"  flows                           print the flow table\n"
+	"  tables                          print the flow tables' sizes and memory\n"
+	"  flows                           print both flow tables (counted: in q; uncounted:\n"
+	"                                  half-open, closing, refused or reclaimed flows)\n"
 	"  samples SECONDS                 print the samples (kind vip backend value_ns ts_ns)\n"
 	"                                  that arrive within SECONDS\n"
 	"\n"
 	"Options:\n"
 	"  -i, --iface IFACE    the data plane attached to IFACE\n"
 	"  -p, --pin DIR        the data plane whose maps are pinned under DIR\n"
+	"  -F, --flow-table N   attach: entries of the counted flow table (default %u)\n"
+	"  -H, --half-open-table N\n"
+	"                       attach: entries of the half-open (uncounted, LRU) table\n"
+	"                       (default %u); both in [%u, %u]\n"
 	"  -h, --help           this text\n";
+
+static void print_usage(FILE *out)
+{
+	fprintf(out, usage, MLB_FLOW_TABLE_DEFAULT, MLB_HALF_OPEN_TABLE_DEFAULT, MLB_TABLE_MIN,
+		MLB_TABLE_MAX);
+}
 
 static int parse_addr(const char *s, uint8_t *family, uint8_t addr[16])
 {
@@ -101,15 +114,28 @@ static int parse_vip(char **argv, struct mlb_vip_cfg *cfg)
 
 static int print_flow(const struct mlb_flow_key *k, const struct mlb_flow *f, void *ctx)
 {
+	static const char *const states[] = { "?", "syn", "open", "task_done", "closed" };
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 	int af = k->family == MLB_AF_INET ? AF_INET : AF_INET6;
 
 	inet_ntop(af, k->src, src, sizeof(src));
 	inet_ntop(af, k->dst, dst, sizeof(dst));
-	printf("%s:%u -> %s:%u vip %u backend %u state %u last_seen_ns %llu\n", src,
-	       ntohs(k->sport), dst, ntohs(k->dport), f->vip_id, f->backend, f->state,
+	printf("%s:%u -> %s:%u vip %u backend %u state %s %s last_seen_ns %llu\n", src,
+	       ntohs(k->sport), dst, ntohs(k->dport), f->vip_id, f->backend,
+	       states[f->state < 5 ? f->state : 0], (const char *)ctx,
 	       (unsigned long long)f->last_seen_ns);
 	return 0;
+}
+
+static void print_tables(struct mlb_dp *dp, FILE *out)
+{
+	struct mlb_dp_tables t;
+	char buf[256];
+
+	if (mlb_dp_tables(dp, &t))
+		return;
+	mlb_dp_tables_str(&t, buf, sizeof(buf));
+	fprintf(out, "%s\n", buf);
 }
 
 static int print_sample(void *ctx, void *data, size_t size)
@@ -235,8 +261,11 @@ static int run(struct mlb_dp *dp, int argc, char **argv)
 		err = mlb_dp_read_stats(dp, &s);
 		if (err)
 			return err;
-		printf("new_flows %llu\nclosed_flows %llu\nsamples %llu\nring_lost %llu\n",
-		       (unsigned long long)s.new_flows, (unsigned long long)s.closed_flows,
+		printf("new_flows %llu\nestablished %llu\nclosed_flows %llu\nrefused %llu\n"
+		       "syn_stateless %llu\nfallback %llu\nsamples %llu\nring_lost %llu\n",
+		       (unsigned long long)s.new_flows, (unsigned long long)s.established,
+		       (unsigned long long)s.closed_flows, (unsigned long long)s.refused,
+		       (unsigned long long)s.syn_stateless, (unsigned long long)s.fallback,
 		       (unsigned long long)s.samples, (unsigned long long)s.ring_lost);
 		for (int r = 0; r < MLB_DROP_MAX; r++)
 			printf("drop_%s %llu\n", mlb_drop_reason_name(r),
@@ -251,9 +280,15 @@ static int run(struct mlb_dp *dp, int argc, char **argv)
 	if (!strcmp(cmd, "pin") && argc == 2)
 		return mlb_dp_pin_maps(dp, argv[1]);
 	if (!strcmp(cmd, "flows") && argc == 1) {
-		long n = mlb_dp_for_each_flow(dp, print_flow, NULL);
+		long n = mlb_dp_for_each_flow(dp, MLB_TABLE_FLOWS, print_flow, "counted");
 
+		if (n >= 0)
+			n = mlb_dp_for_each_flow(dp, MLB_TABLE_HALF_OPEN, print_flow, "uncounted");
 		return n < 0 ? n : 0;
+	}
+	if (!strcmp(cmd, "tables") && argc == 1) {
+		print_tables(dp, stdout);
+		return 0;
 	}
 	fprintf(stderr, "marllb-dp: bad command or arguments: %s (see --help)\n", cmd);
 	return -EINVAL;
@@ -264,14 +299,18 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "iface", required_argument, NULL, 'i' },
 		{ "pin", required_argument, NULL, 'p' },
+		{ "flow-table", required_argument, NULL, 'F' },
+		{ "half-open-table", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	const char *iface = NULL, *pin = NULL;
+	struct mlb_dp_opts dpo = {};
 	struct mlb_dp *dp = NULL;
+	unsigned long v;
 	int c, err;
 
-	while ((c = getopt_long(argc, argv, "+i:p:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+i:p:F:H:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			iface = optarg;
@@ -279,18 +318,33 @@ int main(int argc, char **argv)
 		case 'p':
 			pin = optarg;
 			break;
+		case 'F':
+		case 'H':
+			if (parse_uint(optarg, MLB_TABLE_MAX, &v) || v < MLB_TABLE_MIN) {
+				fprintf(stderr, "marllb-dp: --%s must be in [%u, %u]\n",
+					c == 'F' ? "flow-table" : "half-open-table", MLB_TABLE_MIN,
+					MLB_TABLE_MAX);
+				return 2;
+			}
+			*(c == 'F' ? &dpo.flow_table_size : &dpo.half_open_table_size) = v;
+			break;
 		case 'h':
-			fputs(usage, stdout);
+			print_usage(stdout);
 			return 0;
 		default:
-			fputs(usage, stderr);
+			print_usage(stderr);
 			return 2;
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc < 1) {
-		fputs(usage, stderr);
+		print_usage(stderr);
+		return 2;
+	}
+	if ((dpo.flow_table_size || dpo.half_open_table_size) && strcmp(argv[0], "attach")) {
+		fprintf(stderr, "marllb-dp: table sizes are set when attaching (the tables of a "
+				"loaded program cannot be resized)\n");
 		return 2;
 	}
 	if (!strcmp(argv[0], "attach") && (argc == 2 || argc == 3)) {
@@ -303,7 +357,9 @@ int main(int argc, char **argv)
 			}
 			mode = MLB_DP_GENERIC;
 		}
-		err = mlb_dp_attach(argv[1], mode, pin, &dp);
+		err = mlb_dp_attach(argv[1], mode, pin, &dpo, &dp);
+		if (!err)
+			print_tables(dp, stdout);
 		mlb_dp_close(dp);
 		goto out;
 	}

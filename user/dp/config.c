@@ -90,11 +90,26 @@ int mlb_dp_get_vip(struct mlb_dp *dp, const struct mlb_vip_cfg *cfg, struct mlb_
 	return mlb_errno(bpf_map_lookup_elem(dp->fds[MLB_M_VIPS], &key, vip));
 }
 
-static int mlb_weights_put(struct mlb_dp *dp, uint32_t id, uint32_t slot,
-			   const struct mlb_weights *w)
+void mlb_weights_derive(struct mlb_weights *w)
+{
+	uint32_t a_min = UINT32_MAX;
+
+	for (uint32_t k = 0; k < MLB_MAX_BACKENDS; k++)
+		if (w->a[k] && w->a[k] < a_min)
+			a_min = w->a[k];
+	memset(w->live, 0, sizeof(w->live));
+	for (uint32_t k = 0; k < MLB_MAX_BACKENDS; k++) {
+		w->r[k] = w->a[k] ? (uint32_t)((uint64_t)MLB_RECIP_MAX * a_min / w->a[k]) : 0;
+		if (w->a[k])
+			w->live[k / 64] |= 1ull << (k % 64);
+	}
+}
+
+static int mlb_weights_put(struct mlb_dp *dp, uint32_t id, uint32_t slot, struct mlb_weights *w)
 {
 	uint32_t idx = id * MLB_WEIGHT_SLOTS + slot;
 
+	mlb_weights_derive(w);
 	return mlb_errno(bpf_map_update_elem(dp->fds[MLB_M_WEIGHTS], &idx, w, BPF_ANY));
 }
 
@@ -130,6 +145,8 @@ static int mlb_vip_slots_reset(struct mlb_dp *dp, uint32_t id)
 		err = mlb_weights_put(dp, id, 0, &w);
 	if (!err)
 		err = mlb_weights_put(dp, id, 1, &w);
+	if (!err)
+		err = mlb_chash_rebuild(dp, id); /* no active backend: an empty table */
 	for (uint32_t k = 0; k < MLB_MAX_BACKENDS; k++)
 		__atomic_store_n(&dp->queues[id].q[k], 0, __ATOMIC_RELAXED);
 	return err;
@@ -148,23 +165,36 @@ static int mlb_vip_addr_ref(struct mlb_dp *dp, const struct mlb_vip_key *vk, int
 	return mlb_errno(bpf_map_update_elem(dp->fds[MLB_M_VIP_ADDRS], &ak, &count, BPF_ANY));
 }
 
-/* Rebuilds the VIP pre-filter from the VIP table, plus extra (a VIP about to be added). */
-static int mlb_vip_filter_rebuild(struct mlb_dp *dp, const struct mlb_vip_key *extra)
+/* A VIP into mlb_vips and its by-id copy (include/marllb.h): every write of one goes here. */
+static int mlb_vip_write(struct mlb_dp *dp, const struct mlb_vip_key *key,
+			 const struct mlb_vip *vip, __u64 flags)
 {
-	struct mlb_vip_filter vf = {};
+	struct mlb_vip_entry e = { .key = *key, .vip = *vip };
+	int err = mlb_errno(bpf_map_update_elem(dp->fds[MLB_M_VIPS], key, vip, flags));
+
+	if (!err)
+		err = mlb_errno(bpf_map_update_elem(dp->fds[MLB_M_VIP_BY_ID], &vip->id, &e, 0));
+	return err;
+}
+
+/* Rebuilds the filter (include/marllb.h) from mlb_vips: the data plane finds a VIP only once
+ * its slot names it, so this comes after everything else of a new VIP. */
+static int mlb_vip_filter_rebuild(struct mlb_dp *dp)
+{
+	static struct mlb_vip_filter vf;
 	struct mlb_vip_key k, next;
+	struct mlb_vip v;
 	void *prev = NULL;
 	uint32_t zero = 0, h;
 
+	memset(&vf, MLB_VIP_SLOT_NONE, sizeof(vf));
 	while (!bpf_map_get_next_key(dp->fds[MLB_M_VIPS], prev, &next)) {
 		k = next;
 		prev = &k;
+		if (bpf_map_lookup_elem(dp->fds[MLB_M_VIPS], &k, &v))
+			continue;
 		h = mlb_vip_filter_hash(k.addr, k.port);
-		vf.bits[h / 64] |= 1ull << (h % 64);
-	}
-	if (extra) {
-		h = mlb_vip_filter_hash(extra->addr, extra->port);
-		vf.bits[h / 64] |= 1ull << (h % 64);
+		vf.slot[h] = vf.slot[h] == MLB_VIP_SLOT_NONE ? v.id + 1 : MLB_VIP_SLOT_MANY;
 	}
 	return mlb_errno(bpf_map_update_elem(dp->fds[MLB_M_VIP_FILTER], &zero, &vf, 0));
 }
@@ -183,7 +213,7 @@ int mlb_dp_set_vip(struct mlb_dp *dp, const struct mlb_vip_cfg *cfg, uint32_t *i
 		return err;
 	if (!bpf_map_lookup_elem(dp->fds[MLB_M_VIPS], &key, &vip)) {
 		vip.policy = cfg->policy;
-		err = mlb_errno(bpf_map_update_elem(dp->fds[MLB_M_VIPS], &key, &vip, BPF_EXIST));
+		err = mlb_vip_write(dp, &key, &vip, BPF_EXIST);
 		if (!err && id)
 			*id = vip.id;
 		return err;
@@ -199,14 +229,15 @@ int mlb_dp_set_vip(struct mlb_dp *dp, const struct mlb_vip_cfg *cfg, uint32_t *i
 	vip.policy = cfg->policy;
 	err = mlb_vip_slots_reset(dp, vip.id);
 	if (!err)
-		err = mlb_vip_filter_rebuild(dp, &key);
-	if (!err)
 		err = mlb_vip_addr_ref(dp, &key, 1);
 	if (err)
 		return err;
+	err = mlb_vip_write(dp, &key, &vip, BPF_NOEXIST);
 	/* last: the data plane sees the service only once it is complete */
-	err = mlb_errno(bpf_map_update_elem(dp->fds[MLB_M_VIPS], &key, &vip, BPF_NOEXIST));
+	if (!err)
+		err = mlb_vip_filter_rebuild(dp);
 	if (err) {
+		bpf_map_delete_elem(dp->fds[MLB_M_VIPS], &key);
 		mlb_vip_addr_ref(dp, &key, -1);
 		return err;
 	}
@@ -217,11 +248,8 @@ int mlb_dp_set_vip(struct mlb_dp *dp, const struct mlb_vip_cfg *cfg, uint32_t *i
 
 int mlb_dp_del_vip(struct mlb_dp *dp, const struct mlb_vip_cfg *cfg)
 {
-	struct mlb_flow_key fk, next;
 	struct mlb_vip_key key;
-	struct mlb_flow flow;
 	struct mlb_vip vip;
-	void *prev = NULL;
 	int err;
 
 	err = mlb_vip_key_make(&key, cfg);
@@ -233,18 +261,10 @@ int mlb_dp_del_vip(struct mlb_dp *dp, const struct mlb_vip_cfg *cfg)
 	if (err)
 		return err;
 	mlb_vip_addr_ref(dp, &key, -1);
-	mlb_vip_filter_rebuild(dp, NULL);
-	/* Forget its flows, so that a VIP that reuses the id starts from q = 0. The walk goes on
-	 * from the last kept key: the successor of a deleted one would restart it. */
-	while (!bpf_map_get_next_key(dp->fds[MLB_M_FLOWS], prev, &next)) {
-		if (!bpf_map_lookup_elem(dp->fds[MLB_M_FLOWS], &next, &flow) &&
-		    flow.vip_id == vip.id) {
-			bpf_map_delete_elem(dp->fds[MLB_M_FLOWS], &next);
-			continue;
-		}
-		fk = next;
-		prev = &fk;
-	}
+	mlb_vip_filter_rebuild(dp);
+	bpf_map_update_elem(dp->fds[MLB_M_VIP_BY_ID], &vip.id, &(struct mlb_vip_entry){}, 0);
+	/* Forget its flows, so that a VIP that reuses the id starts from q = 0. */
+	mlb_flows_forget_vip(dp, vip.id);
 	return mlb_vip_slots_reset(dp, vip.id);
 }
 
@@ -306,8 +326,10 @@ int mlb_dp_set_backend(struct mlb_dp *dp, uint32_t vip_id, uint32_t k,
 		err = mlb_pool_set_active(dp, vip_id, k, cfg->state == MLB_BACKEND_ACTIVE);
 	if (!err && k >= vip.n_backends) {
 		vip.n_backends = k + 1;
-		err = mlb_errno(bpf_map_update_elem(dp->fds[MLB_M_VIPS], &key, &vip, BPF_EXIST));
+		err = mlb_vip_write(dp, &key, &vip, BPF_EXIST);
 	}
+	if (!err)
+		err = mlb_chash_rebuild(dp, vip_id);
 	return err;
 }
 
@@ -341,6 +363,8 @@ int mlb_dp_set_backend_state(struct mlb_dp *dp, uint32_t vip_id, uint32_t k, uin
 		err = mlb_errno(bpf_map_update_elem(dp->fds[MLB_M_BACKENDS], &idx, &be, 0));
 	if (!err && state == MLB_BACKEND_ACTIVE)
 		err = mlb_pool_set_active(dp, vip_id, k, true);
+	if (!err)
+		err = mlb_chash_rebuild(dp, vip_id);
 	return err;
 }
 

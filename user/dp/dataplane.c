@@ -21,11 +21,15 @@ const char *const mlb_map_names[MLB_M_COUNT] = {
 	[MLB_M_VIPS] = MLB_MAP_VIPS,
 	[MLB_M_VIP_ADDRS] = MLB_MAP_VIP_ADDRS,
 	[MLB_M_VIP_FILTER] = MLB_MAP_VIP_FILTER,
+	[MLB_M_VIP_BY_ID] = MLB_MAP_VIP_BY_ID,
 	[MLB_M_BACKENDS] = MLB_MAP_BACKENDS,
 	[MLB_M_POOLS] = MLB_MAP_POOLS,
 	[MLB_M_WEIGHTS] = MLB_MAP_WEIGHTS,
 	[MLB_M_QUEUES] = MLB_MAP_QUEUES,
 	[MLB_M_FLOWS] = MLB_MAP_FLOWS,
+	[MLB_M_HALF_OPEN] = MLB_MAP_HALF_OPEN,
+	[MLB_M_CHASH] = MLB_MAP_CHASH,
+	[MLB_M_CPU_STATE] = MLB_MAP_CPU_STATE,
 	[MLB_M_SAMPLES] = MLB_MAP_SAMPLES,
 	[MLB_M_STATS] = MLB_MAP_STATS,
 	[MLB_M_VIP_STATS] = MLB_MAP_VIP_STATS,
@@ -85,7 +89,7 @@ int mlb_dp_finish_open(struct mlb_dp *dp)
 		fprintf(stderr, "marllb: cannot mmap %s: %s\n", MLB_MAP_QUEUES, strerror(-err));
 		return err;
 	}
-	return 0;
+	return mlb_syn_budget_init(dp);
 }
 
 int mlb_dp_prog_fd(const struct mlb_dp *dp)
@@ -101,17 +105,44 @@ int mlb_dp_map_fd(const struct mlb_dp *dp, const char *name)
 	return -ENOENT;
 }
 
-/* Opens the embedded object; "prog" is not a section libbpf knows, so the type is set here. */
-static struct marllb *mlb_skel_open(bool bench_new_flows)
+static int mlb_table_size_check(const char *what, uint32_t n)
 {
-	struct marllb *skel = marllb__open();
+	if (n >= MLB_TABLE_MIN && n <= MLB_TABLE_MAX)
+		return 0;
+	fprintf(stderr, "marllb: %s size %u is out of range [%u, %u]\n", what, n, MLB_TABLE_MIN,
+		MLB_TABLE_MAX);
+	return -EINVAL;
+}
 
+/*
+ * Opens the embedded object with the load-time settings applied; "prog" is not a section
+ * libbpf knows, so the type is set here. NULL with errno set on failure.
+ */
+static struct marllb *mlb_skel_open(const struct mlb_dp_opts *opts)
+{
+	struct mlb_dp_opts o = opts ? *opts : (struct mlb_dp_opts){};
+	struct marllb *skel;
+
+	o.flow_table_size = o.flow_table_size ?: MLB_FLOW_TABLE_DEFAULT;
+	o.half_open_table_size = o.half_open_table_size ?: MLB_HALF_OPEN_TABLE_DEFAULT;
+	if (mlb_table_size_check("flow table", o.flow_table_size) ||
+	    mlb_table_size_check("half-open table", o.half_open_table_size)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	skel = marllb__open();
 	if (!skel) {
 		fprintf(stderr, "marllb: cannot open the embedded marllb.o: %s\n", strerror(errno));
 		return NULL;
 	}
 	bpf_program__set_type(skel->progs.marllb, BPF_PROG_TYPE_XDP);
-	skel->rodata->mlb_bench_new_flows = bench_new_flows;
+	skel->rodata->mlb_bench_new_flows = o.bench_new_flows;
+	if (bpf_map__set_max_entries(skel->maps.mlb_flows, o.flow_table_size) ||
+	    bpf_map__set_max_entries(skel->maps.mlb_half_open, o.half_open_table_size)) {
+		marllb__destroy(skel);
+		errno = EINVAL;
+		return NULL;
+	}
 	return skel;
 }
 
@@ -142,13 +173,13 @@ static int mlb_dp_from_skel(struct marllb *skel, struct mlb_dp **out)
 	return 0;
 }
 
-int mlb_dp_load(bool bench_new_flows, struct mlb_dp **out)
+int mlb_dp_load(const struct mlb_dp_opts *opts, struct mlb_dp **out)
 {
-	struct marllb *skel = mlb_skel_open(bench_new_flows);
+	struct marllb *skel = mlb_skel_open(opts);
 	int err;
 
 	if (!skel)
-		return -errno ? -errno : -EINVAL;
+		return errno ? -errno : -EINVAL;
 	err = marllb__load(skel);
 	if (err) {
 		fprintf(stderr, "marllb: loading the XDP program failed: %s\n", strerror(-err));
@@ -218,9 +249,9 @@ static int mlb_unpin_dir(const char *dir)
 }
 
 int mlb_dp_attach(const char *ifname, enum mlb_dp_mode mode, const char *pin_dir,
-		  struct mlb_dp **out)
+		  const struct mlb_dp_opts *opts, struct mlb_dp **out)
 {
-	DECLARE_LIBXDP_OPTS(xdp_program_opts, opts, .prog_name = MLB_PROG_NAME);
+	DECLARE_LIBXDP_OPTS(xdp_program_opts, xopts, .prog_name = MLB_PROG_NAME);
 	int ifindex = if_nametoindex(ifname), err;
 	struct xdp_program *xprog = NULL;
 	struct mlb_dp *dp = NULL;
@@ -236,11 +267,13 @@ int mlb_dp_attach(const char *ifname, enum mlb_dp_mode mode, const char *pin_dir
 		mlb_default_pin_dir(dir, sizeof(dir), ifname);
 		pin_dir = dir;
 	}
-	skel = mlb_skel_open(false);
+	if (opts && opts->bench_new_flows)
+		return -EINVAL; /* never on an interface */
+	skel = mlb_skel_open(opts);
 	if (!skel)
-		return -EINVAL;
-	opts.obj = skel->obj;
-	xprog = xdp_program__create(&opts);
+		return errno ? -errno : -EINVAL;
+	xopts.obj = skel->obj;
+	xprog = xdp_program__create(&xopts);
 	err = libxdp_get_error(xprog);
 	if (err) {
 		xprog = NULL;
@@ -269,8 +302,8 @@ int mlb_dp_attach(const char *ifname, enum mlb_dp_mode mode, const char *pin_dir
 	xdp_program__close(xprog); /* the kernel keeps it attached; the object stays ours */
 	return 0;
 detach:
-	xdp_program__detach(xprog, ifindex,
-			    mode == MLB_DP_GENERIC ? XDP_MODE_SKB : XDP_MODE_NATIVE, 0);
+	xdp_program__detach(xprog, ifindex, mode == MLB_DP_GENERIC ? XDP_MODE_SKB : XDP_MODE_NATIVE,
+			    0);
 	mlb_unpin_dir(pin_dir);
 fail:
 	xdp_program__close(xprog);

@@ -33,10 +33,18 @@ enum mlb_dp_mode {
 	MLB_DP_GENERIC = 1, /* skb XDP, works on any interface */
 };
 
+/* Load-time settings; a zero field takes its default. opts may be NULL: all defaults. */
+struct mlb_dp_opts {
+	uint32_t flow_table_size; /* counted flows (mlb_flows): MLB_FLOW_TABLE_DEFAULT */
+	uint32_t half_open_table_size; /* uncounted flows (mlb_half_open, LRU): MLB_HALF_OPEN_... */
+	bool bench_new_flows; /* benchmark only: every packet becomes a new flow */
+};
+
 /* Loads the marllb.o built into the library, attaches it to ifname through libxdp and pins
- * its maps (mode 0600) under pin_dir (NULL: MLB_PIN_ROOT/<ifname>). */
+ * its maps (mode 0600) under pin_dir (NULL: MLB_PIN_ROOT/<ifname>). Table sizes out of
+ * [MLB_TABLE_MIN, MLB_TABLE_MAX] are refused (-EINVAL) before anything is loaded. */
 int mlb_dp_attach(const char *ifname, enum mlb_dp_mode mode, const char *pin_dir,
-		  struct mlb_dp **out);
+		  const struct mlb_dp_opts *opts, struct mlb_dp **out);
 /* Detaches marllb from ifname (whoever attached it) and removes pin_dir (NULL: default) if
  * it exists. */
 int mlb_dp_detach(const char *ifname, const char *pin_dir);
@@ -45,14 +53,33 @@ int mlb_dp_open_pinned(const char *pin_dir, struct mlb_dp **out);
  * stale pins: e.g. after mlb_dp_open_iface() on a program attached by `ip link`. */
 int mlb_dp_pin_maps(struct mlb_dp *dp, const char *dir);
 int mlb_dp_open_iface(const char *ifname, struct mlb_dp **out);
-/* Loads marllb.o without attaching it (tests, benchmarks): mlb_dp_prog_fd() runs it. A
- * non-zero bench_new_flows makes every packet a new flow (benchmark only). */
-int mlb_dp_load(bool bench_new_flows, struct mlb_dp **out);
+/* Loads marllb.o without attaching it (tests, benchmarks): mlb_dp_prog_fd() runs it. */
+int mlb_dp_load(const struct mlb_dp_opts *opts, struct mlb_dp **out);
 void mlb_dp_close(struct mlb_dp *dp);
 /* The XDP program's fd, or -1 when the handle was opened from pinned maps. */
 int mlb_dp_prog_fd(const struct mlb_dp *dp);
 /* The fd of a map by name (MLB_MAP_*), or -ENOENT. */
 int mlb_dp_map_fd(const struct mlb_dp *dp, const char *name);
+
+/* The flow tables as loaded, and the kernel memory they take (as the kernel accounts it). */
+struct mlb_dp_tables {
+	uint32_t flow_table_size, half_open_table_size; /* entries */
+	uint64_t flow_table_bytes, half_open_table_bytes;
+	uint64_t all_maps_bytes; /* every map of the data plane */
+};
+int mlb_dp_tables(struct mlb_dp *dp, struct mlb_dp_tables *t);
+/* "flow table 262144 entries (35.1 MiB), half-open table ..." into buf. */
+void mlb_dp_tables_str(const struct mlb_dp_tables *t, char *buf, size_t len);
+
+/*
+ * The SYN budget: half-open entries each CPU may create per window of 2^MLB_SYN_WINDOW_SHIFT
+ * ns before new flows are placed by the consistent hash without state. Every open sets the
+ * default (a CPU's share of mlb_half_open turns over no faster than MLB_HALF_OPEN_LIFE_NS,
+ * with a factor 2 of margin) unless a budget is set. MLB_SYN_BUDGET_OFF: no limit.
+ */
+#define MLB_SYN_BUDGET_OFF UINT32_MAX
+int mlb_dp_set_syn_budget(struct mlb_dp *dp, uint32_t per_window);
+uint32_t mlb_dp_syn_budget_default(uint32_t half_open_table_size, int ncpus);
 
 /* Virtual services. addr is 4 (MLB_AF_INET) or 16 bytes, network order; port host order. */
 struct mlb_vip_cfg {
@@ -92,34 +119,69 @@ int mlb_dp_get_backend(struct mlb_dp *dp, uint32_t vip_id, uint32_t k, struct ml
  * if called faster). Backends k >= n get weight 1.0. Returns the new generation (> 0).
  */
 int64_t mlb_dp_set_weights(struct mlb_dp *dp, uint32_t vip_id, const float *a, uint32_t n);
+/* live and r from a (include/marllb.h, struct mlb_weights): what every write of a weight
+ * vector does first. For tools that build vectors themselves (the benchmark). */
+void mlb_weights_derive(struct mlb_weights *w);
 /* The live agent weights (as floats) and their generation. */
 int mlb_dp_get_weights(struct mlb_dp *dp, uint32_t vip_id, float *a, uint32_t n, uint64_t *gen);
 
 /* Open flows q of backends 0..n-1 of VIP id, as this data plane counts them. */
 int mlb_dp_read_queues(struct mlb_dp *dp, uint32_t vip_id, uint32_t *q, uint32_t n);
+/* Reconciliation only: q[vip_id][k] += delta, atomically with the data plane's own updates;
+ * *old (may be NULL) gets the value before. */
+int mlb_dp_adjust_queue(struct mlb_dp *dp, uint32_t vip_id, uint32_t k, int32_t delta,
+			uint32_t *old);
 
 /* Per-CPU statistics summed over CPUs. */
 int mlb_dp_read_stats(struct mlb_dp *dp, struct mlb_stats *sum);
 int mlb_dp_read_vip_traffic(struct mlb_dp *dp, uint32_t vip_id, struct mlb_traffic *sum);
 int mlb_dp_read_backend_traffic(struct mlb_dp *dp, uint32_t vip_id, uint32_t k,
 				struct mlb_traffic *sum);
+/* Backends 0..n-1 of VIP id at once (one system call): sums[k] summed over CPUs. */
+int mlb_dp_read_pool_traffic(struct mlb_dp *dp, uint32_t vip_id, struct mlb_traffic *sums,
+			     uint32_t n);
 
 /*
- * Flow table. mlb_dp_for_each_flow() calls fn for each flow (a snapshot per entry); fn may
+ * Flow tables (include/marllb.h): MLB_TABLE_FLOWS holds the flows q counts, MLB_TABLE_HALF_OPEN
+ * (an LRU) the others.
+ *
+ * A scan reads a table in batches of whole hash buckets: an entry present for the whole scan
+ * is returned exactly once, whatever is inserted or deleted meanwhile. mlb_dp_flow_scan()
+ * returns how many entries it wrote (up to max, which must be >= 64), 0 once the scan is
+ * complete, or a negative errno.
+ *
+ * mlb_dp_for_each_flow() calls fn (NULL: none) for each flow of a table (a snapshot per entry); fn may
  * reclaim that flow; fn returns non-zero to stop. Returns the number of flows visited.
  *
- * mlb_dp_reclaim_flow() removes a flow that has been idle since before idle_before_ns
- * (bpf_ktime_get_coarse_ns / CLOCK_MONOTONIC_COARSE clock) and gives back its q exactly once:
- * the flow table delete is the arbiter. Whoever deletes a counted entry (the data plane on a
- * client FIN/RST, or this function) decrements q; the data plane re-inserts closed flows as
- * MLB_FLOW_CLOSED, which count for nothing. If the deleted entry turns out to have been used
- * after idle_before_ns, it is put back unchanged and -EBUSY is returned. Returns 1 if q was
- * decremented, 0 if the flow was closed already, -ENOENT if it is gone.
+ * mlb_dp_reclaim_flow() takes a counted flow that has been idle since before idle_before_ns
+ * (bpf_ktime_get_coarse_ns / CLOCK_MONOTONIC_COARSE clock) out of the count: it gives back its
+ * q exactly once (the delete from mlb_flows is the arbiter, shared with the data plane's
+ * FIN/RST path) and keeps the flow, uncounted, in mlb_half_open, so that if it resumes its
+ * packets still reach its backend and it is counted again. Returns 1 if q was decremented,
+ * -EBUSY if the flow was used after idle_before_ns (nothing changed), 0 if the data plane
+ * closed it meanwhile, -ENOENT if it is not a counted flow.
  */
+enum mlb_flow_table {
+	MLB_TABLE_FLOWS = 0,
+	MLB_TABLE_HALF_OPEN = 1,
+};
+struct mlb_flow_scan {
+	enum mlb_flow_table table;
+	bool started, done;
+	uint64_t cursor;
+};
+void mlb_flow_scan_init(struct mlb_flow_scan *s, enum mlb_flow_table table);
+long mlb_dp_flow_scan(struct mlb_dp *dp, struct mlb_flow_scan *s, struct mlb_flow_key *keys,
+		      struct mlb_flow *flows, uint32_t max);
 typedef int (*mlb_flow_fn)(const struct mlb_flow_key *key, const struct mlb_flow *flow, void *ctx);
-long mlb_dp_for_each_flow(struct mlb_dp *dp, mlb_flow_fn fn, void *ctx);
+long mlb_dp_for_each_flow(struct mlb_dp *dp, enum mlb_flow_table table, mlb_flow_fn fn, void *ctx);
 int mlb_dp_reclaim_flow(struct mlb_dp *dp, const struct mlb_flow_key *key, uint64_t idle_before_ns);
-int mlb_dp_lookup_flow(struct mlb_dp *dp, const struct mlb_flow_key *key, struct mlb_flow *flow);
+/* Deletes an uncounted flow (mlb_half_open) idle since before idle_before_ns: 1 if deleted,
+ * -EBUSY if used since (put back), -ENOENT if not there. q is not involved. */
+int mlb_dp_forget_flow(struct mlb_dp *dp, const struct mlb_flow_key *key, uint64_t idle_before_ns);
+/* Looks the flow up in mlb_flows, then in mlb_half_open; *table (may be NULL) says where. */
+int mlb_dp_lookup_flow(struct mlb_dp *dp, const struct mlb_flow_key *key, struct mlb_flow *flow,
+		       enum mlb_flow_table *table);
 
 /* Samples: a libbpf ring buffer on mlb_samples; fn gets one struct mlb_sample per call (data,
  * size == sizeof(struct mlb_sample)). Poll it with ring_buffer__poll(), free it with

@@ -10,11 +10,15 @@ enum mlb_map_id {
 	MLB_M_VIPS,
 	MLB_M_VIP_ADDRS,
 	MLB_M_VIP_FILTER,
+	MLB_M_VIP_BY_ID,
 	MLB_M_BACKENDS,
 	MLB_M_POOLS,
 	MLB_M_WEIGHTS,
 	MLB_M_QUEUES,
 	MLB_M_FLOWS,
+	MLB_M_HALF_OPEN,
+	MLB_M_CHASH,
+	MLB_M_CPU_STATE,
 	MLB_M_SAMPLES,
 	MLB_M_STATS,
 	MLB_M_VIP_STATS,
@@ -43,5 +47,13 @@ struct mlb_dp *mlb_dp_alloc(void);
 int mlb_dp_find_vip_by_id(struct mlb_dp *dp, uint32_t id, struct mlb_vip_key *key,
 			  struct mlb_vip *vip);
 uint64_t mlb_now_ns(void);
+
+/* chash.c: rebuilds VIP id's consistent-hash lookup table from its active backends. */
+int mlb_chash_rebuild(struct mlb_dp *dp, uint32_t vip_id);
+
+/* flows.c: deletes every flow of VIP id from both tables (no q change: the caller resets q). */
+void mlb_flows_forget_vip(struct mlb_dp *dp, uint32_t vip_id);
+/* Sets the default SYN budget if none is set. */
+int mlb_syn_budget_init(struct mlb_dp *dp);
 
 #endif /* MARLLB_DP_INTERNAL_H */

@@ -14,7 +14,7 @@ static const char *const drop_names[MLB_DROP_MAX] = {
 	[MLB_DROP_MALFORMED] = "malformed",   [MLB_DROP_TRUNCATED] = "truncated",
 	[MLB_DROP_FRAGMENT] = "fragment",     [MLB_DROP_NO_FLOW] = "no_flow",
 	[MLB_DROP_NO_BACKEND] = "no_backend", [MLB_DROP_BACKEND_DOWN] = "backend_down",
-	[MLB_DROP_BAD_L2] = "bad_l2",	      [MLB_DROP_FLOW_TABLE] = "flow_table",
+	[MLB_DROP_BAD_L2] = "bad_l2",
 };
 
 const char *mlb_policy_name(uint32_t policy)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Reading a data plane: q, statistics, flows (and their reclaim), samples. */
+/* Reading a data plane: q, statistics, traffic, samples. */
 #include <errno.h>
-#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -14,6 +14,19 @@ int mlb_dp_read_queues(struct mlb_dp *dp, uint32_t vip_id, uint32_t *q, uint32_t
 		return -ERANGE;
 	for (uint32_t k = 0; k < n; k++)
 		q[k] = __atomic_load_n(&dp->queues[vip_id].q[k], __ATOMIC_RELAXED);
+	return 0;
+}
+
+int mlb_dp_adjust_queue(struct mlb_dp *dp, uint32_t vip_id, uint32_t k, int32_t delta,
+			uint32_t *old)
+{
+	uint32_t v;
+
+	if (vip_id >= MLB_MAX_VIPS || k >= MLB_MAX_BACKENDS)
+		return -ERANGE;
+	v = __atomic_fetch_add(&dp->queues[vip_id].q[k], (uint32_t)delta, __ATOMIC_RELAXED);
+	if (old)
+		*old = v;
 	return 0;
 }
 
@@ -30,6 +43,10 @@ int mlb_dp_read_stats(struct mlb_dp *dp, struct mlb_stats *sum)
 		sum->closed_flows += per_cpu[c].closed_flows;
 		sum->samples += per_cpu[c].samples;
 		sum->ring_lost += per_cpu[c].ring_lost;
+		sum->established += per_cpu[c].established;
+		sum->refused += per_cpu[c].refused;
+		sum->syn_stateless += per_cpu[c].syn_stateless;
+		sum->fallback += per_cpu[c].fallback;
 		for (int r = 0; r < MLB_DROP_MAX; r++)
 			sum->drops[r] += per_cpu[c].drops[r];
 	}
@@ -46,6 +63,8 @@ static int mlb_traffic_sum(struct mlb_dp *dp, int fd, uint32_t idx, struct mlb_t
 	for (int c = 0; c < dp->ncpus; c++) {
 		sum->packets += per_cpu[c].packets;
 		sum->bytes += per_cpu[c].bytes;
+		sum->opened += per_cpu[c].opened;
+		sum->closed += per_cpu[c].closed;
 	}
 	return 0;
 }
@@ -65,59 +84,41 @@ int mlb_dp_read_backend_traffic(struct mlb_dp *dp, uint32_t vip_id, uint32_t k,
 	return mlb_traffic_sum(dp, dp->fds[MLB_M_BE_STATS], vip_id * MLB_MAX_BACKENDS + k, sum);
 }
 
-/*
- * The next key is fetched before fn runs, so fn may delete (reclaim) the flow it is given:
- * a hash map restarts from its first key when asked for the successor of a missing one. The
- * walk is bounded for the same reason, in case other deletions keep restarting it.
- */
-long mlb_dp_for_each_flow(struct mlb_dp *dp, mlb_flow_fn fn, void *ctx)
+int mlb_dp_read_pool_traffic(struct mlb_dp *dp, uint32_t vip_id, struct mlb_traffic *sums,
+			     uint32_t n)
 {
-	int fd = dp->fds[MLB_M_FLOWS];
-	struct mlb_flow_key key, next;
-	long n = 0, steps = 0;
-	struct mlb_flow flow;
-	bool more;
+	LIBBPF_OPTS(bpf_map_batch_opts, o);
+	/* a batch resumes after the key it is given: after the last backend of the VIP before */
+	uint32_t in = vip_id * MLB_MAX_BACKENDS - 1, out, keys[MLB_MAX_BACKENDS], count = n;
+	struct mlb_traffic *vals;
+	int err = 0;
 
-	if (bpf_map_get_next_key(fd, NULL, &key))
+	if (vip_id >= MLB_MAX_VIPS || n > MLB_MAX_BACKENDS)
+		return -ERANGE;
+	memset(sums, 0, n * sizeof(*sums));
+	if (!n)
 		return 0;
-	do {
-		more = !bpf_map_get_next_key(fd, &key, &next);
-		if (!bpf_map_lookup_elem(fd, &key, &flow)) {
-			n++;
-			if (fn(&key, &flow, ctx))
-				break;
+	vals = calloc((size_t)n * dp->ncpus, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	if (bpf_map_lookup_batch(dp->fds[MLB_M_BE_STATS], vip_id ? &in : NULL, &out, keys, vals,
+				 &count, &o) &&
+	    errno != ENOENT)
+		err = -errno;
+	else if (count != n)
+		err = -EIO;
+	for (uint32_t k = 0; !err && k < n; k++) {
+		for (int c = 0; c < dp->ncpus; c++) {
+			const struct mlb_traffic *t = &vals[(size_t)k * dp->ncpus + c];
+
+			sums[k].packets += t->packets;
+			sums[k].bytes += t->bytes;
+			sums[k].opened += t->opened;
+			sums[k].closed += t->closed;
 		}
-		key = next;
-	} while (more && ++steps < 2L * MLB_FLOW_TABLE_SIZE);
-	return n;
-}
-
-int mlb_dp_lookup_flow(struct mlb_dp *dp, const struct mlb_flow_key *key, struct mlb_flow *flow)
-{
-	return bpf_map_lookup_elem(dp->fds[MLB_M_FLOWS], key, flow) ? -errno : 0;
-}
-
-int mlb_dp_reclaim_flow(struct mlb_dp *dp, const struct mlb_flow_key *key, uint64_t idle_before_ns)
-{
-	struct mlb_flow flow;
-
-	/* the delete decides: the data plane's FIN/RST path cannot decrement this entry now */
-	if (bpf_map_lookup_and_delete_elem(dp->fds[MLB_M_FLOWS], key, &flow))
-		return -errno;
-	if (flow.last_seen_ns >= idle_before_ns) {
-		/* it was used meanwhile: put it back as it was, q still counts it */
-		if (bpf_map_update_elem(dp->fds[MLB_M_FLOWS], key, &flow, BPF_NOEXIST) &&
-		    flow.state != MLB_FLOW_CLOSED && flow.vip_id < MLB_MAX_VIPS)
-			/* the client opened the same 5-tuple again: ours is gone for good */
-			goto give_back;
-		return -EBUSY;
 	}
-	if (flow.state == MLB_FLOW_CLOSED || flow.vip_id >= MLB_MAX_VIPS)
-		return 0;
-give_back:
-	__atomic_fetch_sub(&dp->queues[flow.vip_id].q[flow.backend % MLB_MAX_BACKENDS], 1,
-			   __ATOMIC_RELAXED);
-	return 1;
+	free(vals);
+	return err;
 }
 
 struct ring_buffer *mlb_dp_samples_new(struct mlb_dp *dp, mlb_sample_fn fn, void *ctx)
