@@ -12,8 +12,10 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../test.h"
@@ -252,6 +254,10 @@ static void test_http_query(void)
 	ASSERT_OK(http_query_parse("/w?x=1&ms=2.5&bytes=300#frag", &q), "ms and bytes");
 	ASSERT_NEAR(q.ms, 2.5, 1e-12, "ms value");
 	ASSERT_EQ(q.bytes, 300, "bytes value");
+	ASSERT_OK(http_query_parse("/io.php/?wait_ms=120.5", &q), "wait_ms");
+	ASSERT_NEAR(q.wait_ms, 120.5, 1e-12, "wait_ms value");
+	ASSERT_FALSE(q.has_n || q.has_ms, "a wait is neither n nor ms");
+	ASSERT_ERR(http_query_parse("/w?wait_ms=-3", &q), "negative wait");
 	ASSERT_OK(http_query_parse("/plain", &q), "no query");
 	ASSERT_FALSE(q.has_n || q.has_ms, "nothing set");
 	ASSERT_ERR(http_query_parse("/w?n=abc", &q), "n not a number");
@@ -512,6 +518,37 @@ static void test_testsrv_two_workers_bound(void)
 	ASSERT_EQ(testsrv_stop(&s), 0, "testsrv exit");
 }
 
+/*
+ * An IO wait (?wait_ms=) is the same on a fast server: not divided by --speed, and in cpu
+ * mode it costs no CPU, unlike ?ms=.
+ */
+static void test_testsrv_wait_is_io(void)
+{
+	struct served sv[1];
+	struct testsrv s = { 0 };
+	struct timespec c0, c1;
+	struct rusage r0, r1;
+	int st;
+
+	getrusage(RUSAGE_CHILDREN, &r0); /* children reaped so far: earlier tests' */
+	if (!ASSERT_OK(testsrv_start(&s, "-w 1 --speed 4 --mode cpu"), "start testsrv"))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &c0);
+	ASSERT_EQ(burst(s.port, "/io.php/?wait_ms=200", 1, sv), 1, "answered");
+	clock_gettime(CLOCK_MONOTONIC, &c1);
+	/* the service interval covers the whole wait: 200 ms, not 200 / 4 */
+	ASSERT_GE(sv[0].end - sv[0].start, 195000, "wait not divided by --speed");
+	ASSERT_GE((c1.tv_sec - c0.tv_sec) * 1e3 + (c1.tv_nsec - c0.tv_nsec) / 1e6, 195,
+		  "client waited");
+	st = testsrv_stop(&s);
+	ASSERT_EQ(st, 0, "testsrv exit");
+	/* its CPU time, well under the 200 ms a busy wait would use */
+	getrusage(RUSAGE_CHILDREN, &r1);
+	ASSERT_LT((r1.ru_utime.tv_sec - r0.ru_utime.tv_sec) * 1e3 +
+			  (r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) / 1e3,
+		  100, "no CPU burnt for the wait");
+}
+
 /* SIGTERM during service: the request in service is still answered. */
 static void test_testsrv_sigterm_finishes_request(void)
 {
@@ -564,6 +601,60 @@ static void test_tracegen_format_and_seed(void)
 	ASSERT_NEAR(sum_n / (double)tr.count, 1000, 200, "mean n");
 	ASSERT_LT(tr.entries[tr.count - 1].time, 20, "within duration");
 	trace_free(&tr);
+}
+
+/*
+ * A mix: about the asked share of IO-bound lines, at the same arrival times and with the
+ * same CPU-bound work as the CPU-only trace of that seed; a longer trace starts the same.
+ */
+static void test_tracegen_io_mix_and_prefix(void)
+{
+	const char *cpu = tmp_path("m0.tsv"), *mix = tmp_path("m1.tsv"), *lng = tmp_path("m2.tsv");
+	struct trace_select sel;
+	struct trace a, b;
+	char err[256], *ta, *tl;
+	size_t io = 0, same_n = 0, cpu_lines = 0;
+	double sum_wait = 0;
+
+	ASSERT_EQ(run("marllb-tracegen -r 200 -d 10 -S 9 -o %s", cpu), 0, "gen cpu");
+	ASSERT_EQ(run("marllb-tracegen -r 200 -d 10 -S 9 --io-share 0.3 --io-mean-ms 50 -o %s",
+		      mix),
+		  0, "gen mix");
+	ASSERT_EQ(run("marllb-tracegen -r 200 -d 25 -S 9 -o %s", lng), 0, "gen longer");
+	ASSERT_NEQ(run("marllb-tracegen --io-share 1.5 >/dev/null 2>&1"), 0, "share > 1");
+	trace_select_default(&sel);
+	if (!ASSERT_OK(trace_load(cpu, &sel, &a, err, sizeof(err)), err))
+		return;
+	if (!ASSERT_OK(trace_load(mix, &sel, &b, err, sizeof(err)), err)) {
+		trace_free(&a);
+		return;
+	}
+	if (ASSERT_EQ(b.count, a.count, "same arrivals")) {
+		for (size_t i = 0; i < a.count; i++) {
+			const char *w = strstr(b.entries[i].query, "?wait_ms=");
+
+			ASSERT_TRUE(a.entries[i].time == b.entries[i].time, "same arrival time");
+			if (w && !strncmp(b.entries[i].query, "/io.php/?", 9)) {
+				io++;
+				sum_wait += atof(w + 9);
+			} else {
+				cpu_lines++;
+				same_n += !strcmp(a.entries[i].query, b.entries[i].query);
+			}
+		}
+		/* 2000 lines, share 0.3: sd 20 lines, so +-150 cannot fail by chance */
+		ASSERT_NEAR(io, 0.3 * a.count, 150, "IO share");
+		ASSERT_NEAR(sum_wait / (io ? io : 1), 50, 10, "mean wait");
+		ASSERT_EQ(same_n, cpu_lines, "CPU-bound lines keep their work");
+	}
+	trace_free(&a);
+	trace_free(&b);
+	ta = read_file(cpu);
+	tl = read_file(lng);
+	ASSERT_TRUE(strlen(ta) > 100 && !strncmp(ta, tl, strlen(ta)),
+		    "a longer trace starts the same");
+	free(ta);
+	free(tl);
 }
 
 /* Every request of a generated trace completes; the summary and CSV agree with the server. */
@@ -701,8 +792,10 @@ static const struct test_case tests[] = {
 	TEST(testsrv_one_worker_serial_fcfs),
 	TEST(testsrv_two_workers_bound),
 	TEST(testsrv_sigterm_finishes_request),
+	TEST(testsrv_wait_is_io),
 	TEST(testsrv_keep_alive),
 	TEST(tracegen_format_and_seed),
+	TEST(tracegen_io_mix_and_prefix),
 	TEST(replay_completes_trace),
 	TEST(replay_timeout_is_failure),
 	TEST(replay_thousands_concurrent),
