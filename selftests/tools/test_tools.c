@@ -690,15 +690,50 @@ static void test_replay_completes_trace(void)
 	rows = read_file(csv);
 	for (char *p = rows; (p = strchr(p, '\n')); p++) {
 		lines++;
-		ok_rows += !strncmp(p - 3, ",ok", 3);
+		ok_rows += !strncmp(p - strlen(",ok,1,/dummy.php/"), ",ok,1,/dummy.php/",
+				    strlen(",ok,1,/dummy.php/"));
 	}
 	ASSERT_EQ(lines, tr.count + 1, "CSV rows + header");
-	ASSERT_EQ(ok_rows, tr.count, "CSV rows ok");
+	ASSERT_EQ(ok_rows, tr.count, "CSV rows ok, measured, with their path");
 	free(rows);
 	free(log);
 	free(summary);
 out:
 	trace_free(&tr);
+}
+
+/*
+ * --warmup: the first seconds' requests are sent (the server serves them) but the summary
+ * counts only the rest, and the CSV marks them.
+ */
+static void test_replay_warmup_left_out(void)
+{
+	const char *trace = tmp_path("wu.tsv"), *csv = tmp_path("wu.csv");
+	struct testsrv s = { 0 };
+	char *summary, *log, *rows, served[64];
+	size_t warm = 0, meas = 0;
+
+	write_file(trace, "time\tquery\n0\t/a\n0.1\t/b\n0.2\t/c\n0.3\t/d\n0.4\t/e\n");
+	if (!ASSERT_OK(testsrv_start(&s, "-w 2"), "start testsrv"))
+		return;
+	summary = replay_summary("-W 0.25 -o %s %s http://127.0.0.1:%d", csv, trace, s.port);
+	ASSERT_EQ(testsrv_stop(&s), 0, "testsrv exit");
+	ASSERT_EQ(summary_get(summary, "requests"), 2, "measured requests");
+	ASSERT_EQ(summary_get(summary, "ok"), 2, "measured ok");
+	ASSERT_EQ(summary_get(summary, "warmup"), 3, "warm-up requests");
+	log = read_file(s.log);
+	snprintf(served, sizeof(served), "served %d requests", 5);
+	ASSERT_TRUE(strstr(log, served), log);
+	rows = read_file(csv);
+	for (char *p = rows; (p = strchr(p, '\n')); p++) {
+		warm += !strncmp(p - 5, ",0,/", 4);
+		meas += !strncmp(p - 5, ",1,/", 4);
+	}
+	ASSERT_EQ(warm, 3, "CSV warm-up rows");
+	ASSERT_EQ(meas, 2, "CSV measured rows");
+	free(rows);
+	free(log);
+	free(summary);
 }
 
 /* A server that accepts connections but never answers: every request times out. */
@@ -797,6 +832,7 @@ static const struct test_case tests[] = {
 	TEST(tracegen_format_and_seed),
 	TEST(tracegen_io_mix_and_prefix),
 	TEST(replay_completes_trace),
+	TEST(replay_warmup_left_out),
 	TEST(replay_timeout_is_failure),
 	TEST(replay_thousands_concurrent),
 	TEST(ipv6_loopback),
