@@ -19,22 +19,12 @@
 #include <unistd.h>
 
 #include "../test.h"
+#include "test_dir.h"
 #include "../../tools/replay/stats.h"
 #include "../../tools/replay/trace.h"
 #include "../../tools/testsrv/http_query.h"
 
-static char bindir[PATH_MAX];
 static char tmpdir[] = "/tmp/marllb-tools-XXXXXX";
-
-static const char *tmp_path(const char *name)
-{
-	static char bufs[8][PATH_MAX];
-	static int next;
-	char *p = bufs[next++ % 8];
-
-	snprintf(p, PATH_MAX, "%s/%s", tmpdir, name);
-	return p;
-}
 
 static int write_file(const char *path, const char *text)
 {
@@ -280,6 +270,31 @@ static void test_quantiles(void)
 	ASSERT_NEAR(s.max, 10, 0, "max");
 	tct_summarise(v, 0, &s);
 	ASSERT_EQ(s.n, 0, "empty");
+}
+
+/* Selection gives the sorted array's nearest-rank quantile, with and without ties. */
+static void test_quantile_select(void)
+{
+	static const double qs[] = { 0, 0.01, 0.5, 0.9, 0.99, 0.999, 1 };
+	double sorted[997], work[997];
+	unsigned int x = 12345;
+	int bad = 0;
+
+	for (int round = 0; round < 40; round++) {
+		size_t n = 1 + (size_t)(round * 25) % 997;
+
+		for (size_t i = 0; i < n; i++) {
+			x = x * 1103515245u + 12345u;
+			/* half the rounds with many ties */
+			sorted[i] = round % 2 ? (double)(x >> 16) : (double)((x >> 16) % 7);
+		}
+		memcpy(work, sorted, n * sizeof(double));
+		tct_summarise(sorted, n, &(struct tct_summary){ 0 });
+		for (size_t k = 0; k < sizeof(qs) / sizeof(qs[0]); k++) {
+			bad += quantile_select(work, n, qs[k]) != quantile_sorted(sorted, n, qs[k]);
+		}
+	}
+	ASSERT_EQ(bad, 0, "selected = sorted quantile");
 }
 
 static void test_trace_select_and_scale(void)
@@ -819,6 +834,7 @@ static void test_ipv6_loopback(void)
 static const struct test_case tests[] = {
 	TEST(http_query),
 	TEST(quantiles),
+	TEST(quantile_select),
 	TEST(trace_select_and_scale),
 	TEST(trace_malformed_lines),
 	TEST(replay_rejects_malformed_trace),
@@ -841,18 +857,6 @@ static const struct test_case tests[] = {
 
 int main(int argc, char **argv)
 {
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	int rc;
-
-	if (n <= 0 || !mkdtemp(tmpdir)) {
-		perror("test_tools: setup");
-		return 1;
-	}
-	self[n] = '\0';
-	snprintf(bindir, sizeof(bindir), "%s", dirname(self));
 	signal(SIGPIPE, SIG_IGN);
-	rc = test_main(argc, argv, tests);
-	run("rm -rf '%s'", tmpdir);
-	return rc;
+	return test_dir_main(argc, argv, tests, tmpdir);
 }
