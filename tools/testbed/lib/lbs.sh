@@ -97,6 +97,19 @@ tb_marllbd_model_args() {
 	fi
 }
 
+# Before any phase: marllbd reads the configuration and loads marl's model (--check-config),
+# so that a model marllbd cannot use stops the run at once, not at marl's first phase.
+tb_marl_preflight() {
+	local out
+	case " $TB_POLICIES_RUN " in *" marl"*) ;; *) return 0 ;; esac
+	tb_marllbd_conf marl "$TB_RUN/marllbd-check.conf"
+	# shellcheck disable=SC2086,SC2046
+	out=$(tb_exec lb0 "$TB_BIN/marllbd" --iface "$(tb_lb_if 0)" --config "$TB_RUN/marllbd-check.conf" \
+		$(tb_marllbd_model_args) --check-config $TB_MARLLBD_ARGS 2>&1) ||
+		tb_die "marllbd cannot run marl on this pool: $(echo "$out" | tail -n 2 | tr '\n' ' ')" \
+			"(--model $TB_MODEL; --model scratch starts without one)"
+}
+
 tb_xdp_attached() { tb_exec "lb$1" ip link show dev "$(tb_lb_if "$1")" | grep -q ' xdp'; }
 
 # tb_lbs_start POLICY LOGDIR: brings every LB up with POLICY and waits until it is ready.

@@ -223,15 +223,18 @@ tb_phase() {
 		tb_lb_counters "$i" | sed "s/^/lb$i /" >>"$dir/$tag.lbs"
 	done
 	tb_lbs_stop
-	tb_log "$what: $(tb_phase_line "$dir" "$tag")"
+	tb_log "$what: $(tb_phase_line "$dir" "$tag" "$load")"
 }
 
-# One line about a phase: requests, failures, mean and p99, servers' CPU against the load.
+# One line about a phase: requests, failures, mean and p99, servers' CPU against the load
+# (flagged beyond 10 %).
 tb_phase_line() {
-	local dir=$1 tag=$2
+	local dir=$1 tag=$2 load=$3
 	awk '$1 == "ok" || $1 == "failed" || $1 == "mean_s" || $1 == "p99_s" { printf "%s %s  ", $1, $2 }' \
 		"$dir/$tag.sum"
-	awk '$1 == "all" { printf "servers used %.0f%% of their CPU", $5 * 100 }' "$dir/$tag.cpu" 2>/dev/null
+	awk -v l="$load" '$1 == "all" { d = $5 - l; if (d < 0) d = -d
+		printf "servers used %.0f%% of their CPU (offered %.0f%%)%s", $5 * 100, l * 100,
+			(d > 0.1 * l ? ", more than 10% off: see the .cpu file" : "") }' "$dir/$tag.cpu" 2>/dev/null
 }
 
 # Seconds a phase of POLICY takes, roughly: LB start and wiring, samples, warm-up,

@@ -17,11 +17,11 @@ tb_has_gnuplot() { command -v gnuplot >/dev/null; }
 tb_style() {
 	case $1 in
 	marl) echo "#D55E00 1 7" ;;         # vermillion, solid, filled circle
-	marl-trained) echo "#CC79A7 1 9" ;; # reddish purple, solid, filled triangle
+	marl-trained) echo "#56B4E9 1 9" ;; # sky blue, solid, filled triangle
 	sed) echo "#0072B2 2 5" ;;          # blue, dashed, filled square
 	lsq) echo "#009E73 3 13" ;;         # bluish green, short dashes, filled diamond
-	haproxy) echo "#E69F00 4 11" ;;     # orange, dash-dot, filled triangle down
-	wcmp) echo "#56B4E9 5 4" ;;         # sky blue, dash-dot-dot, square
+	haproxy) echo "#CC79A7 4 11" ;;     # reddish purple, dash-dot, filled triangle down
+	wcmp) echo "#E69F00 5 4" ;;         # orange, dash-dot-dot, square
 	*) echo "#000000 6 6" ;;            # black (ecmp), dotted, circle
 	esac
 }
@@ -192,7 +192,7 @@ EOF
 				for j in $servers; do
 					plots="$plots${plots:+, }'$wdat' using (strcol(1) eq 'lb$i' && strcol(2) eq '$(tb_srv_ip "$j")' ? \$3 : NaN):4 with lines $(tb_server_colour "$k") dt $((k % 5 + 1)) lw 2 title 's$j (cap ${TB_CAP[$j]})'"
 					# its capacity share: the weight SED would give it with the right weights
-					plots="$plots, $(awk -v c="${TB_CAP[$j]}" -v s="$TB_CAP_SUM" -v n="$TB_N" 'BEGIN { print c * n / s }') with lines $(tb_server_colour "$k") dt 3 lw 1 notitle"
+					plots="$plots, $(awk -v c="${TB_CAP[$j]}" -v s="$TB_CAP_SUM" -v n="$TB_N" 'BEGIN { print c * n / s }') with lines $(tb_server_colour "$k") dt 3 lw 1 $([ "$k" = 0 ] && echo "title 'capacity share'" || echo notitle)"
 					k=$((k + 1))
 				done
 				echo "plot $plots"
