@@ -7,7 +7,8 @@
 #     phases are interleaved, progress lines are printed, both LBs carry traffic, every
 #     flow an LB opened it saw closed (counters read only once every connection is closed),
 #     the table has confidence intervals and a verdict, and nothing is left behind.
-#  2. The same --seed replays the same requests whatever --train is (dry runs).
+#  2. The same --seed replays the same requests whatever --train is, and a trace's ramp is
+#     skipped or refused (dry runs).
 #  3. A noisy neighbour (builtin servers burning CPU under quotas) switches on and off at
 #     its times in the measured phase and uses its share of a core.
 #  4. SIGTERM in the middle of a run: the testbed stops at once and removes everything.
@@ -65,7 +66,8 @@ teardown_result() { # NAME LOG
 
 tests="runs every_request_completes same_requests_every_phase interleaved_with_progress \
 both_lbs_carry_traffic counters_return_to_zero table_with_intervals teardown_clean \
-same_seed_whatever_train noisy_neighbour_on_and_off sigterm_tears_down"
+same_seed_whatever_train trace_ramp_skipped_or_refused noisy_neighbour_on_and_off \
+sigterm_tears_down"
 why=""
 [ "$(id -u)" = 0 ] || why="needs root (network namespaces, XDP)"
 for b in marllbd marllb-dp marllb-replay marllb-tracegen marllb-testsrv marllb-compare \
@@ -108,6 +110,11 @@ for ph in $phases; do
 	check "$([ "$(kv_get "$s" warmup)" = "$(kv_get "$lvl/segment.info" warmup_requests)" ]; echo $?)" \
 		"$ph: $(kv_get "$s" warmup) warm-up requests, the segment has $(kv_get "$lvl/segment.info" warmup_requests)"
 done
+# ... and they are scheduled over exactly the 4 measured seconds after the 2 s warm-up
+span=$(awk -F, 'NR > 1 && $9 == 1 { if (!n++ || $2 < a) a = $2; if ($2 > b) b = $2 }
+	END { printf "%.3f %.3f", a, b }' "$lvl/lsq-r1.csv" 2>/dev/null)
+check "$(awk -v s="$span" 'BEGIN { split(s, x, " "); exit !(x[1] >= 2 && x[1] < 2.2 && x[2] > 5.7 && x[2] < 6) }'; echo $?)" \
+	"measured requests scheduled from ${span% *} to ${span#* } s, expected 2 to 6"
 verdict every_request_completes
 
 errors=0
@@ -183,6 +190,24 @@ check "$(cmp -s "$tmp/dry3/load0.6/segment.tsv" "$tmp/dry9/load0.6/segment.tsv";
 check "$([ "$(wc -l <"$tmp/dry3/load0.6/train.tsv")" -lt "$(wc -l <"$tmp/dry9/load0.6/train.tsv")" ]; echo $?)" \
 	"--train 9 does not train longer than --train 3"
 verdict same_seed_whatever_train
+
+# A trace that ramps up over its first 20 s (as the shared traces do): skipped by default,
+# refused when the skip is turned off.
+errors=0
+awk 'BEGIN { srand(3); print "time\tquery"; t = 0
+	while (t < 120) { r = t < 20 ? 5 + 35 * t / 20 : 40; t += -log(1 - rand()) / r
+		printf "%.6f\t/dummy.php/?n=%d\n", t, 1000 + int(rand() * 5000) } }' >"$tmp/ramp.tsv"
+"$testbed" --scenario default --dry-run --policies lsq --trace "$tmp/ramp.tsv" --loads 0.8 \
+	--duration 20 --warmup 5 --rate 50 --out "$tmp/ramp1" >"$tmp/ramp1.log" 2>&1
+check "$?" "auto skip: $(tail -n 2 "$tmp/ramp1.log")"
+from=$(kv_get "$tmp/ramp1/load0.8/segment.info" trace_from_s)
+check "$(awk -v f="${from:-0}" 'BEGIN { exit !(f >= 15) }'; echo $?)" \
+	"the measured part starts at ${from:-?} s of the trace, inside the ramp"
+"$testbed" --scenario default --dry-run --policies lsq --trace "$tmp/ramp.tsv" --trace-skip 0 \
+	--loads 0.8 --duration 20 --warmup 1 --rate 50 --out "$tmp/ramp2" >"$tmp/ramp2.log" 2>&1
+check "$([ $? != 0 ] && grep -q "not steady.*--trace-skip" "$tmp/ramp2.log"; echo $?)" \
+	"a segment across the ramp was not refused: $(tail -n 1 "$tmp/ramp2.log")"
+verdict trace_ramp_skipped_or_refused
 
 # ---- 3. a noisy neighbour from 1 s to 3 s of the measured phase ----------------------------
 errors=0

@@ -169,9 +169,9 @@ tb_plot_weights() {
 	nclass=$(tb_capacity_classes | wc -l)
 	{
 		cat <<EOF
-set terminal pngcairo size $((520 * TB_M + 200)),$((260 * nclass + 90)) noenhanced font ',10'
+set terminal pngcairo size $((520 * TB_M + 200)),$((260 * nclass + 110)) noenhanced font ',10'
 set output '$png'
-set multiplot layout $nclass,$TB_M title "$TB_SCENARIO_TITLE, marl at load $load, repeat ${tag##*-r}: weights per server (normalised to mean 1, 5 s moving average); grey: warm-up, orange: noisy neighbour, red: SED probe or fallback" noenhanced
+set multiplot layout $nclass,$TB_M title "$TB_SCENARIO_TITLE: ${tag%-r*} at load $load, repeat ${tag##*-r}: weights per server, normalised to mean 1, 5 s moving average\nshaded: warm-up (grey), noisy neighbour (orange), SED probe or fallback (red hatching); dotted: each server's capacity share" noenhanced
 set key outside right top
 set grid
 set xrange [-$TB_WARMUP:$TB_DURATION]
@@ -218,11 +218,12 @@ tb_plot_verdicts() {
 	tb_gnuplot <<EOF
 set terminal pngcairo size 1000,500 noenhanced font ',10'
 set output '$png'
-set title 'marl / best non-learning policy (95% confidence intervals); below 1: marl better'
+set title 'marl / best non-learning policy per scenario and load (95% confidence intervals): below 1 marl is better; dotted: the 15% bar'
 set ylabel 'ratio of task completion times'
 set grid ytics
-set xtics rotate by -30
-set key top left
+set xtics rotate by -20
+set offsets 0.5, 0.5, 0, 0
+set key top right
 set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lc rgb '#000000'
 set arrow from graph 0, first 0.85 to graph 1, first 0.85 nohead dt 3 lc rgb '#009E73'
 plot '$data' using (\$0 - 0.12):2:3:4:xtic(1) with yerrorbars pt 7 ps 1.3 lw 2 lc rgb '#D55E00' title 'mean', \

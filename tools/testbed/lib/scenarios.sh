@@ -156,6 +156,33 @@ tb_summary_all() {
 	awk -F, 'NR > 1 && $4 == "marl" { printf "  %-14s load %-5s %-10s %-4s: %-17s vs %-7s %.3f [%.3f, %.3f]%s\n",
 		$1, $2, $3, $5, $10, $6, $7, $8, $9, $12 != "" ? " (" $12 ")" : "" }' "$TB_OUT/verdicts.csv" |
 		tee -a "$TB_OUT/summary.txt"
+	tb_targets "$TB_OUT/verdicts.csv" | tee -a "$TB_OUT/summary.txt"
 	tb_plot_verdicts "$TB_OUT/verdicts.csv" "$TB_OUT/verdicts.png"
 	echo "results: $TB_OUT (summary.txt, verdicts.csv, verdicts.png, <scenario>/)"
+}
+
+# The bar issue 12 sets for marl in each scenario, per load, from the verdicts (measured
+# window): default: not worse than the best of the baselines, mean and p99; wrong-weights
+# and hog: at least 15 % lower mean with its interval below the best's; mixed and large:
+# not worse, mean and p99.
+tb_targets() {
+	echo
+	echo "targets (issue 12), marl against the best non-learning policy:"
+	awk -F, 'NR > 1 && $3 == "all" && $4 == "marl" {
+			k = $1 "," $2; if (!(k in seen)) { seen[k] = 1; key[++n] = k }
+			v[k, $5] = $10; t[k, $5] = $12 }
+		END {
+			for (i = 1; i <= n; i++) {
+				split(key[i], a, ","); s = a[1]
+				if (s == "wrong-weights" || s == "hog") {
+					bar = "mean at least 15% lower, interval below"
+					ok = t[key[i], "mean"] == "target-met"
+				} else {
+					bar = "mean and p99 not worse"
+					ok = v[key[i], "mean"] != "worse" && v[key[i], "p99"] != "worse"
+				}
+				printf "  %-14s load %-5s %-40s %s (mean %s, p99 %s)\n", s, a[2], bar,
+					ok ? "MET" : "MISSED", v[key[i], "mean"], v[key[i], "p99"]
+			}
+		}' "$1"
 }
