@@ -128,7 +128,7 @@ tb_lbs_start() {
 			tb_marllbd_conf "$policy" "$TB_RUN/marllbd-lb$i.conf"
 			rm -rf "$TB_RUN/state/lb$i"
 			mkdir -p "$TB_RUN/state/lb$i"
-			# shellcheck disable=SC2086
+			# shellcheck disable=SC2086,SC2046 # options split into words
 			tb_spawn "lb$i" "$logdir/marllbd-lb$i.log" "$TB_BIN/marllbd" \
 				--iface "$(tb_lb_if "$i")" --config "$TB_RUN/marllbd-lb$i.conf" \
 				--mode native --pin-root "$TB_PIN_ROOT/lb$i" \

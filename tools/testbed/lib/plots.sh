@@ -132,8 +132,9 @@ tb_capacity_classes() {
 
 # marl's weights of one repeat at one level: TAG.metrics -> one PNG.
 tb_plot_weights() {
-	local dir=$1 load=$2 tag=$3 png=$4 metrics=$dir/$3.metrics events=$dir/$3.events
-	local wdat=$dir/$3.weights i j t0 cls servers rects plots row=0 nclass hog=""
+	local dir=$1 load=$2 tag=$3 png=$4
+	local metrics=$1/$3.metrics events=$1/$3.events wdat=$1/$3.weights
+	local i j k t0 cls servers plots nclass hog=""
 	tb_has_gnuplot || return 0
 	[ -s "$metrics" ] || return 0
 	t0=$(awk '$1 == "measured_start" { print $2 }' "$events")
@@ -197,7 +198,6 @@ EOF
 				done
 				echo "plot $plots"
 			done
-			row=$((row + 1))
 		done < <(tb_capacity_classes)
 		echo "unset multiplot"
 	} | tb_gnuplot

@@ -33,17 +33,19 @@ tb_compare() {
 		tb_is_learner "$p" || baselines="$baselines${baselines:+,}$p"
 	done
 	: >"$out"
-	# shellcheck disable=SC2046
+	# shellcheck disable=SC2046 # one operand per policy
 	for l in $TB_LEARNERS; do
 		case " $TB_POLICIES_RUN " in *" $l "*) ;; *) continue ;; esac
 		"$TB_BIN/marllb-compare" --learner "$l" ${baselines:+--baselines "$baselines"} \
-			--seed "$TB_SEED" "$@" $(tb_compare_operands "$dir") |
-			awk -v first="$first" '$1 == "policy" && !first { next } { print }' >>"$out" ||
+			--seed "$TB_SEED" "$@" $(tb_compare_operands "$dir") >"$out.part" ||
 			tb_die "marllb-compare failed on $dir"
+		awk -v first="$first" '$1 == "policy" && !first { next } { print }' "$out.part" >>"$out"
 		first=0
 	done
+	# shellcheck disable=SC2046
 	[ "$first" = 1 ] && { "$TB_BIN/marllb-compare" --seed "$TB_SEED" "$@" \
 		$(tb_compare_operands "$dir") >"$out" || tb_die "marllb-compare failed on $dir"; }
+	rm -f "$out.part"
 	return 0
 }
 
