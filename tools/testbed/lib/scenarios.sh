@@ -65,12 +65,12 @@ tb_pool_setup() {
 	TB_WEIGHTS_TEXT=$(IFS=:; echo "${TB_WEIGHT[*]}")
 	[ "$TB_WEIGHTS_ARG" = caps ] && TB_WEIGHTS_TEXT="= capacities"
 	if [ "$TB_HOG_PRESET" = 1 ] && [ "${#TB_HOGS[@]}" = 0 ]; then
-		# the first of the fastest servers loses half its CPU over the middle third
+		# the first of the fastest servers loses three quarters of its CPU over the middle third
 		for ((j = 1; j < TB_N; j++)); do
 			awk -v a="${TB_CAP[$j]}" -v b="${TB_CAP[$fast]}" 'BEGIN { exit !(a > b) }' && fast=$j
 		done
 		TB_HOGS=("$(awk -v j="$fast" -v c="${TB_CAP[$fast]}" -v u="$TB_CPU_UNIT" -v d="$TB_DURATION" \
-			'BEGIN { printf "%d:%.3g@%.3g-%.3g", j, c * u / 2, d / 3, 2 * d / 3 }')")
+			'BEGIN { printf "%d:%.3g@%.3g-%.3g", j, c * u * 0.75, d / 3, 2 * d / 3 }')")
 	fi
 	tb_scenario_text
 }
