@@ -241,7 +241,7 @@ tb_phase_line() {
 # measurement, the last requests' completion, LB stop.
 tb_phase_seconds() {
 	awk -v w="$TB_WARMUP" -v d="$TB_DURATION" -v t="$TB_TRAIN" -v trained="$1" \
-		'BEGIN { print 9 + w + d + (trained == "marl-trained" ? t + 1 : 0) }'
+		'BEGIN { print 5 + w + d + (trained == "marl-trained" ? t + 1 : 0) }'
 }
 
 tb_minutes_left() {

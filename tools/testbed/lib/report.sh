@@ -106,9 +106,9 @@ tb_level_header() {
 		-v d="$TB_DURATION" -v reps="$TB_REPEATS" -v ts="$(tb_info_get "$dir/segment.info" time_scale)" \
 		-v cal="$TB_LOAD_BY" 'BEGIN {
 		printf "load %.0f%%: offered %.4g requests/s (%.0f%% of %g), %d measured requests in %g s" \
-			" per phase, %d repeats; by %s the measured requests need %.0f%% of the" \
+			" per phase, %d repeat%s; by %s the measured requests need %.0f%% of the" \
 			" servers'\'' CPU (trace time scale %.4g)\n", l * 100, l * r, l * 100, r, k, d, reps,
-			cal, l * 100, ts }'
+			(reps == 1 ? "" : "s"), cal, l * 100, ts }'
 }
 
 # The table of one level from compare.txt (and the hog-window and CPU-only ones).
