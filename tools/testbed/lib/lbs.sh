@@ -87,9 +87,10 @@ tb_haproxy_conf() {
 	} >"$out"
 }
 
-# marllbd's model options: the testbed's --model, or from scratch (no model, no saved state:
-# the state directory is new in every phase).
+# marllbd's model options for POLICY: for marl the testbed's --model, or from scratch (no
+# model, no saved state: the state directory is new in every phase); nothing for the others.
 tb_marllbd_model_args() {
+	case $1 in marl*) ;; *) return 0 ;; esac
 	if [ "$TB_MODEL" = scratch ]; then
 		echo "--default-model /dev/null/none"
 	else
@@ -105,7 +106,7 @@ tb_marl_preflight() {
 	tb_marllbd_conf marl "$TB_RUN/marllbd-check.conf"
 	# shellcheck disable=SC2086,SC2046
 	out=$(tb_exec lb0 "$TB_BIN/marllbd" --iface "$(tb_lb_if 0)" --config "$TB_RUN/marllbd-check.conf" \
-		$(tb_marllbd_model_args) --check-config $TB_MARLLBD_ARGS 2>&1) ||
+		$(tb_marllbd_model_args marl) --check-config $TB_MARLLBD_ARGS 2>&1) ||
 		tb_die "marllbd cannot run marl on this pool: $(echo "$out" | tail -n 2 | tr '\n' ' ')" \
 			"(--model $TB_MODEL; --model scratch starts without one)"
 }
@@ -133,7 +134,7 @@ tb_lbs_start() {
 				--iface "$(tb_lb_if "$i")" --config "$TB_RUN/marllbd-lb$i.conf" \
 				--mode native --pin-root "$TB_PIN_ROOT/lb$i" \
 				--state-dir "$TB_RUN/state/lb$i" --metrics-port "$TB_METRICS_PORT" \
-				$(tb_marllbd_model_args) --seed $((TB_SEED + 100 * TB_REPEAT + i)) \
+				$(tb_marllbd_model_args "$policy") --seed $((TB_SEED + 100 * TB_REPEAT + i)) \
 				--detach-on-exit $TB_MARLLBD_ARGS
 			echo "$TB_SPAWNED" >"$TB_RUN/marllbd-lb$i.pid"
 		else
