@@ -12,27 +12,19 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../test.h"
+#include "test_dir.h"
 #include "../../tools/replay/stats.h"
 #include "../../tools/replay/trace.h"
 #include "../../tools/testsrv/http_query.h"
 
-static char bindir[PATH_MAX];
 static char tmpdir[] = "/tmp/marllb-tools-XXXXXX";
-
-static const char *tmp_path(const char *name)
-{
-	static char bufs[8][PATH_MAX];
-	static int next;
-	char *p = bufs[next++ % 8];
-
-	snprintf(p, PATH_MAX, "%s/%s", tmpdir, name);
-	return p;
-}
 
 static int write_file(const char *path, const char *text)
 {
@@ -252,6 +244,10 @@ static void test_http_query(void)
 	ASSERT_OK(http_query_parse("/w?x=1&ms=2.5&bytes=300#frag", &q), "ms and bytes");
 	ASSERT_NEAR(q.ms, 2.5, 1e-12, "ms value");
 	ASSERT_EQ(q.bytes, 300, "bytes value");
+	ASSERT_OK(http_query_parse("/io.php/?wait_ms=120.5", &q), "wait_ms");
+	ASSERT_NEAR(q.wait_ms, 120.5, 1e-12, "wait_ms value");
+	ASSERT_FALSE(q.has_n || q.has_ms, "a wait is neither n nor ms");
+	ASSERT_ERR(http_query_parse("/w?wait_ms=-3", &q), "negative wait");
 	ASSERT_OK(http_query_parse("/plain", &q), "no query");
 	ASSERT_FALSE(q.has_n || q.has_ms, "nothing set");
 	ASSERT_ERR(http_query_parse("/w?n=abc", &q), "n not a number");
@@ -274,6 +270,31 @@ static void test_quantiles(void)
 	ASSERT_NEAR(s.max, 10, 0, "max");
 	tct_summarise(v, 0, &s);
 	ASSERT_EQ(s.n, 0, "empty");
+}
+
+/* Selection gives the sorted array's nearest-rank quantile, with and without ties. */
+static void test_quantile_select(void)
+{
+	static const double qs[] = { 0, 0.01, 0.5, 0.9, 0.99, 0.999, 1 };
+	double sorted[997], work[997];
+	unsigned int x = 12345;
+	int bad = 0;
+
+	for (int round = 0; round < 40; round++) {
+		size_t n = 1 + (size_t)(round * 25) % 997;
+
+		for (size_t i = 0; i < n; i++) {
+			x = x * 1103515245u + 12345u;
+			/* half the rounds with many ties */
+			sorted[i] = round % 2 ? (double)(x >> 16) : (double)((x >> 16) % 7);
+		}
+		memcpy(work, sorted, n * sizeof(double));
+		tct_summarise(sorted, n, &(struct tct_summary){ 0 });
+		for (size_t k = 0; k < sizeof(qs) / sizeof(qs[0]); k++) {
+			bad += quantile_select(work, n, qs[k]) != quantile_sorted(sorted, n, qs[k]);
+		}
+	}
+	ASSERT_EQ(bad, 0, "selected = sorted quantile");
 }
 
 static void test_trace_select_and_scale(void)
@@ -512,6 +533,37 @@ static void test_testsrv_two_workers_bound(void)
 	ASSERT_EQ(testsrv_stop(&s), 0, "testsrv exit");
 }
 
+/*
+ * An IO wait (?wait_ms=) is the same on a fast server: not divided by --speed, and in cpu
+ * mode it costs no CPU, unlike ?ms=.
+ */
+static void test_testsrv_wait_is_io(void)
+{
+	struct served sv[1];
+	struct testsrv s = { 0 };
+	struct timespec c0, c1;
+	struct rusage r0, r1;
+	int st;
+
+	getrusage(RUSAGE_CHILDREN, &r0); /* children reaped so far: earlier tests' */
+	if (!ASSERT_OK(testsrv_start(&s, "-w 1 --speed 4 --mode cpu"), "start testsrv"))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &c0);
+	ASSERT_EQ(burst(s.port, "/io.php/?wait_ms=200", 1, sv), 1, "answered");
+	clock_gettime(CLOCK_MONOTONIC, &c1);
+	/* the service interval covers the whole wait: 200 ms, not 200 / 4 */
+	ASSERT_GE(sv[0].end - sv[0].start, 195000, "wait not divided by --speed");
+	ASSERT_GE((c1.tv_sec - c0.tv_sec) * 1e3 + (c1.tv_nsec - c0.tv_nsec) / 1e6, 195,
+		  "client waited");
+	st = testsrv_stop(&s);
+	ASSERT_EQ(st, 0, "testsrv exit");
+	/* its CPU time, well under the 200 ms a busy wait would use */
+	getrusage(RUSAGE_CHILDREN, &r1);
+	ASSERT_LT((r1.ru_utime.tv_sec - r0.ru_utime.tv_sec) * 1e3 +
+			  (r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) / 1e3,
+		  100, "no CPU burnt for the wait");
+}
+
 /* SIGTERM during service: the request in service is still answered. */
 static void test_testsrv_sigterm_finishes_request(void)
 {
@@ -566,6 +618,60 @@ static void test_tracegen_format_and_seed(void)
 	trace_free(&tr);
 }
 
+/*
+ * A mix: about the asked share of IO-bound lines, at the same arrival times and with the
+ * same CPU-bound work as the CPU-only trace of that seed; a longer trace starts the same.
+ */
+static void test_tracegen_io_mix_and_prefix(void)
+{
+	const char *cpu = tmp_path("m0.tsv"), *mix = tmp_path("m1.tsv"), *lng = tmp_path("m2.tsv");
+	struct trace_select sel;
+	struct trace a, b;
+	char err[256], *ta, *tl;
+	size_t io = 0, same_n = 0, cpu_lines = 0;
+	double sum_wait = 0;
+
+	ASSERT_EQ(run("marllb-tracegen -r 200 -d 10 -S 9 -o %s", cpu), 0, "gen cpu");
+	ASSERT_EQ(run("marllb-tracegen -r 200 -d 10 -S 9 --io-share 0.3 --io-mean-ms 50 -o %s",
+		      mix),
+		  0, "gen mix");
+	ASSERT_EQ(run("marllb-tracegen -r 200 -d 25 -S 9 -o %s", lng), 0, "gen longer");
+	ASSERT_NEQ(run("marllb-tracegen --io-share 1.5 >/dev/null 2>&1"), 0, "share > 1");
+	trace_select_default(&sel);
+	if (!ASSERT_OK(trace_load(cpu, &sel, &a, err, sizeof(err)), err))
+		return;
+	if (!ASSERT_OK(trace_load(mix, &sel, &b, err, sizeof(err)), err)) {
+		trace_free(&a);
+		return;
+	}
+	if (ASSERT_EQ(b.count, a.count, "same arrivals")) {
+		for (size_t i = 0; i < a.count; i++) {
+			const char *w = strstr(b.entries[i].query, "?wait_ms=");
+
+			ASSERT_TRUE(a.entries[i].time == b.entries[i].time, "same arrival time");
+			if (w && !strncmp(b.entries[i].query, "/io.php/?", 9)) {
+				io++;
+				sum_wait += atof(w + 9);
+			} else {
+				cpu_lines++;
+				same_n += !strcmp(a.entries[i].query, b.entries[i].query);
+			}
+		}
+		/* 2000 lines, share 0.3: sd 20 lines, so +-150 cannot fail by chance */
+		ASSERT_NEAR(io, 0.3 * a.count, 150, "IO share");
+		ASSERT_NEAR(sum_wait / (io ? io : 1), 50, 10, "mean wait");
+		ASSERT_EQ(same_n, cpu_lines, "CPU-bound lines keep their work");
+	}
+	trace_free(&a);
+	trace_free(&b);
+	ta = read_file(cpu);
+	tl = read_file(lng);
+	ASSERT_TRUE(strlen(ta) > 100 && !strncmp(ta, tl, strlen(ta)),
+		    "a longer trace starts the same");
+	free(ta);
+	free(tl);
+}
+
 /* Every request of a generated trace completes; the summary and CSV agree with the server. */
 static void test_replay_completes_trace(void)
 {
@@ -599,15 +705,50 @@ static void test_replay_completes_trace(void)
 	rows = read_file(csv);
 	for (char *p = rows; (p = strchr(p, '\n')); p++) {
 		lines++;
-		ok_rows += !strncmp(p - 3, ",ok", 3);
+		ok_rows += !strncmp(p - strlen(",ok,1,/dummy.php/"), ",ok,1,/dummy.php/",
+				    strlen(",ok,1,/dummy.php/"));
 	}
 	ASSERT_EQ(lines, tr.count + 1, "CSV rows + header");
-	ASSERT_EQ(ok_rows, tr.count, "CSV rows ok");
+	ASSERT_EQ(ok_rows, tr.count, "CSV rows ok, measured, with their path");
 	free(rows);
 	free(log);
 	free(summary);
 out:
 	trace_free(&tr);
+}
+
+/*
+ * --warmup: the first seconds' requests are sent (the server serves them) but the summary
+ * counts only the rest, and the CSV marks them.
+ */
+static void test_replay_warmup_left_out(void)
+{
+	const char *trace = tmp_path("wu.tsv"), *csv = tmp_path("wu.csv");
+	struct testsrv s = { 0 };
+	char *summary, *log, *rows, served[64];
+	size_t warm = 0, meas = 0;
+
+	write_file(trace, "time\tquery\n0\t/a\n0.1\t/b\n0.2\t/c\n0.3\t/d\n0.4\t/e\n");
+	if (!ASSERT_OK(testsrv_start(&s, "-w 2"), "start testsrv"))
+		return;
+	summary = replay_summary("-W 0.25 -o %s %s http://127.0.0.1:%d", csv, trace, s.port);
+	ASSERT_EQ(testsrv_stop(&s), 0, "testsrv exit");
+	ASSERT_EQ(summary_get(summary, "requests"), 2, "measured requests");
+	ASSERT_EQ(summary_get(summary, "ok"), 2, "measured ok");
+	ASSERT_EQ(summary_get(summary, "warmup"), 3, "warm-up requests");
+	log = read_file(s.log);
+	snprintf(served, sizeof(served), "served %d requests", 5);
+	ASSERT_TRUE(strstr(log, served), log);
+	rows = read_file(csv);
+	for (char *p = rows; (p = strchr(p, '\n')); p++) {
+		warm += !strncmp(p - 5, ",0,/", 4);
+		meas += !strncmp(p - 5, ",1,/", 4);
+	}
+	ASSERT_EQ(warm, 3, "CSV warm-up rows");
+	ASSERT_EQ(meas, 2, "CSV measured rows");
+	free(rows);
+	free(log);
+	free(summary);
 }
 
 /* A server that accepts connections but never answers: every request times out. */
@@ -693,6 +834,7 @@ static void test_ipv6_loopback(void)
 static const struct test_case tests[] = {
 	TEST(http_query),
 	TEST(quantiles),
+	TEST(quantile_select),
 	TEST(trace_select_and_scale),
 	TEST(trace_malformed_lines),
 	TEST(replay_rejects_malformed_trace),
@@ -701,9 +843,12 @@ static const struct test_case tests[] = {
 	TEST(testsrv_one_worker_serial_fcfs),
 	TEST(testsrv_two_workers_bound),
 	TEST(testsrv_sigterm_finishes_request),
+	TEST(testsrv_wait_is_io),
 	TEST(testsrv_keep_alive),
 	TEST(tracegen_format_and_seed),
+	TEST(tracegen_io_mix_and_prefix),
 	TEST(replay_completes_trace),
+	TEST(replay_warmup_left_out),
 	TEST(replay_timeout_is_failure),
 	TEST(replay_thousands_concurrent),
 	TEST(ipv6_loopback),
@@ -712,18 +857,6 @@ static const struct test_case tests[] = {
 
 int main(int argc, char **argv)
 {
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	int rc;
-
-	if (n <= 0 || !mkdtemp(tmpdir)) {
-		perror("test_tools: setup");
-		return 1;
-	}
-	self[n] = '\0';
-	snprintf(bindir, sizeof(bindir), "%s", dirname(self));
 	signal(SIGPIPE, SIG_IGN);
-	rc = test_main(argc, argv, tests);
-	run("rm -rf '%s'", tmpdir);
-	return rc;
+	return test_dir_main(argc, argv, tests, tmpdir);
 }

@@ -72,6 +72,8 @@ struct options {
 	const char *csv_path;
 	struct trace_select sel;
 	double timeout;
+	double warmup; /* requests scheduled before this are sent, not summarised */
+	double progress; /* seconds between progress lines; 0: one updated status line */
 	int max_inflight;
 	bool quiet;
 };
@@ -88,6 +90,7 @@ struct replay {
 	struct conn *oldest, *newest;
 	int open;
 	int peak_open;
+	size_t done, failed;
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -121,16 +124,24 @@ static void usage(FILE *out)
 		"  -w, --work-scale F     multiply each query's n= by F (default 1)\n"
 		"  -s, --start S          skip the first S seconds of the trace (default 0)\n"
 		"  -d, --duration S       replay S seconds of (scaled) trace; 0: all (default 0)\n"
+		"  -W, --warmup S         requests scheduled in the first S seconds are sent but left\n"
+		"                         out of the summary (servers and LBs reach their steady\n"
+		"                         state first; default 0)\n"
 		"  -t, --timeout S        a request not finished S seconds after its connect()\n"
 		"                         fails as 'timeout' (default 30)\n"
 		"  -m, --max-inflight N   open requests at most; a request arriving beyond fails\n"
 		"                         as 'overload' (default: open-file limit - 64)\n"
 		"  -o, --csv FILE         per-request records: id,sched_s,start_s,end_s,tct_s,\n"
-		"                         status,bytes,outcome (seconds from the replay's start)\n"
-		"  -q, --quiet            no progress line on stderr\n"
+		"                         status,bytes,outcome,measured,path (seconds from the\n"
+		"                         replay's start; measured 0 for a warm-up request; path\n"
+		"                         without its query)\n"
+		"  -P, --progress S       a progress line on stderr every S seconds (default: one\n"
+		"                         status line updated in place)\n"
+		"  -q, --quiet            no progress on stderr\n"
 		"  -h, --help             this text\n\n"
-		"Prints a summary on stdout, one 'key value' per line: requests, ok, failed and\n"
-		"failed_<timeout|connect|http|io|overload>, aborted, then the TCT (connect() to the\n"
+		"Prints a summary on stdout, one 'key value' per line, of the requests after the\n"
+		"warm-up: requests, ok, failed and failed_<timeout|connect|http|io|overload>,\n"
+		"aborted, warmup (requests left out), then the TCT (connect() to the\n"
 		"server's FIN, seconds) of the ok requests: mean_s, p50_s, p90_s, p99_s, p999_s\n"
 		"(nearest rank), max_s; bytes (body bytes received), peak_open (most requests open\n"
 		"at once), start_lag_p99_ms (how late requests started), wall_s.\n"
@@ -200,6 +211,8 @@ static int parse_options(int argc, char **argv, struct replay *r)
 		{ "work-scale", required_argument, NULL, 'w' },
 		{ "start", required_argument, NULL, 's' },
 		{ "duration", required_argument, NULL, 'd' },
+		{ "warmup", required_argument, NULL, 'W' },
+		{ "progress", required_argument, NULL, 'P' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "max-inflight", required_argument, NULL, 'm' },
 		{ "csv", required_argument, NULL, 'o' },
@@ -214,6 +227,8 @@ static int parse_options(int argc, char **argv, struct replay *r)
 		{ 's', "--start", 0, 1e9, &o->sel.start },
 		{ 'd', "--duration", 0, 1e9, &o->sel.duration },
 		{ 't', "--timeout", 1e-3, 86400, &o->timeout },
+		{ 'W', "--warmup", 0, 1e9, &o->warmup },
+		{ 'P', "--progress", 1e-3, 86400, &o->progress },
 		{},
 	};
 	double v;
@@ -221,7 +236,7 @@ static int parse_options(int argc, char **argv, struct replay *r)
 
 	trace_select_default(&o->sel);
 	o->timeout = 30;
-	while ((c = getopt_long(argc, argv, "r:w:s:d:t:m:o:qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:w:s:d:W:P:t:m:o:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if (cli_number("replay", "--max-inflight", optarg, 1, 1e7, &v))
@@ -273,6 +288,8 @@ static void finish(struct replay *r, struct conn *c, enum outcome out, int err)
 	rec->end = rel_s(r, mono_ns());
 	rec->outcome = out;
 	rec->err = err;
+	r->done++;
+	r->failed += out != OUT_OK;
 	close(c->fd);
 	list_remove(r, c);
 	r->open--;
@@ -433,13 +450,37 @@ static void launch(struct replay *r, uint32_t idx, uint64_t now)
 	epoll_ctl(r->ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
+/* One line in place, or with --progress a line per report (for logs and wrappers). */
+static void progress(const struct replay *r, uint64_t now, size_t next)
+{
+	double span = r->trace.count ? r->trace.entries[r->trace.count - 1].time : 0;
+
+	if (r->opt.progress)
+		fprintf(stderr,
+			"replay: %.0f of %.0f s, %zu/%zu started, %d open, %zu done, "
+			"%zu failed%s\n",
+			rel_s(r, now), span, next, r->trace.count, r->open, r->done, r->failed,
+			rel_s(r, now) < r->opt.warmup ? " (warm-up)" : "");
+	else
+		fprintf(stderr, "\rreplay: %.0f s, %zu/%zu started, %d open   ", rel_s(r, now),
+			next, r->trace.count, r->open);
+}
+
+static bool measured(const struct replay *r, size_t i)
+{
+	return r->trace.entries[i].time >= r->opt.warmup;
+}
+
 static void run(struct replay *r)
 {
 	struct epoll_event events[256];
 	size_t next = 0, count = r->trace.count;
-	uint64_t last_progress = 0;
+	uint64_t last_progress, progress_ns = r->opt.progress > 0 ?
+						      (uint64_t)(r->opt.progress * 1e9) :
+						      1000000000ull;
 
 	r->t0 = mono_ns() + 10 * 1000000ull; /* a moment to settle before the first arrival */
+	last_progress = r->t0;
 	while ((next < count || r->oldest) && !stop_requested) {
 		uint64_t now = mono_ns(), wake = UINT64_MAX;
 
@@ -453,9 +494,8 @@ static void run(struct replay *r)
 			wake = r->oldest->deadline_ns;
 		if (wake == UINT64_MAX)
 			break;
-		if (!r->opt.quiet && now - last_progress > 1000000000ull) {
-			fprintf(stderr, "\rreplay: %.0f s, %zu/%zu started, %d open   ",
-				rel_s(r, now), next, count, r->open);
+		if (!r->opt.quiet && now > last_progress && now - last_progress > progress_ns) {
+			progress(r, now, next);
 			last_progress = now;
 		}
 		uint64_t wait = wake > now ? wake - now : 0;
@@ -468,7 +508,7 @@ static void run(struct replay *r)
 	}
 	while (r->oldest)
 		finish(r, r->oldest, OUT_ABORTED, EINTR);
-	if (!r->opt.quiet)
+	if (!r->opt.quiet && !r->opt.progress)
 		fputc('\n', stderr);
 	for (size_t i = 0; i < count; i++)
 		r->rec[i].sched = r->trace.entries[i].time;
@@ -485,13 +525,19 @@ static int write_csv(const struct replay *r, const char *path)
 		fprintf(stderr, "replay: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	fprintf(f, "id,sched_s,start_s,end_s,tct_s,status,bytes,outcome\n");
+	fprintf(f, "id,sched_s,start_s,end_s,tct_s,status,bytes,outcome,measured,path\n");
 	for (size_t i = 0; i < r->trace.count; i++) {
 		const struct record *rec = &r->rec[i];
+		const char *q = r->trace.entries[i].query;
 
-		fprintf(f, "%zu,%.6f,%.6f,%.6f,%.6f,%d,%llu,%s\n", i, rec->sched, rec->start,
+		fprintf(f, "%zu,%.6f,%.6f,%.6f,%.6f,%d,%llu,%s,%d,", i, rec->sched, rec->start,
 			rec->end, rec->end - rec->start, rec->status,
-			(unsigned long long)rec->bytes, outcome_names[rec->outcome]);
+			(unsigned long long)rec->bytes, outcome_names[rec->outcome],
+			measured(r, i));
+		/* the path, without its query; a comma would split the field */
+		for (; *q && *q != '?'; q++)
+			fputc(*q == ',' ? '_' : *q, f);
+		fputc('\n', f);
 	}
 	if (fclose(f)) {
 		fprintf(stderr, "replay: %s: %s\n", path, strerror(errno));
@@ -502,7 +548,7 @@ static int write_csv(const struct replay *r, const char *path)
 
 static int print_summary(const struct replay *r, double wall)
 {
-	size_t count = r->trace.count, by[OUT_COUNT] = { 0 }, n_ok = 0;
+	size_t count = r->trace.count, by[OUT_COUNT] = { 0 }, n_ok = 0, n = 0, warm = 0;
 	double *tct = malloc((count + 1) * sizeof(double));
 	double *lag = malloc((count + 1) * sizeof(double));
 	struct tct_summary s, ls;
@@ -518,21 +564,25 @@ static int print_summary(const struct replay *r, double wall)
 	for (size_t i = 0; i < count; i++) {
 		const struct record *rec = &r->rec[i];
 
+		if (!measured(r, i)) {
+			warm++;
+			continue;
+		}
 		by[rec->outcome]++;
 		if (rec->outcome == OUT_OK)
 			tct[n_ok++] = rec->end - rec->start;
-		lag[i] = rec->start - rec->sched;
+		lag[n++] = rec->start - rec->sched;
 		bytes += rec->bytes;
 		if (!first_err && rec->err && rec->outcome != OUT_ABORTED)
 			first_err = rec->err;
 	}
 	tct_summarise(tct, n_ok, &s);
-	tct_summarise(lag, count, &ls);
-	printf("requests %zu\nok %zu\nfailed %zu\n", count,
-	       by[OUT_OK], count - by[OUT_OK] - by[OUT_ABORTED]);
+	tct_summarise(lag, n, &ls);
+	printf("requests %zu\nok %zu\nfailed %zu\n", n, by[OUT_OK],
+	       n - by[OUT_OK] - by[OUT_ABORTED]);
 	for (int o = OUT_HTTP; o < OUT_ABORTED; o++)
 		printf("failed_%s %zu\n", outcome_names[o], by[o]);
-	printf("aborted %zu\n", by[OUT_ABORTED]);
+	printf("aborted %zu\nwarmup %zu\n", by[OUT_ABORTED], warm);
 	printf("mean_s %.6f\np50_s %.6f\np90_s %.6f\np99_s %.6f\np999_s %.6f\nmax_s %.6f\n",
 	       s.mean, s.p50, s.p90, s.p99, s.p999, s.max);
 	printf("bytes %llu\npeak_open %d\nstart_lag_p99_ms %.3f\nwall_s %.3f\n",

@@ -12,11 +12,60 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-double quantile_sorted(const double *v, size_t n, double q)
+/* Index of the nearest-rank q quantile among n sorted values. */
+static size_t rank_index(size_t n, double q)
 {
 	size_t rank = (size_t)ceil(q * (double)n - 1e-9); /* no rank bump from rounding */
 
-	return v[rank ? rank - 1 : 0];
+	return rank ? rank - 1 : 0;
+}
+
+double quantile_sorted(const double *v, size_t n, double q)
+{
+	return v[rank_index(n, q)];
+}
+
+static void swap(double *v, size_t i, size_t j)
+{
+	double t = v[i];
+
+	v[i] = v[j];
+	v[j] = t;
+}
+
+/* Hoare's selection with the median of three as pivot: v[k] ends where sorting puts it. */
+double quantile_select(double *v, size_t n, double q)
+{
+	long k = (long)rank_index(n, q), lo = 0, hi = (long)n - 1;
+
+	while (lo < hi) {
+		long mid = lo + (hi - lo) / 2, i = lo, j = hi;
+		double pivot;
+
+		if (v[mid] < v[lo])
+			swap(v, (size_t)mid, (size_t)lo);
+		if (v[hi] < v[lo])
+			swap(v, (size_t)hi, (size_t)lo);
+		if (v[hi] < v[mid])
+			swap(v, (size_t)hi, (size_t)mid);
+		pivot = v[mid];
+		while (i <= j) {
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i <= j)
+				swap(v, (size_t)i++, (size_t)j--);
+		}
+		/* now v[lo..j] <= pivot <= v[i..hi] and j < i */
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			break; /* between j and i: equal to the pivot */
+	}
+	return v[k];
 }
 
 void tct_summarise(double *v, size_t n, struct tct_summary *out)

@@ -17,4 +17,7 @@ void tct_summarise(double *v, size_t n, struct tct_summary *out);
 /* Nearest-rank quantile of sorted v (n > 0, 0 <= q <= 1). */
 double quantile_sorted(const double *v, size_t n, double q);
 
+/* The same quantile of unsorted v without sorting it all (expected linear time); reorders v. */
+double quantile_select(double *v, size_t n, double q);
+
 #endif /* MARLLB_REPLAY_STATS_H */

@@ -43,6 +43,9 @@ int http_query_parse(const char *target, struct http_query *out)
 				if (parse_value(eq + 1, vlen, 3.6e6, &out->ms))
 					return -1;
 				out->has_ms = true;
+			} else if (klen == 7 && !memcmp(p, "wait_ms", 7)) {
+				if (parse_value(eq + 1, vlen, 3.6e6, &out->wait_ms))
+					return -1;
 			} else if (klen == 1 && *p == 'n') {
 				if (parse_value(eq + 1, vlen, 1e12, &v) || v != floor(v))
 					return -1;

@@ -2,7 +2,8 @@
 /*
  * The query parameters marllb-testsrv understands in a request target:
  *   ms=M (service time in milliseconds), n=N (loop iterations, as the trace's PHP page),
- *   bytes=B (body size). Other parameters are ignored, as a web page would.
+ *   wait_ms=W (an IO wait in milliseconds, as a page waiting on a database: the same on
+ *   every server), bytes=B (body size). Other parameters are ignored, as a web page would.
  */
 #ifndef MARLLB_TESTSRV_HTTP_QUERY_H
 #define MARLLB_TESTSRV_HTTP_QUERY_H
@@ -16,6 +17,7 @@
 struct http_query {
 	bool has_ms, has_n;
 	double ms;
+	double wait_ms;
 	uint64_t n;
 	size_t bytes;
 };

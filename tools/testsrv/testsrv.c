@@ -8,6 +8,8 @@
  *   ?ms=M   M milliseconds
  *   ?n=N    N loop iterations (the trace's PHP page); in sleep mode N / --iter-rate seconds
  *   else    --service-ms
+ * plus ?wait_ms=W: an IO wait (a database, a disk) of W ms, not divided by --speed and
+ * costing no CPU in either mode.
  * --mode sleep waits (costs no CPU, so many servers fit on a small machine);
  * --mode cpu burns the worker's CPU time, so cgroup CPU quotas set the speed.
  *
@@ -85,7 +87,8 @@ static void usage(FILE *out)
 		"  -v, --verbose            log each request to stderr\n"
 		"  -h, --help               this text\n\n"
 		"Per request: ?ms=M sets the service time in ms, ?n=N in loop iterations (as the\n"
-		"trace's PHP page), ?bytes=B pads the body to B bytes. Prints 'listening on ADDR:PORT'\n"
+		"trace's PHP page), ?wait_ms=W adds an IO wait of W ms (not divided by --speed, no\n"
+		"CPU), ?bytes=B pads the body to B bytes. Prints 'listening on ADDR:PORT'\n"
 		"on stdout when ready. SIGTERM or SIGINT: stop accepting, finish the accepted\n"
 		"requests, exit 0.\n",
 		defaults.listen, defaults.workers, defaults.service_ms, defaults.speed,
@@ -191,6 +194,8 @@ static void serve_time(const struct options *opt, const struct http_query *hq)
 {
 	double ms = opt->service_ms;
 
+	if (hq->wait_ms > 0)
+		sleep_us(hq->wait_ms * 1e3);
 	if (hq->has_ms) {
 		ms = hq->ms;
 	} else if (hq->has_n) {

@@ -3,13 +3,14 @@
 # namespace, made unequal by cgroup v1 CPU quotas (sourced after topology.sh).
 #
 # Speed. Server j gets cap_j capacity units; one unit is TB_CPU_UNIT of a core (default
-# 0.1): cpu.cfs_quota_us = cap_j * TB_CPU_UNIT * cpu.cfs_period_us, period 20 ms. The default
+# 0.1): cpu.cfs_quota_us = cap_j * TB_CPU_UNIT * cpu.cfs_period_us, period 20 ms (longer
+# when the smallest quota would fall below the kernel's 1 ms minimum). The default
 # capacities 1:1:1:1:2:2:2 are 1.0 core in all, which leaves the second core to the client,
 # the LBs and the kernel. With --server builtin --builtin-mode sleep no CPU is used at all:
 # server j sleeps instead, TB_WORKERS requests at a time, at cap_j * TB_ITER_RATE iterations/s.
 
 TB_CG_ROOT=/sys/fs/cgroup/cpu
-TB_CG_PERIOD_US=20000
+TB_CG_QUOTA_MIN_US=1000
 TB_PHP_PAGE=/dummy.php/
 TB_APACHE_WORKERS=${TB_APACHE_WORKERS:-24}
 
@@ -28,8 +29,15 @@ tb_cgroup_quota() {
 }
 
 tb_cgroup_quota_of_cap() {
-	awk -v c="$1" -v u="$TB_CPU_UNIT" -v p="$TB_CG_PERIOD_US" \
-		'BEGIN { q = int(c * u * p + 0.5); if (q < 1000) q = 1000; print q }'
+	awk -v c="$1" -v u="$TB_CPU_UNIT" -v p="$TB_CG_PERIOD_US" 'BEGIN { printf "%d", c * u * p + 0.5 }'
+}
+
+# 20 ms, or the shortest whole millisecond that gives the slowest server a 1 ms quota.
+tb_cgroup_period_pick() {
+	TB_CG_PERIOD_US=$(printf '%s\n' "${TB_CAP[@]}" | sort -g | head -n 1 |
+		awk -v u="$TB_CPU_UNIT" -v m="$TB_CG_QUOTA_MIN_US" '{ p = 20000; need = m / ($1 * u)
+			if (need > p) p = 1000 * int(need / 1000 + 0.999)
+			print (p > 1000000 ? 1000000 : p) }')
 }
 
 tb_cgroups_up() {
@@ -40,6 +48,7 @@ tb_cgroups_up() {
 		tb_die "no cgroup v1 cpuacct controller at $TB_ACCT_ROOT (needed for calibration)"
 	mkdir -p "$TB_CG_ROOT/$TB_PREFIX" "$TB_ACCT_ROOT/$TB_PREFIX" ||
 		tb_die "cannot create the CPU groups $TB_PREFIX"
+	tb_cgroup_period_pick
 	for ((j = 0; j < TB_N; j++)); do
 		mkdir -p "$(tb_cgroup "$j")" "$(tb_acct_cgroup "$j")" ||
 			tb_die "cannot create $(tb_cgroup "$j")"
@@ -49,6 +58,7 @@ tb_cgroups_up() {
 
 # After tb_down has stopped every process. A killed process leaves its group a moment
 # later, and only what this run started is in these groups: KILL any straggler, retry for 5 s.
+# Child groups (a noisy neighbour's) go before their parents.
 tb_cgroups_down() {
 	local d root t left
 	[ -n "${TB_PREFIX:-}" ] || return 0
@@ -56,7 +66,7 @@ tb_cgroups_down() {
 		[ -d "$root" ] || continue
 		for ((t = 0; t < 50; t++)); do
 			left=0
-			for d in "$root"/s*; do
+			for d in "$root"/s*/* "$root"/s*; do
 				[ -d "$d" ] || continue
 				# shellcheck disable=SC2046
 				kill -KILL $(cat "$d/cgroup.procs") 2>/dev/null
@@ -104,6 +114,14 @@ for ($i = 0; $i < $n; $i++) {
 	if ($i % 4000 == 0)
 		echo $i, "\n";
 }
+EOF
+	# An IO-bound page: waits wait_ms (a database, a disk), the same on every server.
+	cat >"$www/io.php" <<'EOF'
+<?php
+$ms = isset($_GET['wait_ms']) ? floatval($_GET['wait_ms']) : 0;
+if ($ms > 0)
+	usleep((int)($ms * 1000));
+echo "waited ", $ms, " ms\n";
 EOF
 	# Static files for IO-bound requests.
 	head -c 1024 /dev/zero | tr '\0' 'a' >"$www/static/1k.html"
@@ -244,18 +262,4 @@ tb_calibrate() {
 	tb_log "calibration: the page loops $TB_ITERS_PER_S iterations per CPU-second;" \
 		"a request costs ${TB_OVERHEAD_S}s of CPU more; $TB_CAP_SUM units of $TB_CPU_UNIT" \
 		"core: pool capacity $TB_CAPACITY iterations/s"
-}
-
-# Work scale that makes RATE requests/s of mean MEAN_N iterations load the pool to 100%:
-# RATE * (ws * MEAN_N + overhead * iters_per_s) = capacity.
-# Sets TB_WORK_SCALE.
-tb_work_scale_for() {
-	local rate=$1 mean_n=$2
-	TB_WORK_SCALE=$(awk -v r="$rate" -v n="$mean_n" -v c="$TB_CAPACITY" -v o="$TB_OVERHEAD_S" \
-		-v i="$TB_ITERS_PER_S" 'BEGIN {
-		ws = (c / r - o * i) / n
-		if (ws <= 0) exit 1
-		printf "%.6g", ws }') ||
-		tb_die "at $rate requests/s the per-request overhead alone exceeds the servers'" \
-			"capacity: lower --rate or raise --cpu-unit"
 }
