@@ -461,6 +461,64 @@ case_safety_fallback() {
 	check "no request failed" [ "$(load_field failed "$WORK/fb.out")" = 0 ]
 }
 
+# The part of case_fresh_bpffs that runs in a private mount namespace with /sys/fs/bpf
+# unmounted: a brand-new machine's view, while the host's mounts stay as they are.
+fresh_machine_run() {
+	while findmnt -n -t bpf /sys/fs/bpf >/dev/null; do umount /sys/fs/bpf || return 1; done
+	echo "before: $(stat -f -c %T /sys/fs/bpf)"
+	nsenter --net=/run/netns/"$NS_L" "$BUILD/marllbd" --iface "$LB_IF" --config "$WORK/fresh.conf" \
+		--metrics-port 0 --state-dir "$WORK/state" --detach-on-exit >"$WORK/fresh.log" 2>&1 &
+	local pid=$!
+	for _ in $(seq 100); do
+		[ -e "$PIN_DIR/mlb_vips" ] && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "after: $(stat -f -c %T /sys/fs/bpf)"
+	echo "policy: $(in_ns "$NS_L" "$BUILD/marllbctl" status --iface "$LB_IF" --json |
+		jq -r '.[0].vips[0].policy')"
+	kill -TERM "$pid"
+	wait "$pid"
+	echo "exit: $?"
+}
+
+# A brand-new machine has no bpffs at /sys/fs/bpf: marllbd mounts it, says so, pins its maps
+# there, and marllbctl reads them. Under `ip netns exec` (which remounts /sys, hiding bpffs)
+# it mounts one too and warns that those pins are private to it.
+case_fresh_bpffs() {
+	local out host_bpffs
+	host_bpffs=$(findmnt -n -t bpf /sys/fs/bpf)
+	in_ns "$NS_L" ip link set dev "$LB_IF" xdp off
+	write_config "$WORK/fresh.conf" lsq
+	out=$(unshare --mount --propagation private bash -c \
+		"$(declare -p NS_L LB_IF BUILD WORK PIN_DIR); $(declare -f in_ns fresh_machine_run);
+		fresh_machine_run" 2>&1)
+	log "$(echo "$out" | tr '\n' ' ')"
+	check "no bpffs to start with" grep -qx "before: sysfs" <<<"$out"
+	check "marllbd mounted bpffs" grep -qx "after: bpf_fs" <<<"$out"
+	check "and said so" grep -q "bpffs was not mounted at /sys/fs/bpf; mounted it there" \
+		"$WORK/fresh.log"
+	check "marllbctl read the pins" grep -qx "policy: lsq" <<<"$out"
+	check "clean exit" grep -qx "exit: 0" <<<"$out"
+	check "detached on exit" [ -z "$(xdp_prog_id)" ]
+	check "the host's mounts untouched" [ "$(findmnt -n -t bpf /sys/fs/bpf)" = "$host_bpffs" ]
+	[ "$CASE_FAILED" = 0 ] || sed 's/^/    | /' "$WORK/fresh.log"
+
+	ip netns exec "$NS_L" "$BUILD/marllbd" --iface "$LB_IF" --config "$WORK/fresh.conf" \
+		--metrics-port "$METRICS_PORT" --state-dir "$WORK/state" --detach-on-exit \
+		>>"$WORK/daemon.log" 2>&1 &
+	DAEMON_PID=$!
+	for _ in $(seq 100); do
+		metrics >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	check "serves under ip netns exec" metrics >/dev/null
+	check "warns that its pins are private" grep -q "mount namespace of its own" \
+		"$WORK/daemon.log"
+	stop_daemon
+	check "detached on exit" [ -z "$(xdp_prog_id)" ]
+}
+
 q_sum() { ctl_json | jq '[.[0].vips[0].backends[].open_flows] | add'; }
 
 # set_q slot value: overwrite one open-flow count of VIP id 0 (a leak or a wrap made by hand)
@@ -510,7 +568,7 @@ case_flow_hygiene() {
 	check "corrections counted" [ "$(awk '/^marllb_open_flow_corrections_total/ { print $2 }' "$WORK/m")" -ge 1 ]
 }
 
-CASES=(bad_input lsq_counts_and_metrics flow_hygiene health_down sighup_drain adopt_ip_link kill9_adopt
+CASES=(fresh_bpffs bad_input lsq_counts_and_metrics flow_hygiene health_down sighup_drain adopt_ip_link kill9_adopt
 	ipv6 safety_fallback heterogeneity_marl)
 [ $# -gt 0 ] && CASES=("$@")
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../test.h"
+#include "daemon/bpffs.h"
 #include "daemon/config.h"
 #include "daemon/daemon_opts.h"
 #include "daemon/health.h"
@@ -513,6 +514,20 @@ static void test_metrics_endpoint(void)
 	close(lfd);
 }
 
+/* A pin root outside /sys/fs/bpf that is not a bpffs is refused with the fix, not mounted. */
+static void test_bpffs_elsewhere(void)
+{
+	char dir[300], err[512] = "";
+	bool mounted = true;
+
+	snprintf(dir, sizeof(dir), "%s/pins/marllb", tmpdir);
+	ASSERT_FALSE(bpffs_is_mounted(tmpdir), "a tmp directory is no bpffs");
+	ASSERT_EQ(bpffs_prepare(dir, &mounted, err, sizeof(err)), -ENOTSUP, "refused");
+	ASSERT_FALSE(mounted, "nothing mounted");
+	ASSERT_TRUE(strstr(err, "is not on a BPF filesystem") && strstr(err, "mount -t bpf"),
+		    err);
+}
+
 static const struct test_case tests[] = {
 	TEST(config_good),
 	TEST(config_bad),
@@ -524,6 +539,7 @@ static const struct test_case tests[] = {
 	TEST(health_checks),
 	TEST(metrics_endpoint),
 	TEST(man_page_matches_options),
+	TEST(bpffs_elsewhere),
 	{},
 };
 

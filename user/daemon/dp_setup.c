@@ -17,6 +17,7 @@
 #include <bpf/bpf.h>
 #include <xdp/libxdp.h>
 
+#include "daemon/bpffs.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 
@@ -170,12 +171,40 @@ static int adopt_attached(struct daemon *d, const char *mode)
 	return 0;
 }
 
+/* The pins need a bpffs: mount it at /sys/fs/bpf when a fresh machine has none there. */
+static int pin_root_prepare(struct daemon *d)
+{
+	bool mounted;
+	char msg[512];
+	int err;
+
+	err = bpffs_prepare(d->pin_dir, &mounted, msg, sizeof(msg));
+	if (err) {
+		pr_warn("marllbd: %s\n", msg);
+		return err;
+	}
+	if (!mounted)
+		return 0;
+	pr_warn("marllbd: bpffs was not mounted at " BPFFS_DEFAULT "; mounted it there.\n");
+	/* Under `ip netns exec` (which remounts /sys) the new bpffs is seen by nobody else. */
+	if (mount_ns_private())
+		pr_warn("marllbd: note: if this process has a mount namespace of its own (as "
+			"under `ip netns exec`, which remounts /sys), that bpffs and the maps "
+			"pinned in it are private to it and go when it exits: marllbctl and the "
+			"next marllbd will not find them. Run marllbd under `nsenter "
+			"--net=/run/netns/NAME` instead.\n");
+	return 0;
+}
+
 int dp_setup(struct daemon *d)
 {
 	enum mlb_dp_mode mode = d->opts.mode == MODE_GENERIC ? MLB_DP_GENERIC : MLB_DP_NATIVE;
 	const char *found_mode = "unknown";
 	int err;
 
+	err = pin_root_prepare(d);
+	if (err)
+		return err;
 	err = marllb_attached(d->ifindex, &found_mode);
 	if (err == -EEXIST) {
 		pr_warn("marllbd: %s already runs another XDP program (without libxdp's "

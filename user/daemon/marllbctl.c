@@ -15,6 +15,7 @@
 
 #include <bpf/bpf.h>
 
+#include "daemon/bpffs.h"
 #include "daemon/log.h"
 #include "daemon/opts.h"
 #include "daemon/safety.h"
@@ -131,10 +132,18 @@ static int show_iface(const struct ctl_opts *o, const char *iface, bool *first_j
 	snprintf(dir, sizeof(dir), "%s/%s", o->pin_root, iface);
 	err = mlb_dp_open_pinned(dir, &dp);
 	if (err) {
-		fprintf(stderr,
-			"marllbctl: no marllb data plane pinned in %s: %s (is marllbd running on "
-			"%s, or did it ever?).\n",
-			dir, strerror(-err), iface);
+		if (!bpffs_is_mounted(dir))
+			fprintf(stderr,
+				"marllbctl: no marllb data plane pinned in %s: no bpffs is mounted "
+				"there (marllbd mounts it at " BPFFS_DEFAULT
+				" when it starts: has it "
+				"run on %s since boot?).\n",
+				dir, iface);
+		else
+			fprintf(stderr,
+				"marllbctl: no marllb data plane pinned in %s: %s (is marllbd "
+				"running on %s, or did it ever?).\n",
+				dir, strerror(-err), iface);
 		return err;
 	}
 	have_status = !status_maps_open(dir, false, &sm);
@@ -322,8 +331,11 @@ int main(int argc, char **argv)
 		if (dir)
 			closedir(dir);
 		if (!shown && !failed)
-			fprintf(stderr, "marllbctl: no marllb data plane is pinned under %s.\n",
-				o.pin_root);
+			fprintf(stderr, "marllbctl: no marllb data plane is pinned under %s%s.\n",
+				o.pin_root,
+				bpffs_is_mounted(o.pin_root) ? "" :
+							       " (no bpffs is mounted there: "
+							       "marllbd mounts it when it starts)");
 	}
 	if (o.json)
 		printf("]\n");
