@@ -14,20 +14,35 @@ dp_shape() { ctl_json | jq -c '[.[].vips[] | {address, port, policy, backends: [
 q_of() { ctl_json | jq -r --arg a "$1" '.[0].vips[0].backends[] | select(.address == $a) | .open_flows'; }
 state_of() { ctl_json | jq -r --arg a "$1" '.[0].vips[0].backends[] | select(.address == $a) | "\(.state)/\(.health)"'; }
 flows_to() { scrape; metric marllb_backend_task_duration_seconds_count "$1"; }
+# The whole data plane, byte for byte: the attached program (id, tag) and every pinned map's
+# contents (the ring buffer has none to dump).
+dp_dump() {
+	local id m
+	id=$(xdp_prog_id)
+	echo "prog: ${id:-none} $( [ -n "$id" ] && bpftool prog show id "$id" -j | jq -r .tag)"
+	for m in "$PIN_DIR"/*; do
+		[ -e "$m" ] || continue
+		[ "$(bpftool map show pinned "$m" -j | jq -r .type)" = ringbuf ] && continue
+		echo "map: $(basename "$m") $(bpftool map dump pinned "$m" -j | sha256sum | cut -c1-16)"
+	done
+}
 
-# expect_fail "what" pattern args...: marllbd must exit non-zero and print pattern
+# expect_fail "what" pattern args...: marllbd must exit non-zero and print pattern, both for a
+# real start and for --check-config (the same validation)
 expect_fail() {
 	local what=$1 pattern=$2; shift 2
-	local out rc
-	out=$(in_ns "$NS_L" timeout 20 "$BUILD/marllbd" --iface "$LB_IF" --metrics-port 0 \
-		--state-dir "$WORK/state" "$@" 2>&1)
-	rc=$?
-	check "$what: non-zero exit (got $rc)" [ "$rc" -ne 0 ]
-	check "$what: exited by itself" [ "$rc" -ne 124 ]
-	if ! echo "$out" | grep -qE -- "$pattern"; then
-		echo "    FAIL: $what: message does not match /$pattern/: $out"
-		CASE_FAILED=1
-	fi
+	local out rc check_only
+	for check_only in "" --check-config; do
+		out=$(in_ns "$NS_L" timeout 20 "$BUILD/marllbd" --iface "$LB_IF" --metrics-port 0 \
+			--state-dir "$WORK/state" "$@" $check_only 2>&1)
+		rc=$?
+		check "$what${check_only:+ ($check_only)}: non-zero exit (got $rc)" [ "$rc" -ne 0 ]
+		check "$what: exited by itself" [ "$rc" -ne 124 ]
+		if ! echo "$out" | grep -qE -- "$pattern"; then
+			echo "    FAIL: $what${check_only:+ ($check_only)}: message does not match /$pattern/: $out"
+			CASE_FAILED=1
+		fi
+	done
 }
 
 bad_inputs() { # runs every bad input; each must fail cleanly
@@ -49,6 +64,30 @@ bad_inputs() { # runs every bad input; each must fail cleanly
 		--config "$c"
 	write_config "$c" lsq "{ address = \"${SERVER_IPS[0]}\"; }" "{ address = \"$NET.99\"; }"
 	expect_fail "unresolvable backend" "bad.conf:5: no MAC address for backend $NET.99" --config "$c"
+	# Addresses that parse but make no sense (each once accepted and half applied).
+	write_config "$c" sed "{ address = \"${SERVER_IPS[0]}\"; }" "{ address = \"fd00::12\"; }"
+	expect_fail "IPv6 backend of an IPv4 VIP" "bad.conf:5: backend fd00::12 is IPv6 but VIP $VIP is IPv4" \
+		--config "$c"
+	write_config "$c" sed "{ address = \"0.0.0.0\"; }"
+	expect_fail "backend 0.0.0.0" "bad.conf:4: backend 0.0.0.0 is the unspecified address" --config "$c"
+	write_config "$c" sed "{ address = \"${SERVER_IPS[0]}\"; }" "{ address = \"$VIP\"; }"
+	expect_fail "backend = VIP" "bad.conf:5: backend $VIP is the VIP itself" --config "$c"
+	write_config "$c" sed "{ address = \"${SERVER_IPS[0]}\"; mac = \"00:00:00:00:00:00\"; }"
+	expect_fail "MAC 00:00:00:00:00:00" "bad.conf:4: backend MAC 00:00:00:00:00:00 is the all-zero" \
+		--config "$c"
+	write_config "$c" lsq "{ address = \"${SERVER_IPS[0]}\"; weight = 5; }" \
+		"{ address = \"${SERVER_IPS[1]}\"; mac = \"01:00:5e:00:00:01\"; }"
+	expect_fail "multicast MAC" "bad.conf:5: backend MAC 01:00:5e:00:00:01 is a multicast" \
+		--config "$c"
+	write_config "$c" sed
+	sed -i "s/\"$VIP\"/\"224.0.0.1\"/" "$c"
+	expect_fail "multicast VIP" "bad.conf:1: VIP 224.0.0.1 is a multicast address" --config "$c"
+	write_config "$c" sed
+	sed -i "s/\"$VIP\"; port = 80/\"$LB_IP\"; port = 22/" "$c"
+	expect_fail "VIP = the LB's own address, port 22" \
+		"bad.conf:1: VIP $LB_IP is this host's own address \\($LB_IP/24 on $LB_IF\\)" --config "$c"
+	write_config "$c" sed "{ address = \"${SERVER_IPS[0]}\"; }" "{ address = \"$LB_IP\"; }"
+	expect_fail "backend = the LB" "bad.conf:5: backend $LB_IP is an address of this host" --config "$c"
 	out=$(in_ns "$NS_L" "$BUILD/marllbd" --iface "${TAG}nosuch" --config "$c" 2>&1)
 	local rc=$?
 	check "missing interface: exit 1 (got $rc)" [ "$rc" -eq 1 ]
@@ -72,13 +111,16 @@ case_bad_input() {
 	stop_daemon
 	id_before=$(xdp_prog_id)
 	check "still attached after SIGTERM (fail static)" [ -n "$id_before" ]
-	before=$(dp_shape)
+	before=$(dp_dump)
 	check "marllbctl reads the pinned maps without the daemon" \
 		[ "$(ctl_json | jq -r '.[0].daemon.running')" = false ]
-	check "marllbctl shows 3 backends" [ "$(echo "$before" | jq '.[0].backends | length')" = 3 ]
+	check "marllbctl shows 3 backends" [ "$(dp_shape | jq '.[0].backends | length')" = 3 ]
+	check "the dump covers the maps" [ "$(grep -c '^map: ' <<<"$before")" -ge 10 ]
+	log "$(echo "$before" | tr "\n" " ")"
 	bad_inputs
-	after=$(dp_shape)
-	check "maps unchanged by bad inputs ($before vs $after)" [ "$before" = "$after" ]
+	after=$(dp_dump)
+	check "program and maps byte-identical after bad inputs" [ "$before" = "$after" ]
+	[ "$before" = "$after" ] || diff <(echo "$before") <(echo "$after") | sed 's/^/    /'
 	check "same program attached" [ "$(xdp_prog_id)" = "$id_before" ]
 	# marllbctl's man page names every option its --help lists.
 	for o in $("$BUILD/marllbctl" --help | grep -oE -- '--[a-z-]+'); do

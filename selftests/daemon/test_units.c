@@ -15,8 +15,10 @@
 #include "daemon/config.h"
 #include "daemon/daemon_opts.h"
 #include "daemon/health.h"
+#include "daemon/local.h"
 #include "daemon/metrics.h"
 #include "daemon/safety.h"
+#include "daemon/validate.h"
 
 static char tmpdir[] = "/tmp/marllbd-units-XXXXXX";
 
@@ -141,6 +143,56 @@ static void test_config_bad(void)
 	check_bad("no_backends.conf", "vips = (\n { address = \"10.0.0.1\"; port = 80; } );\n", 2,
 		  "has no 'backends'");
 	check_bad("empty.conf", "# nothing\n", 0, "no 'vips' list");
+}
+
+#define ONE_BACKEND(vip, be_line) \
+	"vips = (\n { address = \"" vip "\"; port = 80; backends = (\n" be_line " ); } );\n"
+
+/* Addresses and MACs that parse but make no sense for a VIP or a backend. */
+static void test_config_nonsense(void)
+{
+	check_bad("mixed_family.conf", ONE_BACKEND("10.0.0.1", "  { address = \"fd00::2\"; }"), 3,
+		  "backend fd00::2 is IPv6 but VIP 10.0.0.1 is IPv4");
+	check_bad("mixed_family6.conf", ONE_BACKEND("fd00::1", "  { address = \"10.0.0.2\"; }"), 3,
+		  "backend 10.0.0.2 is IPv4 but VIP fd00::1 is IPv6");
+	check_bad("be_any.conf", ONE_BACKEND("10.0.0.1", "  { address = \"0.0.0.0\"; }"), 3,
+		  "backend 0.0.0.0 is the unspecified address");
+	check_bad("be_any6.conf", ONE_BACKEND("fd00::1", "  { address = \"::\"; }"), 3,
+		  "backend :: is the unspecified address");
+	check_bad("be_bcast.conf", ONE_BACKEND("10.0.0.1", "  { address = \"255.255.255.255\"; }"),
+		  3, "is the broadcast address");
+	check_bad("be_mcast.conf", ONE_BACKEND("10.0.0.1", "  { address = \"239.1.2.3\"; }"), 3,
+		  "backend 239.1.2.3 is a multicast address");
+	check_bad("be_loop.conf", ONE_BACKEND("10.0.0.1", "  { address = \"127.0.0.1\"; }"), 3,
+		  "backend 127.0.0.1 is a loopback address");
+	check_bad("be_is_vip.conf",
+		  ONE_BACKEND("10.0.0.1", "  { address = \"10.0.0.2\"; },\n"
+					  "  { address = \"10.0.0.1\"; }"),
+		  4, "backend 10.0.0.1 is the VIP itself");
+	check_bad("mac_zero.conf",
+		  ONE_BACKEND("10.0.0.1",
+			      "  { address = \"10.0.0.2\"; mac = \"00:00:00:00:00:00\"; }"),
+		  3, "backend MAC 00:00:00:00:00:00 is the all-zero address");
+	check_bad("mac_mcast.conf",
+		  ONE_BACKEND("10.0.0.1",
+			      "  { address = \"10.0.0.2\"; mac = \"01:00:5e:00:00:01\"; }"),
+		  3, "backend MAC 01:00:5e:00:00:01 is a multicast (group) address");
+	check_bad("mac_bcast.conf",
+		  ONE_BACKEND("10.0.0.1",
+			      "  { address = \"10.0.0.2\"; mac = \"ff:ff:ff:ff:ff:ff\"; }"),
+		  3, "is a multicast (group) address");
+	check_bad("vip_mcast.conf", ONE_BACKEND("224.0.0.1", "  { address = \"10.0.0.2\"; }"), 2,
+		  "VIP 224.0.0.1 is a multicast address");
+	check_bad("vip_mcast6.conf", ONE_BACKEND("ff02::1", "  { address = \"fd00::2\"; }"), 2,
+		  "VIP ff02::1 is a multicast address");
+	check_bad("vip_any.conf", ONE_BACKEND("0.0.0.0", "  { address = \"10.0.0.2\"; }"), 2,
+		  "VIP 0.0.0.0 is the unspecified address");
+	check_bad("vip_bcast.conf", ONE_BACKEND("255.255.255.255", "  { address = \"10.0.0.2\"; }"),
+		  2, "VIP 255.255.255.255 is the broadcast address");
+	check_bad("vip_loop.conf", ONE_BACKEND("::1", "  { address = \"fd00::2\"; }"), 2,
+		  "VIP ::1 is the loopback address");
+	check_bad("vip_mapped.conf", ONE_BACKEND("::ffff:10.0.0.1", "  { address = \"fd00::2\"; }"),
+		  2, "IPv4-mapped");
 }
 
 static void test_config_example(void)
@@ -524,23 +576,62 @@ static void test_bpffs_elsewhere(void)
 	ASSERT_FALSE(bpffs_is_mounted(tmpdir), "a tmp directory is no bpffs");
 	ASSERT_EQ(bpffs_prepare(dir, &mounted, err, sizeof(err)), -ENOTSUP, "refused");
 	ASSERT_FALSE(mounted, "nothing mounted");
-	ASSERT_TRUE(strstr(err, "is not on a BPF filesystem") && strstr(err, "mount -t bpf"),
+	ASSERT_TRUE(strstr(err, "is not on a BPF filesystem") && strstr(err, "mount -t bpf"), err);
+}
+
+/* A VIP must not take this host's own traffic, a backend must not be this host. Loopback
+ * stands for the LB's addresses here (the parser refuses it earlier; this is the next line). */
+static void test_config_local(void)
+{
+	struct vip_conf v = { .port = 80, .n_backends = 1, .line = 7 };
+	struct lb_conf conf = { .n_vips = 1, .vips = &v };
+	struct inet_addr lo6;
+	char err[512] = "";
+	uint16_t port;
+	int lfd = listen_loopback(&port), fd6;
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	socklen_t len = sizeof(sin6);
+
+	if (!ASSERT_TRUE(lfd >= 0, "listen"))
+		return;
+	inet_addr_parse("127.0.0.1", &v.addr);
+	inet_addr_parse("10.255.255.1", &v.backends[0].addr);
+	v.backends[0].line = 8;
+	ASSERT_TRUE(local_tcp_listening(&v.addr, port), "a listener is found");
+	ASSERT_FALSE(local_tcp_listening(&v.addr, port == 1 ? 2 : port - 1), "not on another port");
+	ASSERT_ERR(conf_check_local("f.conf", &conf, err, sizeof(err)), "own address");
+	ASSERT_TRUE(strstr(err, "f.conf:7: VIP 127.0.0.1 is this host's own address (127.0.0.1/8 "
+				"on lo)"),
 		    err);
+	v.port = port;
+	ASSERT_ERR(conf_check_local("f.conf", &conf, err, sizeof(err)), "own service");
+	ASSERT_TRUE(strstr(err, "is a service of this host"), err);
+	inet_addr_parse("10.255.255.2", &v.addr);
+	ASSERT_OK(conf_check_local("f.conf", &conf, err, sizeof(err)), err);
+	inet_addr_parse("127.0.0.1", &v.backends[0].addr);
+	ASSERT_ERR(conf_check_local("f.conf", &conf, err, sizeof(err)), "backend is this host");
+	ASSERT_TRUE(strstr(err, "f.conf:8: backend 127.0.0.1 is an address of this host (on lo)"),
+		    err);
+	close(lfd);
+
+	fd6 = socket(AF_INET6, SOCK_STREAM, 0);
+	if (fd6 >= 0 && !bind(fd6, (struct sockaddr *)&sin6, sizeof(sin6)) && !listen(fd6, 1)) {
+		getsockname(fd6, (struct sockaddr *)&sin6, &len);
+		inet_addr_parse("::1", &lo6);
+		ASSERT_TRUE(local_tcp_listening(&lo6, ntohs(sin6.sin6_port)), "IPv6 listener");
+	}
+	if (fd6 >= 0)
+		close(fd6);
 }
 
 static const struct test_case tests[] = {
-	TEST(config_good),
-	TEST(config_bad),
-	TEST(config_example),
-	TEST(config_missing_file),
-	TEST(options),
-	TEST(help_lists_defaults),
-	TEST(safety_net),
-	TEST(health_checks),
-	TEST(metrics_endpoint),
-	TEST(man_page_matches_options),
-	TEST(bpffs_elsewhere),
-	{},
+	TEST(config_good),	TEST(config_bad),
+	TEST(config_nonsense),	TEST(config_local),
+	TEST(config_example),	TEST(config_missing_file),
+	TEST(options),		TEST(help_lists_defaults),
+	TEST(safety_net),	TEST(health_checks),
+	TEST(metrics_endpoint), TEST(man_page_matches_options),
+	TEST(bpffs_elsewhere),	{},
 };
 
 int main(int argc, char **argv)

@@ -108,7 +108,6 @@ void dp_teardown(struct daemon *d);
 
 /* sync.c: make the data plane match a configuration (start-up and SIGHUP). */
 int sync_config(struct daemon *d, const struct lb_conf *conf);
-int resolve_macs(struct daemon *d, struct lb_conf *conf, char *err, size_t err_len);
 int preload_model(struct daemon *d, const struct lb_conf *conf);
 void vip_free(struct vip_state *v);
 void backend_apply_state(struct daemon *d, struct vip_state *v, uint32_t k);

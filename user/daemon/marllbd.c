@@ -23,6 +23,7 @@
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
+#include "daemon/validate.h"
 
 #define EXIT_USAGE 2
 
@@ -189,9 +190,7 @@ static void reload(struct daemon *d)
 
 	sd_notify(0, "RELOADING=1\nSTATUS=Reloading the configuration");
 	pr_warn("marllbd: SIGHUP: reloading %s.\n", d->opts.config);
-	ret = conf_load(d->opts.config, &conf, err, sizeof(err));
-	if (!ret)
-		ret = resolve_macs(d, &conf, err, sizeof(err));
+	ret = conf_prepare(d->opts.config, d->ifindex, &conf, err, sizeof(err));
 	if (ret) {
 		pr_warn("marllbd: reload failed, the running configuration stays: %s\n", err);
 	} else {
@@ -358,9 +357,7 @@ int main(int argc, char **argv)
 	snprintf(d.state_dir, sizeof(d.state_dir), "%s/%s", d.opts.state_dir, d.opts.iface);
 
 	/* Everything that can be wrong with the input is found before anything is touched. */
-	ret = conf_load(d.opts.config, &conf, err, sizeof(err));
-	if (!ret)
-		ret = resolve_macs(&d, &conf, err, sizeof(err));
+	ret = conf_prepare(d.opts.config, d.ifindex, &conf, err, sizeof(err));
 	if (ret) {
 		pr_warn("marllbd: %s\n", err);
 		return 1;

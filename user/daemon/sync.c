@@ -17,10 +17,8 @@
 
 #include "daemon/daemon.h"
 #include "daemon/log.h"
-#include "daemon/neigh.h"
 #include "obs/settings.h"
 
-#define NEIGH_WAIT_MS 1000
 /* Static weights are relative; this many units per 1.0 keeps 1e-3 representable. */
 #define STATIC_WEIGHT_UNITS 1000.0
 
@@ -31,32 +29,6 @@ static const char *vip_str(const struct vip_conf *v, char *buf, size_t len)
 	inet_addr_str(&v->addr, a, sizeof(a));
 	snprintf(buf, len, v->addr.family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, v->port);
 	return buf;
-}
-
-int resolve_macs(struct daemon *d, struct lb_conf *conf, char *err, size_t err_len)
-{
-	for (int i = 0; i < conf->n_vips; i++) {
-		struct vip_conf *v = &conf->vips[i];
-
-		for (int j = 0; j < v->n_backends; j++) {
-			struct backend_conf *b = &v->backends[j];
-			char why[256];
-			int ret;
-
-			if (b->has_mac)
-				continue;
-			ret = neigh_resolve(&b->addr, d->ifindex, NEIGH_WAIT_MS, b->mac, why,
-					    sizeof(why));
-			if (ret) {
-				snprintf(err, err_len, "%s:%d: %s", d->opts.config, b->line, why);
-				return ret;
-			}
-			if (why[0])
-				pr_warn("marllbd: %s:%d: %s\n", d->opts.config, b->line, why);
-			b->has_mac = true;
-		}
-	}
-	return 0;
 }
 
 static void vip_cfg_make(const struct vip_conf *v, struct mlb_vip_cfg *c)
