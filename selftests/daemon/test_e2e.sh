@@ -15,13 +15,16 @@ q_of() { ctl_json | jq -r --arg a "$1" '.[0].vips[0].backends[] | select(.addres
 state_of() { ctl_json | jq -r --arg a "$1" '.[0].vips[0].backends[] | select(.address == $a) | "\(.state)/\(.health)"'; }
 flows_to() { scrape; metric marllb_backend_task_duration_seconds_count "$1"; }
 # The whole data plane, byte for byte: the attached program (id, tag) and every pinned map's
-# contents (the ring buffer has none to dump).
+# contents (the ring buffer has none to dump). dp_dump config: only the maps a configuration
+# writes (the others move with traffic and with a running daemon's status records).
+CONFIG_MAPS="mlb_vips mlb_vip_addrs mlb_vip_filter mlb_backends mlb_pools mlb_weights"
 dp_dump() {
 	local id m
 	id=$(xdp_prog_id)
 	echo "prog: ${id:-none} $( [ -n "$id" ] && bpftool prog show id "$id" -j | jq -r .tag)"
 	for m in "$PIN_DIR"/*; do
 		[ -e "$m" ] || continue
+		[ "${1:-}" = config ] && ! grep -qw "$(basename "$m")" <<<"$CONFIG_MAPS" && continue
 		[ "$(bpftool map show pinned "$m" -j | jq -r .type)" = ringbuf ] && continue
 		echo "map: $(basename "$m") $(bpftool map dump pinned "$m" -j | sha256sum | cut -c1-16)"
 	done
@@ -88,6 +91,20 @@ bad_inputs() { # runs every bad input; each must fail cleanly
 		"bad.conf:1: VIP $LB_IP is this host's own address \\($LB_IP/24 on $LB_IF\\)" --config "$c"
 	write_config "$c" sed "{ address = \"${SERVER_IPS[0]}\"; }" "{ address = \"$LB_IP\"; }"
 	expect_fail "backend = the LB" "bad.conf:5: backend $LB_IP is an address of this host" --config "$c"
+	# A metrics port in use is found before the data plane is touched.
+	nsenter --net=/run/netns/"$NS_L" "$BUILD/marllb-testsrv" --listen "127.0.0.1:$METRICS_PORT" \
+		--workers 1 >"$WORK/squat.out" 2>&1 &
+	local squat=$!
+	for _ in $(seq 50); do grep -q "listening on" "$WORK/squat.out" && break; sleep 0.1; done
+	write_config "$c" sed
+	out=$(in_ns "$NS_L" timeout 20 "$BUILD/marllbd" --iface "$LB_IF" --config "$c" \
+		--metrics-port "$METRICS_PORT" --state-dir "$WORK/state" 2>&1)
+	rc=$?
+	check "metrics port in use: exit 1 (got $rc)" [ "$rc" = 1 ]
+	check "metrics port in use: said so ($out)" \
+		grep -q "cannot listen on 127.0.0.1:$METRICS_PORT for metrics: Address already in use" <<<"$out"
+	kill "$squat"
+	{ wait "$squat"; } 2>/dev/null
 	out=$(in_ns "$NS_L" "$BUILD/marllbd" --iface "${TAG}nosuch" --config "$c" 2>&1)
 	local rc=$?
 	check "missing interface: exit 1 (got $rc)" [ "$rc" -eq 1 ]
@@ -561,6 +578,117 @@ case_fresh_bpffs() {
 	check "detached on exit" [ -z "$(xdp_prog_id)" ]
 }
 
+# write_many file n: a sed VIP with n backends 10.77.x.y that are not there (MACs given)
+write_many() {
+	local i
+	{
+		echo "vips = ( { address = \"$VIP\"; port = 80; policy = \"sed\"; backends = ("
+		for ((i = 0; i < $2; i++)); do
+			printf '%s { address = "10.77.%d.%d"; mac = "02:77:00:00:%02x:%02x"; }\n' \
+				"$([ "$i" -gt 0 ] && echo ,)" $((i / 200)) $((i % 200 + 1)) $((i / 200)) \
+				$((i % 200 + 1))
+		done
+		echo "); } );"
+	} >"$1"
+}
+
+# A reload is all or nothing: one that fails (in validation, or because the pool would need
+# more slots than there are) leaves the running configuration byte for byte; the daemon goes
+# on serving it; a good reload after it applies.
+case_reload_all_or_nothing() {
+	local before after c=$WORK/reload.conf
+	write_config "$c" sed
+	start_daemon --config "$c" --step 0.1 || return 1
+	sleep 0.5
+	before=$(dp_dump config)
+	# 1. A policy change and a group MAC in one file (once: policy changed, then EINVAL).
+	write_config "$c" lsq "{ address = \"${SERVER_IPS[0]}\"; weight = 5; }" \
+		"{ address = \"${SERVER_IPS[1]}\"; mac = \"01:00:5e:00:00:01\"; }"
+	kill -HUP "$DAEMON_PID"
+	for _ in $(seq 30); do grep -q "reload failed" "$WORK/daemon.log" && break; sleep 0.1; done
+	check "bad MAC reload refused with file:line" grep -q \
+		"reload failed, the running configuration stays: $c:5: backend MAC 01:00:5e:00:00:01" \
+		"$WORK/daemon.log"
+	after=$(dp_dump config)
+	check "configuration maps byte-identical after the refused reload" [ "$before" = "$after" ]
+	# 2. 254 new backends while the 3 old ones drain: 257 slots, 256 exist.
+	write_many "$c" 254
+	kill -HUP "$DAEMON_PID"
+	for _ in $(seq 50); do
+		[ "$(grep -c "reload failed" "$WORK/daemon.log")" = 2 ] && break
+		sleep 0.1
+	done
+	check "a reload that needs too many slots is refused" grep -q \
+		"reload failed, the running configuration stays: VIP $VIP:80: its 254 backends and those still draining need more than 256 slots" \
+		"$WORK/daemon.log"
+	after=$(dp_dump config)
+	check "configuration maps byte-identical after it" [ "$before" = "$after" ]
+	check "nothing was applied in part" bash -c "! grep -q 'applied only in part\|added in slot 3' $WORK/daemon.log"
+	load 2 100 "$WORK/ra.out" || return 1
+	check "the running configuration still serves" [ "$(load_field failed "$WORK/ra.out")" = 0 ]
+	check "and health checks go on" [ "$(state_of "${SERVER_IPS[0]}")" = "active/up" ]
+	# 3. 253 fit (3 draining + 253): applied.
+	write_many "$c" 253
+	kill -HUP "$DAEMON_PID"
+	for _ in $(seq 50); do grep -q "configuration reloaded" "$WORK/daemon.log" && break; sleep 0.1; done
+	check "a reload that fits is applied" grep -q "configuration reloaded (1 VIPs)" "$WORK/daemon.log"
+	check "all its backends are on the data plane" \
+		[ "$(ctl_json | jq '[.[0].vips[0].backends[] | select(.address | startswith("10.77."))] | length')" = 253 ]
+}
+
+m_value() { awk -v k="$1" '$1 == k { print $2 }' "$WORK/m"; } # after scrape
+
+# hostile_clients seconds: as nobody, one connection to the metrics port that sends a byte
+# every 150 ms and never a whole request (connecting again whenever it is cut), and 12 more
+# that send nothing
+hostile_clients() {
+	in_ns "$NS_L" setpriv --reuid=65534 --regid=65534 --clear-groups bash -c "
+		trap '' PIPE
+		exec 3<>/dev/tcp/127.0.0.1/$METRICS_PORT || exit 1
+		for i in \$(seq 12); do exec {fd}<>/dev/tcp/127.0.0.1/$METRICS_PORT || true; done
+		end=\$((SECONDS + $1))
+		while [ \$SECONDS -lt \$end ]; do
+			printf G >&3 || exec 3<>/dev/tcp/127.0.0.1/$METRICS_PORT
+			sleep 0.15
+		done" 2>/dev/null
+}
+
+# An unprivileged local user once froze marllbd with one slow connection to the metrics port
+# (control steps, health checks and metrics stopped for as long as it ran). The endpoint now
+# cuts it at its deadline, refuses connections over its cap, and the loop keeps its period.
+case_metrics_slow_client() {
+	local steps0 steps1 t0 t1 expected age
+	write_config "$WORK/lsq.conf" lsq
+	start_daemon --config "$WORK/lsq.conf" --health-interval 0.5 || return 1 # step 0.25 s
+	sleep 0.5
+	scrape
+	steps0=$(m_value marllb_control_steps_total)
+	t0=$(date +%s.%N)
+	hostile_clients 6 &
+	local hp=$!
+	sleep 3
+	age=$(ctl_json | jq -r '.[0].daemon.status_age_s')
+	check "status fresh while the hostile clients are connected (age $age s)" \
+		awk -v a="$age" 'BEGIN { exit !(a < 0.75) }'
+	wait "$hp"
+	check "the hostile clients ran their 6 s" awk -v a="$t0" -v b="$(date +%s.%N)" \
+		'BEGIN { exit !(b - a >= 5.5) }'
+	for _ in $(seq 30); do scrape 2>/dev/null && break; sleep 0.1; done
+	t1=$(date +%s.%N)
+	steps1=$(m_value marllb_control_steps_total)
+	expected=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", (b - a) / 0.25 }')
+	log "control steps in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s: $((steps1 - steps0)) (period 0.25 s: $expected)"
+	check "control steps kept their period" [ $((steps1 - steps0)) -ge $((expected - 2)) ]
+	check "no control step held up by a period or more" \
+		[ "$(m_value 'marllb_timer_periods_missed_total{timer="control_step"}')" = 0 ]
+	check "no health-check round held up" \
+		[ "$(m_value 'marllb_timer_periods_missed_total{timer="health_check"}')" = 0 ]
+	check "the slow client was cut at its deadline" \
+		[ "$(m_value 'marllb_metrics_clients_total{result="cut"}')" -ge 1 ]
+	check "connections over the cap were refused" \
+		[ "$(m_value 'marllb_metrics_clients_total{result="refused"}')" -ge 1 ]
+}
+
 q_sum() { ctl_json | jq '[.[0].vips[0].backends[].open_flows] | add'; }
 
 # set_q slot value: overwrite one open-flow count of VIP id 0 (a leak or a wrap made by hand)
@@ -610,7 +738,7 @@ case_flow_hygiene() {
 	check "corrections counted" [ "$(awk '/^marllb_open_flow_corrections_total/ { print $2 }' "$WORK/m")" -ge 1 ]
 }
 
-CASES=(fresh_bpffs bad_input lsq_counts_and_metrics flow_hygiene health_down sighup_drain adopt_ip_link kill9_adopt
+CASES=(fresh_bpffs bad_input reload_all_or_nothing metrics_slow_client lsq_counts_and_metrics flow_hygiene health_down sighup_drain adopt_ip_link kill9_adopt
 	ipv6 safety_fallback heterogeneity_marl)
 [ $# -gt 0 ] && CASES=("$@")
 

@@ -196,9 +196,13 @@ static int pin_root_prepare(struct daemon *d)
 	return 0;
 }
 
-int dp_setup(struct daemon *d)
+/*
+ * Opens the marllb data plane attached to the interface (adopting it, writing nothing to it),
+ * or leaves d->dp NULL when none is: dp_attach() then attaches one, once everything else is
+ * ready.
+ */
+int dp_open(struct daemon *d)
 {
-	enum mlb_dp_mode mode = d->opts.mode == MODE_GENERIC ? MLB_DP_GENERIC : MLB_DP_NATIVE;
 	const char *found_mode = "unknown";
 	int err;
 
@@ -212,45 +216,86 @@ int dp_setup(struct daemon *d)
 			d->opts.iface);
 		return err;
 	}
-	if (err == 1) {
-		d->attach_mode = found_mode;
-		err = adopt_attached(d, found_mode);
-	} else {
-		if (pins_exist(d->pin_dir))
-			pr_warn("marllbd: maps are pinned in %s but no marllb program is attached "
-				"to %s; attaching one.\n",
-				d->pin_dir, d->opts.iface);
-		err = mlb_dp_attach(d->opts.iface, mode, d->pin_dir, &d->dp);
-		if (err) {
-			pr_warn("marllbd: cannot attach marllb to %s in %s mode: %s.\n",
-				d->opts.iface, mode == MLB_DP_NATIVE ? "native" : "generic",
-				strerror(-err));
-			if (mode == MLB_DP_NATIVE && (err == -EOPNOTSUPP || err == -EINVAL))
-				pr_warn("marllbd: hint: native XDP may not be supported by the "
-					"driver of %s - try --mode generic.\n",
-					d->opts.iface);
-			return err;
-		}
-		d->attached_here = true;
-		d->attach_mode = mode == MLB_DP_NATIVE ? "native" : "generic";
-		pr_warn("marllbd: attached marllb to %s in %s XDP mode%s; maps pinned in %s.\n",
-			d->opts.iface, d->attach_mode,
-			mode == MLB_DP_GENERIC ? " (slower: skb-based)" : "", d->pin_dir);
-	}
-	if (err)
+	if (err != 1)
+		return 0;
+	d->attach_mode = found_mode;
+	return adopt_attached(d, found_mode);
+}
+
+int dp_attach(struct daemon *d)
+{
+	enum mlb_dp_mode mode = d->opts.mode == MODE_GENERIC ? MLB_DP_GENERIC : MLB_DP_NATIVE;
+	int err;
+
+	if (d->dp)
+		return 0; /* adopted */
+	if (pins_exist(d->pin_dir))
+		pr_warn("marllbd: maps are pinned in %s but no marllb program is attached to %s; "
+			"attaching one.\n",
+			d->pin_dir, d->opts.iface);
+	err = mlb_dp_attach(d->opts.iface, mode, d->pin_dir, &d->dp);
+	if (err) {
+		pr_warn("marllbd: cannot attach marllb to %s in %s mode: %s.\n", d->opts.iface,
+			mode == MLB_DP_NATIVE ? "native" : "generic", strerror(-err));
+		if (mode == MLB_DP_NATIVE && (err == -EOPNOTSUPP || err == -EINVAL))
+			pr_warn("marllbd: hint: native XDP may not be supported by the driver of "
+				"%s - try --mode generic.\n",
+				d->opts.iface);
 		return err;
-	err = status_maps_open(d->pin_dir, true, &d->sm);
+	}
+	d->attached_here = true;
+	d->attach_mode = mode == MLB_DP_NATIVE ? "native" : "generic";
+	pr_warn("marllbd: attached marllb to %s in %s XDP mode%s; maps pinned in %s.\n",
+		d->opts.iface, d->attach_mode, mode == MLB_DP_GENERIC ? " (slower: skb-based)" : "",
+		d->pin_dir);
+	return 0;
+}
+
+int dp_status_open(struct daemon *d)
+{
+	int err = status_maps_open(d->pin_dir, true, &d->sm);
+
 	if (err)
 		pr_warn("marllbd: cannot create the status maps in %s: %s.\n", d->pin_dir,
 			strerror(-err));
 	return err;
 }
 
-void dp_teardown(struct daemon *d)
+/* Detaches the program and removes the pins (status records included). */
+static void dp_detach(struct daemon *d)
 {
 	char path[PATH_MAX + 32];
 	int err;
 
+	snprintf(path, sizeof(path), "%s/%s", d->pin_dir, MLBD_MAP_BE_STATUS);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/%s", d->pin_dir, MLBD_MAP_VIP_STATUS);
+	unlink(path);
+	err = mlb_dp_detach(d->opts.iface, d->pin_dir);
+	if (err)
+		pr_warn("marllbd: cannot detach marllb from %s: %s.\n", d->opts.iface,
+			strerror(-err));
+	else
+		pr_warn("marllbd: detached marllb from %s and removed %s.\n", d->opts.iface,
+			d->pin_dir);
+}
+
+/* A start that failed once the data plane was open leaves the interface as it found it: a
+ * program this run attached goes (an adopted one was restored by the caller). */
+void dp_rollback(struct daemon *d)
+{
+	status_maps_close(&d->sm);
+	if (d->dp)
+		mlb_dp_close(d->dp);
+	d->dp = NULL;
+	if (d->attached_here)
+		dp_detach(d);
+	d->attached_here = false;
+	d->attach_mode = NULL;
+}
+
+void dp_teardown(struct daemon *d)
+{
 	status_maps_close(&d->sm);
 	if (d->dp)
 		mlb_dp_close(d->dp);
@@ -268,15 +313,5 @@ void dp_teardown(struct daemon *d)
 			d->opts.iface);
 		return;
 	}
-	snprintf(path, sizeof(path), "%s/%s", d->pin_dir, MLBD_MAP_BE_STATUS);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/%s", d->pin_dir, MLBD_MAP_VIP_STATUS);
-	unlink(path);
-	err = mlb_dp_detach(d->opts.iface, d->pin_dir);
-	if (err)
-		pr_warn("marllbd: cannot detach marllb from %s: %s.\n", d->opts.iface,
-			strerror(-err));
-	else
-		pr_warn("marllbd: detached marllb from %s and removed %s.\n", d->opts.iface,
-			d->pin_dir);
+	dp_detach(d);
 }
