@@ -203,6 +203,10 @@ case_lsq_counts_and_metrics() {
 	check "all open-flow counts back to 0 (sum $total)" [ "$total" = 0 ]
 	scrape
 	check "metrics are well-formed Prometheus text" prometheus_wellformed "$WORK/m"
+	log "task-duration samples per backend: $(for ip in "${SERVER_IPS[@]}"; do
+		printf '%s ' "$(metric marllb_backend_task_duration_seconds_count "$ip")"; done)" \
+		"(requests ok $(load_field ok "$WORK/lsq.out"), samples lost to the ring" \
+		"$(m_value marllb_ring_lost_total), load average $(cut -d' ' -f1 /proc/loadavg))"
 	for ip in "${SERVER_IPS[@]}"; do
 		n=$(metric marllb_backend_task_duration_seconds_count "$ip")
 		check "task durations sampled for $ip ($n)" [ "${n:-0}" -gt 50 ]
@@ -212,7 +216,7 @@ case_lsq_counts_and_metrics() {
 		-v f="$(metric marllb_backend_task_duration_mean_seconds "${SERVER_IPS[0]}")" 'BEGIN { exit !(s > 2 * f) }'
 	check "metrics says native mode" grep -q 'marllb_info{iface="'"$LB_IF"'",mode="native"' "$WORK/m"
 	# The table form names every backend.
-	check "marllbctl table" [ "$("$BUILD/marllbctl" status --iface "$LB_IF" | grep -c ' active ')" = 3 ]
+	check "marllbctl table" [ "$(in_ns "$NS_L" "$BUILD/marllbctl" status --iface "$LB_IF" | grep -c ' active ')" = 3 ]
 }
 
 case_heterogeneity_marl() {
@@ -257,7 +261,7 @@ case_heterogeneity_marl() {
 		[ "$(ctl_json | jq -r '.[0].vips[0].mode')" = learned ]
 	check "agent trained" [ "$(awk '/^marllb_agent_updates_total/ { print $2 }' "$WORK/m")" -gt 500 ]
 	local saved
-	saved=$(ls "$WORK/state/$LB_IF"/vip-*.model 2>/dev/null | head -1)
+	saved=$(ls "$WORK/state/$LB_IF@$NS_L"/vip-*.model 2>/dev/null | head -1)
 	check "model saved while running (--save-interval 30)" test -s "$saved"
 	check "its training settings saved beside it" grep -q "^step 0.1" "$saved.settings"
 	local inode # a save writes a new file and renames it over the old one
@@ -534,8 +538,14 @@ fresh_machine_run() {
 		sleep 0.1
 	done
 	echo "after: $(stat -f -c %T /sys/fs/bpf)"
-	echo "policy: $(in_ns "$NS_L" "$BUILD/marllbctl" status --iface "$LB_IF" --json |
-		jq -r '.[0].vips[0].policy')"
+	local policy=
+	for _ in $(seq 50); do # the pins come first, the configuration right after
+		policy=$(in_ns "$NS_L" "$BUILD/marllbctl" status --iface "$LB_IF" --json |
+			jq -r '.[0].vips[0].policy')
+		[ "$policy" = lsq ] && break
+		sleep 0.1
+	done
+	echo "policy: $policy"
 	kill -TERM "$pid"
 	wait "$pid"
 	echo "exit: $?"
@@ -634,6 +644,90 @@ case_reload_all_or_nothing() {
 	check "a reload that fits is applied" grep -q "configuration reloaded (1 VIPs)" "$WORK/daemon.log"
 	check "all its backends are on the data plane" \
 		[ "$(ctl_json | jq '[.[0].vips[0].backends[] | select(.address | startswith("10.77."))] | length')" = 253 ]
+}
+
+# two_ns_daemon i iface args...: marllbd on an interface of namespace ${TAG}n$i, in the
+# background, with the default metrics port
+two_ns_daemon() {
+	local i=$1 ifc=$2; shift 2
+	nsenter --net=/run/netns/"${TAG}n$i" "$BUILD/marllbd" --iface "$ifc" --config "$WORK/ns$i.conf" \
+		--mode generic --state-dir "$WORK/state2" --detach-on-exit "$@" >>"$WORK/ns$i.log" 2>&1 &
+	NS_PIDS[$i$ifc]=$!
+}
+
+two_ns_stop() {
+	local i
+	for i in "${!NS_PIDS[@]}"; do
+		kill -TERM "${NS_PIDS[$i]}" 2>/dev/null
+		{ wait "${NS_PIDS[$i]}"; } 2>/dev/null
+	done
+	NS_PIDS=()
+}
+
+# Two namespaces, each with an interface named eth0 and a marllbd of its own: they run side by
+# side, each with its own lock, pins and saved models, and marllbctl in each namespace shows
+# its own. A --pin-root that both are given is refused to the second. Two instances in one
+# namespace (eth0, eth1) take different default metrics ports.
+case_two_namespaces() {
+	local i ns ifc policy port pins=/sys/fs/bpf/marllb
+	for i in 1 2; do
+		ns=${TAG}n$i
+		ip netns add "$ns" || return 1
+		ip -n "$ns" link set lo up
+		for ifc in eth0 eth1; do
+			ip -n "$ns" link add "$ifc" type veth peer name "p$ifc"
+			ip -n "$ns" link set "$ifc" up
+			ip -n "$ns" link set "p$ifc" up
+		done
+		ip -n "$ns" addr add 10.99.0.1/24 dev eth0
+		policy=$([ "$i" = 1 ] && echo sed || echo lsq)
+		printf 'vips = ( { address = "10.99.0.100"; port = 80; policy = "%s";\n backends = ( { address = "10.99.0.1%d"; mac = "02:99:00:00:00:1%d"; } ); } );\n' \
+			"$policy" "$i" "$i" >"$WORK/ns$i.conf"
+		two_ns_daemon "$i" eth0
+	done
+	two_ns_daemon 1 eth1
+	for _ in $(seq 100); do
+		[ -e "$pins/eth0@${TAG}n1/mlb_vips" ] && [ -e "$pins/eth0@${TAG}n2/mlb_vips" ] &&
+			[ -e "$pins/eth1@${TAG}n1/mlb_vips" ] && break
+		sleep 0.1
+	done
+	sleep 0.5
+	for i in 1 2; do
+		check "marllbd in namespace $i runs" kill -0 "${NS_PIDS[${i}eth0]}"
+		check "its pins are keyed by namespace" [ -e "$pins/eth0@${TAG}n$i/mlb_vips" ]
+		check "marllbctl in namespace $i shows its own backend" [ "$(in_ns "${TAG}n$i" \
+			"$BUILD/marllbctl" status --iface eth0 --json | jq -r '.[0].vips[0].backends[0].address')" = "10.99.0.1$i" ]
+	done
+	for ifc in eth0 eth1; do
+		port=$((9640 + $(ip -n "${TAG}n1" -o link show dev "$ifc" | cut -d: -f1)))
+		check "marllbd on $ifc serves metrics on its own default port $port" \
+			bash -c "in_ns() { nsenter --net=/run/netns/\$1 \"\${@:2}\"; }; in_ns ${TAG}n1 curl -sf --max-time 2 http://127.0.0.1:$port/metrics | grep -q 'iface=\"$ifc\"'"
+	done
+	check "one lock each" [ "$(ls /run/marllb/eth[01]@netns-*.lock 2>/dev/null | wc -l)" -ge 3 ]
+	# Stopping one leaves the other's pins alone.
+	kill -TERM "${NS_PIDS[1eth0]}"; { wait "${NS_PIDS[1eth0]}"; } 2>/dev/null; unset 'NS_PIDS[1eth0]'
+	check "the first's pins gone with it (--detach-on-exit)" [ ! -e "$pins/eth0@${TAG}n1" ]
+	check "the second's pins untouched" [ "$(in_ns "${TAG}n2" "$BUILD/marllbctl" status \
+		--iface eth0 --json | jq -r '.[0].vips[0].policy')" = lsq ]
+	# One --pin-root for both: the second is refused, with the fix.
+	two_ns_stop
+	two_ns_daemon 1 eth0 --pin-root "$pins-$TAG"
+	for _ in $(seq 50); do [ -e "$pins-$TAG/eth0/mlb_vips" ] && break; sleep 0.1; done
+	local out rc
+	out=$(in_ns "${TAG}n2" timeout 20 "$BUILD/marllbd" --iface eth0 --config "$WORK/ns2.conf" \
+		--mode generic --metrics-port 0 --state-dir "$WORK/state2" --pin-root "$pins-$TAG" 2>&1)
+	rc=$?
+	check "a shared --pin-root is refused (rc $rc)" [ "$rc" = 1 ]
+	check "naming the fix ($out)" grep -q "give this one a --pin-root of its own" <<<"$out"
+	check "the first keeps its pins" [ -e "$pins-$TAG/eth0/mlb_vips" ]
+	two_ns_stop
+	for i in 1 2; do
+		rm -f /run/marllb/eth[01]@netns-"$(stat -L -c %i "/run/netns/${TAG}n$i")".lock
+		ip netns del "${TAG}n$i"
+	done
+	rm -f /run/marllb/pins-sys-fs-bpf-marllb-eth[01]@"$TAG"n?.lock
+	rmdir "$pins-$TAG" 2>/dev/null
+	rm -f /run/marllb/pins-sys-fs-bpf-marllb\\x2d"$TAG"-eth0.lock
 }
 
 m_value() { awk -v k="$1" '$1 == k { print $2 }' "$WORK/m"; } # after scrape
@@ -738,7 +832,8 @@ case_flow_hygiene() {
 	check "corrections counted" [ "$(awk '/^marllb_open_flow_corrections_total/ { print $2 }' "$WORK/m")" -ge 1 ]
 }
 
-CASES=(fresh_bpffs bad_input reload_all_or_nothing metrics_slow_client lsq_counts_and_metrics flow_hygiene health_down sighup_drain adopt_ip_link kill9_adopt
+CASES=(fresh_bpffs bad_input reload_all_or_nothing metrics_slow_client two_namespaces
+	lsq_counts_and_metrics flow_hygiene health_down sighup_drain adopt_ip_link kill9_adopt
 	ipv6 safety_fallback heterogeneity_marl)
 [ $# -gt 0 ] && CASES=("$@")
 

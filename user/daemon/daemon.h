@@ -78,15 +78,15 @@ struct vip_state {
 struct daemon {
 	struct marllbd_opts opts;
 	enum reward_kind reward;
-	char pin_dir[PATH_MAX];
-	char state_dir[PATH_MAX]; /* state_dir/iface */
+	char pin_dir[PATH_MAX]; /* PIN_ROOT/KEY (instance.h) */
+	char state_dir[PATH_MAX]; /* STATE_DIR/KEY */
 	int ifindex;
 	struct mlb_dp *dp;
 	bool attached_here;
 	const char *attach_mode; /* "native", "generic", ... as found or made */
 	struct ring_buffer *rb;
 	struct status_maps sm;
-	int epfd, sigfd, step_tfd, health_tfd, lock_fd;
+	int epfd, sigfd, step_tfd, health_tfd, lock_fd, pin_lock_fd;
 	struct metrics_server *metrics;
 	struct ev_src ev_signal, ev_step, ev_health, ev_samples, ev_metrics;
 	struct vip_state *vips[MLB_MAX_VIPS]; /* by data-plane VIP id */

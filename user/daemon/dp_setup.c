@@ -19,6 +19,7 @@
 
 #include "daemon/bpffs.h"
 #include "daemon/daemon.h"
+#include "daemon/instance.h"
 #include "daemon/log.h"
 
 #define LOCK_DIR "/run/marllb"
@@ -41,38 +42,81 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-/* One marllbd per interface: a second one would fight over weights and backend states. */
-int dp_lock(struct daemon *d)
+/* Takes an exclusive lock on path and writes our pid there; -EBUSY with the holder's pid. */
+static int lock_take(const char *path, int *fd_out, char *holder, size_t len)
 {
-	char path[PATH_MAX];
-	int fd, err;
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600), err;
+	ssize_t n;
 
-	err = mkdir_p(LOCK_DIR, 0755);
-	if (err) {
-		pr_warn("marllbd: cannot create %s: %s.\n", LOCK_DIR, strerror(-err));
-		return err;
-	}
-	snprintf(path, sizeof(path), "%s/%s.lock", LOCK_DIR, d->opts.iface);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		err = -errno;
 		pr_warn("marllbd: cannot open %s: %s.\n", path, strerror(errno));
 		return err;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB)) {
-		char pid[32] = "?";
-		ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
-
-		pid[n > 0 ? n : 1] = '\0';
-		pr_warn("marllbd: another marllbd (pid %s) serves %s (lock %s held).\n",
-			strtok(pid, "\n"), d->opts.iface, path);
+		n = pread(fd, holder, len - 1, 0);
+		holder[n > 0 ? n : 0] = '\0';
+		holder[strcspn(holder, "\n")] = '\0';
+		if (!holder[0])
+			snprintf(holder, len, "?");
 		close(fd);
 		return -EBUSY;
 	}
 	if (ftruncate(fd, 0) == 0)
 		dprintf(fd, "%d\n", getpid());
-	d->lock_fd = fd;
+	*fd_out = fd;
 	return 0;
+}
+
+/* "/sys/fs/bpf/marllb/eth0" -> "pins-sys-fs-bpf-marllb-eth0" (systemd-escape style). */
+static void lock_name_of_dir(const char *dir, char *buf, size_t len)
+{
+	size_t o = (size_t)snprintf(buf, len, "pins");
+
+	for (const char *p = dir; *p && o + 5 < len; p++) {
+		if (*p == '/')
+			buf[o++] = '-';
+		else if (*p == '-' || *p == '\\')
+			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", (unsigned char)*p);
+		else
+			buf[o++] = *p;
+	}
+	buf[o] = '\0';
+}
+
+/*
+ * One marllbd per interface (a second would fight over weights and backend states), keyed by
+ * network namespace and name, and one per pin directory (a --pin-root shared by interfaces
+ * of the same name in two namespaces would have one overwrite the other's pins).
+ */
+int dp_lock(struct daemon *d)
+{
+	char path[PATH_MAX + 64], name[PATH_MAX], holder[32];
+	int err;
+
+	err = mkdir_p(LOCK_DIR, 0755);
+	if (err) {
+		pr_warn("marllbd: cannot create %s: %s.\n", LOCK_DIR, strerror(-err));
+		return err;
+	}
+	snprintf(path, sizeof(path), "%s/%s@netns-%lu.lock", LOCK_DIR, d->opts.iface,
+		 netns_inode());
+	err = lock_take(path, &d->lock_fd, holder, sizeof(holder));
+	if (err == -EBUSY)
+		pr_warn("marllbd: another marllbd (pid %s) serves %s in this network namespace "
+			"(lock %s held).\n",
+			holder, d->opts.iface, path);
+	if (err)
+		return err;
+	lock_name_of_dir(d->pin_dir, name, sizeof(name));
+	snprintf(path, sizeof(path), "%s/%s.lock", LOCK_DIR, name);
+	err = lock_take(path, &d->pin_lock_fd, holder, sizeof(holder));
+	if (err == -EBUSY)
+		pr_warn("marllbd: another marllbd (pid %s) pins its maps in %s, for an interface "
+			"of the same name in another network namespace (lock %s held); give this "
+			"one a --pin-root of its own.\n",
+			holder, d->pin_dir, path);
+	return err;
 }
 
 static const char *mode_name(enum xdp_attach_mode m)

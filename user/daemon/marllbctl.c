@@ -16,6 +16,7 @@
 #include <bpf/bpf.h>
 
 #include "daemon/bpffs.h"
+#include "daemon/instance.h"
 #include "daemon/log.h"
 #include "daemon/opts.h"
 #include "daemon/safety.h"
@@ -117,7 +118,10 @@ static void jnum(double v)
 		printf("%.6g", v);
 }
 
-static int show_iface(const struct ctl_opts *o, const char *iface, bool *first_json)
+/* iface: an interface name (--iface: its pin directory as marllbd names it from this
+ * namespace), or the name of a directory under the pin root (listing them all). */
+static int show_iface(const struct ctl_opts *o, const char *iface, bool named_iface,
+		      bool *first_json)
 {
 	struct vip_entry vips[MLB_MAX_VIPS];
 	struct status_maps sm = { -1, -1 };
@@ -129,7 +133,11 @@ static int show_iface(const struct ctl_opts *o, const char *iface, bool *first_j
 	double now = mono_now(), age = -1;
 	__u32 pid = 0;
 
-	snprintf(dir, sizeof(dir), "%s/%s", o->pin_root, iface);
+	if (named_iface)
+		instance_pin_dir(o->pin_root, !strcmp(o->pin_root, MLB_PIN_ROOT), iface, dir,
+				 sizeof(dir));
+	else
+		snprintf(dir, sizeof(dir), "%s/%s", o->pin_root, iface);
 	err = mlb_dp_open_pinned(dir, &dp);
 	if (err) {
 		if (!bpffs_is_mounted(dir))
@@ -306,7 +314,7 @@ int main(int argc, char **argv)
 	if (o.json)
 		printf("[");
 	if (o.iface) {
-		failed = show_iface(&o, o.iface, &first_json) != 0;
+		failed = show_iface(&o, o.iface, true, &first_json) != 0;
 		shown = !failed;
 	} else {
 		DIR *dir = opendir(o.pin_root);
@@ -323,7 +331,7 @@ int main(int argc, char **argv)
 				continue;
 			if (shown && !o.json)
 				printf("\n");
-			if (show_iface(&o, de->d_name, &first_json))
+			if (show_iface(&o, de->d_name, false, &first_json))
 				failed++;
 			else
 				shown++;

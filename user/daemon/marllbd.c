@@ -21,6 +21,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "daemon/daemon.h"
+#include "daemon/instance.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 #include "daemon/snapshot.h"
@@ -390,10 +391,11 @@ int main(int argc, char **argv)
 			    .step_tfd = -1,
 			    .health_tfd = -1,
 			    .lock_fd = -1,
+			    .pin_lock_fd = -1,
 			    .epfd = -1,
 			    .sm = { -1, -1 } };
 	struct sync_plan *plan = NULL;
-	char err[512];
+	char err[512], key[512];
 	int first, ret, n_backends = 0;
 
 	d.opts = marllbd_defaults;
@@ -418,8 +420,21 @@ int main(int argc, char **argv)
 		pr_warn("marllbd: interface %s: %s.\n", d.opts.iface, strerror(errno));
 		return 1;
 	}
-	snprintf(d.pin_dir, sizeof(d.pin_dir), "%s/%s", d.opts.pin_root, d.opts.iface);
-	snprintf(d.state_dir, sizeof(d.state_dir), "%s/%s", d.opts.state_dir, d.opts.iface);
+	if (d.opts.metrics_port == METRICS_PORT_AUTO) {
+		if (METRICS_PORT_BASE + d.ifindex > 65535) {
+			pr_warn("marllbd: %s has ifindex %d, so the default metrics port (9640 + "
+				"ifindex) does not exist: give --metrics-port PORT (0 disables the "
+				"endpoint).\n",
+				d.opts.iface, d.ifindex);
+			return EXIT_USAGE;
+		}
+		d.opts.metrics_port = METRICS_PORT_BASE + d.ifindex;
+	}
+	/* Keyed by namespace too: interfaces of one name in two namespaces never share. */
+	instance_pin_dir(d.opts.pin_root, !strcmp(d.opts.pin_root, MARLLB_PIN_ROOT_DEFAULT),
+			 d.opts.iface, d.pin_dir, sizeof(d.pin_dir));
+	instance_key(d.opts.iface, key, sizeof(key));
+	snprintf(d.state_dir, sizeof(d.state_dir), "%s/%s", d.opts.state_dir, key);
 
 	/* Everything that can be wrong with the input is found before anything is touched. */
 	ret = conf_prepare(d.opts.config, d.ifindex, &d.conf, err, sizeof(err));
@@ -485,7 +500,7 @@ out:
 		ring_buffer__free(d.rb);
 	dp_teardown(&d);
 	{
-		int fds[] = { d.epfd, d.sigfd, d.step_tfd, d.health_tfd, d.lock_fd };
+		int fds[] = { d.epfd, d.sigfd, d.step_tfd, d.health_tfd, d.lock_fd, d.pin_lock_fd };
 
 		metrics_server_free(d.metrics);
 
