@@ -79,7 +79,9 @@ INSTALL_FILES	:= $(SBINDIR)/marllbd $(SBINDIR)/marllbctl $(SBINDIR)/marllb-dp \
 		   $(LIBDIR)/marllb/marllb.o $(INSTALL_MODEL) $(INSTALL_MODEL).settings \
 		   $(MANDIR)/man8/marllbd.8 $(MANDIR)/man8/marllbctl.8 $(UNITDIR)/marllbd@.service
 
-# The installed marllbd looks for its configuration and model where they are installed.
+# The installed marllbd looks for its configuration and model where they are installed
+# (remade at every install: PREFIX may differ from the last one).
+.PHONY: $(OUT)/install/daemon_opts.o
 $(OUT)/install/daemon_opts.o: user/daemon/daemon_opts.c $(DAEMON_HDRS) Makefile
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)

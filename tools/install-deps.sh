@@ -8,7 +8,7 @@ set -e
 
 PKGS="make gcc clang llvm libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev
 pkg-config libopenblas-dev libconfig-dev libsystemd-dev libnl-route-3-dev iproute2 ethtool iputils-ping
-gnuplot-nox curl jq"
+gnuplot-nox curl jq systemd man-db"
 [ -n "$MARLLB_EXTRA_PKGS" ] && PKGS="$PKGS $MARLLB_EXTRA_PKGS"
 APT_GET=${MARLLB_APT_GET:-apt-get} # tests put a stand-in here
 LOCK_WAIT=${MARLLB_APT_LOCK_WAIT:-600}
