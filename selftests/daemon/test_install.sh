@@ -96,7 +96,7 @@ run_readme() {
 		marllbctl*)
 			for _ in $(seq 100); do # marllbd needs a moment to come up
 				out=$(nsenter --net=/run/netns/"$NS" env PATH="$D/usr/sbin:$PATH" \
-					bash -c "$line" 2>&1) && break
+					bash -c "$line" 2>&1) && grep -q "^VIP " <<<"$out" && break
 				sleep 0.1
 			done
 			echo "$out" | sed 's/^/    > /'
