@@ -157,9 +157,11 @@ write_config() {
 
 METRICS_PORT=$((20000 + $$ % 20000))
 
-# start_daemon args...: marllbd in the LB namespace; waits until the metrics endpoint answers
+# start_daemon args...: marllbd in the LB namespace; waits until the metrics endpoint answers.
+# DAEMON_WRAP: a command marllbd runs under (e.g. setpriv with fewer capabilities).
+DAEMON_WRAP=()
 start_daemon() {
-	nsenter --net=/run/netns/"$NS_L" "$BUILD/marllbd" --iface "$LB_IF" \
+	nsenter --net=/run/netns/"$NS_L" "${DAEMON_WRAP[@]}" "$BUILD/marllbd" --iface "$LB_IF" \
 		--metrics-port "$METRICS_PORT" --state-dir "$WORK/state" "$@" >>"$WORK/daemon.log" 2>&1 &
 	DAEMON_PID=$!
 	for _ in $(seq 100); do

@@ -730,6 +730,37 @@ case_two_namespaces() {
 	rm -f /run/marllb/pins-sys-fs-bpf-marllb\\x2d"$TAG"-eth0.lock
 }
 
+# marllbd with exactly the systemd unit's capabilities (CAP_NET_ADMIN, CAP_SYS_ADMIN) attaches,
+# serves and adopts; without CAP_SYS_ADMIN it names what is missing and changes nothing;
+# marllbctl run by an unprivileged user says "permission denied".
+case_capabilities() {
+	local before out rc
+	in_ns "$NS_L" ip link set dev "$LB_IF" xdp off
+	rm -rf "$PIN_DIR"
+	write_config "$WORK/caps.conf" sed
+	DAEMON_WRAP=(setpriv --bounding-set -all,+net_admin,+sys_admin --inh-caps -all)
+	start_daemon --config "$WORK/caps.conf" || { DAEMON_WRAP=(); return 1; }
+	check "the unit's capabilities attach" grep -q "attached marllb to $LB_IF" "$WORK/daemon.log"
+	check "and configure" [ "$(ctl_json | jq '.[0].vips[0].backends | length')" = 3 ]
+	stop_daemon
+	start_daemon --config "$WORK/caps.conf" || { DAEMON_WRAP=(); return 1; }
+	DAEMON_WRAP=()
+	check "and adopt" grep -q "adopted the marllb program on $LB_IF" "$WORK/daemon.log"
+	stop_daemon
+	before=$(dp_dump)
+	out=$(in_ns "$NS_L" setpriv --bounding-set -sys_admin --inh-caps -all "$BUILD/marllbd" \
+		--iface "$LB_IF" --config "$WORK/caps.conf" --metrics-port 0 --state-dir "$WORK/state" 2>&1)
+	rc=$?
+	check "without CAP_SYS_ADMIN: exit 1 (got $rc)" [ "$rc" = 1 ]
+	check "naming the missing capability ($out)" grep -q "missing capabilities: CAP_SYS_ADMIN\." <<<"$out"
+	check "and changing nothing" [ "$(dp_dump)" = "$before" ]
+	out=$(in_ns "$NS_L" setpriv --reuid=65534 --regid=65534 --clear-groups "$BUILD/marllbctl" \
+		status --iface "$LB_IF" 2>&1)
+	rc=$?
+	check "marllbctl as nobody: exit 1 (got $rc)" [ "$rc" = 1 ]
+	check "says permission denied ($out)" grep -q "permission denied" <<<"$out"
+}
+
 m_value() { awk -v k="$1" '$1 == k { print $2 }' "$WORK/m"; } # after scrape
 
 # hostile_clients seconds: as nobody, one connection to the metrics port that sends a byte
@@ -833,7 +864,7 @@ case_flow_hygiene() {
 }
 
 CASES=(fresh_bpffs bad_input reload_all_or_nothing metrics_slow_client two_namespaces
-	lsq_counts_and_metrics flow_hygiene health_down sighup_drain adopt_ip_link kill9_adopt
+	capabilities lsq_counts_and_metrics flow_hygiene health_down sighup_drain adopt_ip_link kill9_adopt
 	ipv6 safety_fallback heterogeneity_marl)
 [ $# -gt 0 ] && CASES=("$@")
 

@@ -106,6 +106,7 @@ struct daemon {
 double mono_now(void);
 
 /* dp_setup.c: find, adopt or attach the data plane; pin its maps; detach on exit. */
+int dp_caps_check(void);
 int dp_lock(struct daemon *d);
 int dp_open(struct daemon *d);
 int dp_attach(struct daemon *d);

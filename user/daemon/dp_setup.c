@@ -12,7 +12,10 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/capability.h>
 
 #include <bpf/bpf.h>
 #include <xdp/libxdp.h>
@@ -23,6 +26,10 @@
 #include "daemon/log.h"
 
 #define LOCK_DIR "/run/marllb"
+#define CAPS_HINT                                                                                 \
+	"marllbd needs CAP_SYS_ADMIN (to open an attached program and its maps by id) and "       \
+	"CAP_NET_ADMIN (to attach XDP programs): run it as root or with these capabilities (the " \
+	"systemd unit grants them)."
 
 static int mkdir_p(const char *path, mode_t mode)
 {
@@ -40,6 +47,35 @@ static int mkdir_p(const char *path, mode_t mode)
 	if (mkdir(buf, mode) && errno != EEXIST)
 		return -errno;
 	return 0;
+}
+
+/* The capabilities marllbd needs: CAP_SYS_ADMIN opens an attached program and its maps by id
+ * (adoption, libxdp's dispatcher) and includes CAP_BPF and CAP_PERFMON; CAP_NET_ADMIN attaches
+ * XDP programs. */
+static const struct {
+	int cap;
+	const char *name;
+} needed_caps[] = { { CAP_SYS_ADMIN, "CAP_SYS_ADMIN" }, { CAP_NET_ADMIN, "CAP_NET_ADMIN" } };
+
+int dp_caps_check(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = {};
+	char missing[64] = "";
+
+	if (syscall(SYS_capget, &hdr, data))
+		return 0; /* cannot tell: the first operation that needs one will say */
+	for (size_t i = 0; i < sizeof(needed_caps) / sizeof(needed_caps[0]); i++) {
+		int c = needed_caps[i].cap;
+
+		if (!(data[c / 32].effective & (1u << (c % 32))))
+			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing),
+				 "%s%s", missing[0] ? ", " : "", needed_caps[i].name);
+	}
+	if (!missing[0])
+		return 0;
+	pr_warn("marllbd: missing capabilities: %s. " CAPS_HINT "\n", missing);
+	return -EPERM;
 }
 
 /* Takes an exclusive lock on path and writes our pid there; -EBUSY with the holder's pid. */
@@ -139,11 +175,14 @@ static const char *mode_name(enum xdp_attach_mode m)
 static int marllb_attached(int ifindex, const char **mode)
 {
 	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+	long err = libxdp_get_error(mp);
 	struct xdp_program *p;
 	int found = 0;
 
-	if (libxdp_get_error(mp))
-		return 0;
+	if (err == -ENOENT)
+		return 0; /* nothing attached */
+	if (err)
+		return (int)err; /* -EPERM: no CAP_SYS_ADMIN to open it by id */
 	*mode = mode_name(xdp_multiprog__attach_mode(mp));
 	if (xdp_multiprog__is_legacy(mp)) {
 		p = xdp_multiprog__main_prog(mp);
@@ -258,6 +297,12 @@ int dp_open(struct daemon *d)
 		pr_warn("marllbd: %s already runs another XDP program (without libxdp's "
 			"dispatcher); remove it or load both through libxdp.\n",
 			d->opts.iface);
+		return err;
+	}
+	if (err < 0) {
+		pr_warn("marllbd: cannot inspect the XDP program attached to %s: %s.%s\n",
+			d->opts.iface, strerror(-err),
+			err == -EPERM || err == -EACCES ? " " CAPS_HINT : "");
 		return err;
 	}
 	if (err != 1)

@@ -140,7 +140,13 @@ static int show_iface(const struct ctl_opts *o, const char *iface, bool named_if
 		snprintf(dir, sizeof(dir), "%s/%s", o->pin_root, iface);
 	err = mlb_dp_open_pinned(dir, &dp);
 	if (err) {
-		if (!bpffs_is_mounted(dir))
+		if (err == -EACCES || err == -EPERM)
+			fprintf(stderr,
+				"marllbctl: cannot read the pins in %s: permission denied (they are "
+				"root's, mode 0600, under a bpffs of mode 0700): run marllbctl as "
+				"root.\n",
+				dir);
+		else if (!bpffs_is_mounted(dir))
 			fprintf(stderr,
 				"marllbctl: no marllb data plane pinned in %s: no bpffs is mounted "
 				"there (marllbd mounts it at " BPFFS_DEFAULT
@@ -300,12 +306,19 @@ int main(int argc, char **argv)
 	}
 	if (ret < 0)
 		return 2;
-	if (first >= argc || strcmp(argv[first], "status") || first + 1 < argc) {
+	if (first >= argc || strcmp(argv[first], "status")) {
 		fprintf(stderr,
 			"marllbctl: expected the command 'status'%s%s%s. Try 'marllbctl "
 			"--help'.\n",
 			first < argc ? ", got '" : "", first < argc ? argv[first] : "",
 			first < argc ? "'" : "");
+		return 2;
+	}
+	if (first + 1 < argc) {
+		fprintf(stderr,
+			"marllbctl: unexpected argument '%s' after 'status'. Try 'marllbctl "
+			"--help'.\n",
+			argv[first + 1]);
 		return 2;
 	}
 	log_level = o.verbose ? LOG_TRACE2 : LOG_WARN; /* libbpf's chatter only with -v */
@@ -319,6 +332,14 @@ int main(int argc, char **argv)
 	} else {
 		DIR *dir = opendir(o.pin_root);
 		struct dirent *de;
+
+		if (!dir && (errno == EACCES || errno == EPERM)) {
+			fprintf(stderr,
+				"marllbctl: cannot read %s: permission denied (the pins are root's): "
+				"run marllbctl as root.\n",
+				o.pin_root);
+			failed++;
+		}
 
 		while (dir && (de = readdir(dir))) {
 			char path[4096];

@@ -454,7 +454,8 @@ int main(int argc, char **argv)
 
 	/* Then all that needs no data plane, and all the configuration needs (read from an
 	 * attached data plane without writing to it): a failure still changes nothing. */
-	ret = signals_setup(&d);
+	ret = dp_caps_check();
+	ret = ret ?: signals_setup(&d);
 	ret = ret ?: loop_setup(&d);
 	ret = ret ?: dp_lock(&d);
 	ret = ret ?: make_state_dir(&d);
