@@ -761,6 +761,25 @@ case_capabilities() {
 	check "says permission denied ($out)" grep -q "permission denied" <<<"$out"
 }
 
+# A corrupt saved model is reported, moved aside (kept) and never overwritten by the next save.
+case_corrupt_saved_model() {
+	local dir=$WORK/state/$LB_IF@$NS_L model aside
+	model=$dir/vip-$VIP-80.model
+	mkdir -p "$dir"
+	head -c 4096 /dev/urandom >"$model"
+	cp "$model" "$WORK/garbage.model"
+	write_config "$WORK/marl.conf" marl
+	start_daemon --config "$WORK/marl.conf" --step 0.1 --default-model "$WORK/none.model" || return 1
+	check "reported as unusable" grep -q "saved model $model is unusable" "$WORK/daemon.log"
+	aside=$(ls "$model".unused-* 2>/dev/null | head -1)
+	check "moved aside, and said where" grep -q "kept as $aside" "$WORK/daemon.log"
+	check "kept as it was" cmp -s "$aside" "$WORK/garbage.model"
+	stop_daemon
+	check "the new model saved in its place" test -s "$model"
+	check "the copy still there after the save" cmp -s "$aside" "$WORK/garbage.model"
+	rm -f "$model"*
+}
+
 m_value() { awk -v k="$1" '$1 == k { print $2 }' "$WORK/m"; } # after scrape
 
 # hostile_clients seconds: as nobody, one connection to the metrics port that sends a byte
@@ -864,7 +883,7 @@ case_flow_hygiene() {
 }
 
 CASES=(fresh_bpffs bad_input reload_all_or_nothing metrics_slow_client two_namespaces
-	capabilities lsq_counts_and_metrics flow_hygiene health_down sighup_drain adopt_ip_link kill9_adopt
+	capabilities corrupt_saved_model lsq_counts_and_metrics flow_hygiene health_down sighup_drain adopt_ip_link kill9_adopt
 	ipv6 safety_fallback heterogeneity_marl)
 [ $# -gt 0 ] && CASES=("$@")
 
