@@ -588,11 +588,12 @@ case_fresh_bpffs() {
 	check "detached on exit" [ -z "$(xdp_prog_id)" ]
 }
 
-# write_many file n: a sed VIP with n backends 10.77.x.y that are not there (MACs given)
+# write_many file n [policy]: a VIP (sed) with n backends 10.77.x.y that are not there (MACs
+# given)
 write_many() {
 	local i
 	{
-		echo "vips = ( { address = \"$VIP\"; port = 80; policy = \"sed\"; backends = ("
+		echo "vips = ( { address = \"$VIP\"; port = 80; policy = \"${3:-sed}\"; backends = ("
 		for ((i = 0; i < $2; i++)); do
 			printf '%s { address = "10.77.%d.%d"; mac = "02:77:00:00:%02x:%02x"; }\n' \
 				"$([ "$i" -gt 0 ] && echo ,)" $((i / 200)) $((i % 200 + 1)) $((i / 200)) \
@@ -780,6 +781,62 @@ case_corrupt_saved_model() {
 	rm -f "$model"*
 }
 
+# vm_peak config: the address space (kB) a marllbd serving config peaked at
+vm_peak() {
+	local peak
+	start_daemon --config "$1" --detach-on-exit --default-model "$WORK/none.model" || return 1
+	peak=$(awk '/^VmPeak:/ { print $2 }' "/proc/$DAEMON_PID/status")
+	stop_daemon
+	echo "$peak"
+}
+
+# Running out of memory at start (a marl VIP of 256 backends under an address-space limit
+# between what the same pool needs with lsq and with marl) leaves the interface as it was:
+# nothing attached, nothing pinned (without --detach-on-exit, as operators run it). A start
+# that fits is fully configured.
+case_out_of_memory() {
+	local lsq marl frac limit pid rc failed=0 started=0
+	in_ns "$NS_L" ip link set dev "$LB_IF" xdp off
+	rm -rf "$PIN_DIR"
+	write_many "$WORK/oom-lsq.conf" 256 lsq
+	write_many "$WORK/oom-marl.conf" 256 marl
+	lsq=$(vm_peak "$WORK/oom-lsq.conf") && marl=$(vm_peak "$WORK/oom-marl.conf") || return 1
+	rm -rf "$WORK/state" # the model it saved: the runs below start from scratch
+	log "VmPeak serving 256 backends: lsq $lsq kB, marl $marl kB"
+	check "the marl pool needs more memory ($lsq vs $marl kB)" [ "$marl" -gt "$lsq" ]
+	for frac in 10 50 90; do
+		limit=$((lsq + (marl - lsq) * frac / 100))
+		: >"$WORK/oom.log"
+		nsenter --net=/run/netns/"$NS_L" prlimit --as=$((limit * 1024)) "$BUILD/marllbd" \
+			--iface "$LB_IF" --config "$WORK/oom-marl.conf" --metrics-port 0 \
+			--state-dir "$WORK/state" --default-model "$WORK/none.model" >"$WORK/oom.log" 2>&1 &
+		pid=$!
+		for _ in $(seq 100); do
+			grep -q "serving 1 VIPs" "$WORK/oom.log" && break
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if grep -q "serving 1 VIPs" "$WORK/oom.log"; then
+			started=$((started + 1))
+			check "a start that fits is configured" \
+				[ "$(ctl_json | jq '.[0].vips[0].backends | length')" = 256 ]
+			kill -TERM "$pid"
+		else
+			failed=$((failed + 1))
+			log "limit $limit kB: $(grep -m1 -E 'nothing was changed|as it was' "$WORK/oom.log")"
+			check "out of memory: nothing attached" [ -z "$(xdp_prog_id)" ]
+			check "out of memory: nothing pinned" [ ! -e "$PIN_DIR/mlb_vips" ]
+		fi
+		{ wait "$pid"; } 2>/dev/null
+		rc=$?
+		[ "$rc" != 0 ] && check "a failed start says so (rc $rc)" grep -q . "$WORK/oom.log"
+		in_ns "$NS_L" ip link set dev "$LB_IF" xdp off
+		rm -rf "$PIN_DIR"
+	done
+	log "under 3 limits: $failed starts ran out of memory, $started started"
+	check "at least one start ran out of memory" [ "$failed" -ge 1 ]
+}
+
 m_value() { awk -v k="$1" '$1 == k { print $2 }' "$WORK/m"; } # after scrape
 
 # hostile_clients seconds: as nobody, one connection to the metrics port that sends a byte
@@ -883,7 +940,7 @@ case_flow_hygiene() {
 }
 
 CASES=(fresh_bpffs bad_input reload_all_or_nothing metrics_slow_client two_namespaces
-	capabilities corrupt_saved_model lsq_counts_and_metrics flow_hygiene health_down sighup_drain adopt_ip_link kill9_adopt
+	capabilities corrupt_saved_model out_of_memory lsq_counts_and_metrics flow_hygiene health_down sighup_drain adopt_ip_link kill9_adopt
 	ipv6 safety_fallback heterogeneity_marl)
 [ $# -gt 0 ] && CASES=("$@")
 
