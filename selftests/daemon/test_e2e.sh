@@ -781,6 +781,46 @@ case_corrupt_saved_model() {
 	rm -f "$model"*
 }
 
+# A reload whose map update fails half-way (a second VIP, while its address table is frozen
+# read-only with bpftool) is rolled back: the configuration maps byte-identical, the daemon
+# back on the running configuration (one VIP in marllbctl and the metrics), traffic served.
+case_reload_map_failure() {
+	local before after c=$WORK/fail.conf
+	in_ns "$NS_L" ip link set dev "$LB_IF" xdp off
+	rm -rf "$PIN_DIR"
+	write_config "$c" lsq
+	start_daemon --config "$c" --step 0.1 || return 1
+	sleep 0.3
+	before=$(dp_dump config)
+	bpftool map freeze pinned "$PIN_DIR/mlb_vip_addrs" || { CASE_FAILED=1; return 1; }
+	{
+		echo "vips = ( { address = \"$VIP\"; port = 80; policy = \"lsq\";"
+		echo "  backends = ( { address = \"${SERVER_IPS[0]}\"; }, { address = \"${SERVER_IPS[1]}\"; },"
+		echo "    { address = \"${SERVER_IPS[2]}\"; } ); },"
+		echo " { address = \"$NET.101\"; port = 80; policy = \"sed\";"
+		echo "  backends = ( { address = \"${SERVER_IPS[1]}\"; } ); } );"
+	} >"$c"
+	kill -HUP "$DAEMON_PID"
+	for _ in $(seq 30); do grep -q "reload failed" "$WORK/daemon.log" && break; sleep 0.1; done
+	check "the failed map update is reported" \
+		grep -q "applying the configuration failed (Operation not permitted); the data plane's previous configuration was restored" \
+		"$WORK/daemon.log"
+	check "and the reload refused" grep -q "reload failed, the running configuration stays" \
+		"$WORK/daemon.log"
+	after=$(dp_dump config)
+	check "configuration maps byte-identical" [ "$before" = "$after" ]
+	[ "$before" = "$after" ] || diff <(echo "$before") <(echo "$after") | sed 's/^/    /'
+	check "marllbctl shows the one VIP" [ "$(ctl_json | jq '.[0].vips | length')" = 1 ]
+	scrape
+	check "the daemon is back on it too" \
+		[ "$(grep -c '^marllb_vip_new_flows_per_second{' "$WORK/m")" = 1 ]
+	load 2 100 "$WORK/mf.out" || return 1
+	check "traffic served" [ "$(load_field failed "$WORK/mf.out")" = 0 ]
+	stop_daemon
+	in_ns "$NS_L" ip link set dev "$LB_IF" xdp off # the frozen map goes with its program
+	rm -rf "$PIN_DIR"
+}
+
 # vm_peak config: the address space (kB) a marllbd serving config peaked at
 vm_peak() {
 	local peak
@@ -939,7 +979,7 @@ case_flow_hygiene() {
 	check "corrections counted" [ "$(awk '/^marllb_open_flow_corrections_total/ { print $2 }' "$WORK/m")" -ge 1 ]
 }
 
-CASES=(fresh_bpffs bad_input reload_all_or_nothing metrics_slow_client two_namespaces
+CASES=(fresh_bpffs bad_input reload_all_or_nothing reload_map_failure metrics_slow_client two_namespaces
 	capabilities corrupt_saved_model out_of_memory lsq_counts_and_metrics flow_hygiene health_down sighup_drain adopt_ip_link kill9_adopt
 	ipv6 safety_fallback heterogeneity_marl)
 [ $# -gt 0 ] && CASES=("$@")

@@ -146,6 +146,8 @@ int sync_prepare(struct daemon *d, const struct lb_conf *conf, struct sync_plan 
 /* Writes the plan into the data plane; fails only on a map update. */
 int sync_apply(struct daemon *d, struct sync_plan *plan);
 void sync_plan_free(struct sync_plan *plan);
+/* Forgets the daemon's state of VIPs that conf does not list (after a failed apply). */
+void sync_drop_unlisted(struct daemon *d, const struct lb_conf *conf);
 int preload_model(struct daemon *d, const struct lb_conf *conf);
 void vip_free(struct vip_state *v);
 void backend_apply_state(struct daemon *d, struct vip_state *v, uint32_t k);

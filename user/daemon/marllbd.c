@@ -222,8 +222,9 @@ static void health_check_done(struct daemon *d, struct be_state *b)
 static void resync(struct daemon *d, const struct lb_conf *conf)
 {
 	struct sync_plan *plan;
-	char err[512];
+	char err[512] = "a map update failed";
 
+	sync_drop_unlisted(d, conf);
 	if (sync_prepare(d, conf, &plan, err, sizeof(err)) || sync_apply(d, plan))
 		pr_warn("marllbd: cannot resynchronise with the running configuration: %s.\n", err);
 	sync_plan_free(plan);

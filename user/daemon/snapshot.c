@@ -80,11 +80,18 @@ static int copy_restore(const struct map_copy *c)
 			prev = key;
 		}
 	}
-	for (size_t i = 0; i < c->n; i++)
-		if (bpf_map_update_elem(c->fd, (const char *)c->keys + i * c->key_size,
-					(const char *)c->values + i * c->value_size, BPF_ANY) &&
-		    !first)
+	/* Only entries that changed are written: the rest stay untouched. */
+	char cur[c->value_size];
+
+	for (size_t i = 0; i < c->n; i++) {
+		const void *key = (const char *)c->keys + i * c->key_size;
+		const void *val = (const char *)c->values + i * c->value_size;
+
+		if (!bpf_map_lookup_elem(c->fd, key, cur) && !memcmp(cur, val, c->value_size))
+			continue;
+		if (bpf_map_update_elem(c->fd, key, val, BPF_ANY) && !first)
 			first = -errno;
+	}
 	return first;
 }
 

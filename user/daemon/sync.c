@@ -626,6 +626,20 @@ static int plan_vip(struct daemon *d, struct vip_scan *s, struct vip_plan *p)
 	return 0;
 }
 
+void sync_drop_unlisted(struct daemon *d, const struct lb_conf *conf)
+{
+	for (uint32_t id = 0; id < MLB_MAX_VIPS; id++) {
+		struct mlb_vip_cfg c;
+		struct mlb_vip_key key;
+
+		if (!d->vips[id])
+			continue;
+		vip_cfg_make(&d->vips[id]->conf, &c);
+		if (mlb_vip_key_make(&key, &c) || !vip_in_conf(conf, &key))
+			vip_remove(d, id);
+	}
+}
+
 void sync_plan_free(struct sync_plan *plan)
 {
 	if (!plan)
