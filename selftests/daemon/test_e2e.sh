@@ -887,8 +887,7 @@ hostile_clients() {
 		trap '' PIPE
 		exec 3<>/dev/tcp/127.0.0.1/$METRICS_PORT || exit 1
 		for i in \$(seq 12); do exec {fd}<>/dev/tcp/127.0.0.1/$METRICS_PORT || true; done
-		end=\$((SECONDS + $1))
-		while [ \$SECONDS -lt \$end ]; do
+		for i in \$(seq $(($1 * 100 / 15))); do
 			printf G >&3 || exec 3<>/dev/tcp/127.0.0.1/$METRICS_PORT
 			sleep 0.15
 		done" 2>/dev/null
