@@ -6,6 +6,9 @@
 #   make check    build and run every test; last line: "N passed, N failed, N skipped"
 #   make bench    run the benchmarks (not tests: timings are reported, never asserted)
 #   make demo     bring up the testbed, compare policies, tear it down
+#   make install  install marllbd, marllbctl, marllb-dp, marllb.o, the model, man pages, the
+#                 systemd unit and /etc/marllb/marllbd.conf (kept when it exists); DESTDIR and
+#                 PREFIX (default /usr) are honoured. make uninstall removes them again.
 #   V=1           echo full commands
 
 OUT	:= build
@@ -37,7 +40,7 @@ TEST_PROGS	:=
 BENCH_PROGS	:=
 
 .DELETE_ON_ERROR:
-.PHONY: all programs check bench demo deps clean format
+.PHONY: all programs check bench demo deps clean format install uninstall
 
 all: deps
 	$(Q)$(MAKE) --no-print-directory programs
@@ -62,6 +65,71 @@ bench: deps
 
 format:
 	$(Q)clang-format -i $$(git ls-files '*.c' '*.h')
+
+# ---- install (FHS; SYSCONFDIR stays /etc unless given) ----
+PREFIX		?= /usr
+SBINDIR		?= $(PREFIX)/sbin
+LIBDIR		?= $(PREFIX)/lib
+DATADIR		?= $(PREFIX)/share
+MANDIR		?= $(DATADIR)/man
+SYSCONFDIR	?= /etc
+UNITDIR		?= $(LIBDIR)/systemd/system
+INSTALL_MODEL	:= $(DATADIR)/marllb/models/marllb-n7.model
+INSTALL_FILES	:= $(SBINDIR)/marllbd $(SBINDIR)/marllbctl $(SBINDIR)/marllb-dp \
+		   $(LIBDIR)/marllb/marllb.o $(INSTALL_MODEL) $(INSTALL_MODEL).settings \
+		   $(MANDIR)/man8/marllbd.8 $(MANDIR)/man8/marllbctl.8 $(UNITDIR)/marllbd@.service
+
+# The installed marllbd looks for its configuration and model where they are installed
+# (remade at every install: PREFIX may differ from the last one).
+.PHONY: $(OUT)/install/daemon_opts.o
+$(OUT)/install/daemon_opts.o: user/daemon/daemon_opts.c $(DAEMON_HDRS) Makefile
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(DAEMON_CFLAGS) -DMARLLB_MODEL_DEFAULT='"$(INSTALL_MODEL)"' \
+		-DMARLLB_CONFIG_DEFAULT='"$(SYSCONFDIR)/marllb/marllbd.conf"' -c $< -o $@
+
+$(OUT)/install/marllbd: $(OUT)/install/daemon_opts.o $(DAEMON_MAIN_OBJS) \
+		$(OUT)/libmarllb_daemon.a $(OUT)/libmarllb_dp.a $(OUT)/libmarllb_learn.a \
+		$(OUT)/libmarllb_obs.a
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(CFLAGS) $(OUT)/install/daemon_opts.o $(DAEMON_MAIN_OBJS) \
+		$(OUT)/libmarllb_daemon.a $(OUT)/libmarllb_dp.a $(OUT)/libmarllb_learn.a \
+		$(OUT)/libmarllb_obs.a $(DAEMON_LIBS) $(OPENBLAS_LIBS) -lpthread $(LDLIBS) -o $@
+
+install: all
+	$(Q)$(MAKE) --no-print-directory $(OUT)/install/marllbd
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -D -m 0755 $(OUT)/install/marllbd $(DESTDIR)$(SBINDIR)/marllbd
+	$(Q)install -D -m 0755 $(OUT)/marllbctl $(DESTDIR)$(SBINDIR)/marllbctl
+	$(Q)install -D -m 0755 $(OUT)/marllb-dp $(DESTDIR)$(SBINDIR)/marllb-dp
+	$(Q)install -D -m 0644 marllb.o $(DESTDIR)$(LIBDIR)/marllb/marllb.o
+	$(Q)install -D -m 0644 models/marllb-n7.model $(DESTDIR)$(INSTALL_MODEL)
+	$(Q)install -D -m 0644 models/marllb-n7.model.settings $(DESTDIR)$(INSTALL_MODEL).settings
+	$(Q)install -D -m 0644 Documentation/marllbd.8 $(DESTDIR)$(MANDIR)/man8/marllbd.8
+	$(Q)install -D -m 0644 Documentation/marllbctl.8 $(DESTDIR)$(MANDIR)/man8/marllbctl.8
+	$(Q)install -d $(DESTDIR)$(UNITDIR)
+	$(Q)sed 's|/usr/sbin/marllbd|$(SBINDIR)/marllbd|g' tools/systemd/marllbd@.service \
+		>$(DESTDIR)$(UNITDIR)/marllbd@.service
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/marllbd@.service
+	$(Q)if [ -e $(DESTDIR)$(SYSCONFDIR)/marllb/marllbd.conf ]; then \
+		echo "  kept     $(DESTDIR)$(SYSCONFDIR)/marllb/marllbd.conf (exists)"; \
+	else \
+		install -D -m 0644 tools/systemd/marllbd.conf.example \
+			$(DESTDIR)$(SYSCONFDIR)/marllb/marllbd.conf; \
+	fi
+
+# The configuration goes only when it is the example, unchanged.
+uninstall:
+	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(addprefix $(DESTDIR),$(INSTALL_FILES))
+	$(Q)rmdir $(DESTDIR)$(LIBDIR)/marllb $(DESTDIR)$(DATADIR)/marllb/models \
+		$(DESTDIR)$(DATADIR)/marllb 2>/dev/null || true
+	$(Q)if cmp -s tools/systemd/marllbd.conf.example $(DESTDIR)$(SYSCONFDIR)/marllb/marllbd.conf; then \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/marllb/marllbd.conf; \
+		rmdir $(DESTDIR)$(SYSCONFDIR)/marllb 2>/dev/null || true; \
+	elif [ -e $(DESTDIR)$(SYSCONFDIR)/marllb/marllbd.conf ]; then \
+		echo "  kept     $(DESTDIR)$(SYSCONFDIR)/marllb/marllbd.conf (changed)"; \
+	fi
 
 clean:
 	$(Q)rm -rf $(OUT) marllb.o

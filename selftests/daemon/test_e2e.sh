@@ -15,20 +15,38 @@ dp_shape() { ctl_json | jq -c '[.[].vips[] | {address, port, policy, backends: [
 q_of() { ctl_json | jq -r --arg a "$1" '.[0].vips[0].backends[] | select(.address == $a) | .open_flows'; }
 state_of() { ctl_json | jq -r --arg a "$1" '.[0].vips[0].backends[] | select(.address == $a) | "\(.state)/\(.health)"'; }
 flows_to() { scrape; metric marllb_backend_task_duration_seconds_count "$1"; }
+# The whole data plane, byte for byte: the attached program (id, tag) and every pinned map's
+# contents (the ring buffer has none to dump). dp_dump config: only the maps a configuration
+# writes (the others move with traffic and with a running daemon's status records).
+CONFIG_MAPS="mlb_vips mlb_vip_addrs mlb_vip_filter mlb_backends mlb_pools mlb_weights"
+dp_dump() {
+	local id m
+	id=$(xdp_prog_id)
+	echo "prog: ${id:-none} $( [ -n "$id" ] && bpftool prog show id "$id" -j | jq -r .tag)"
+	for m in "$PIN_DIR"/*; do
+		[ -e "$m" ] || continue
+		[ "${1:-}" = config ] && ! grep -qw "$(basename "$m")" <<<"$CONFIG_MAPS" && continue
+		[ "$(bpftool map show pinned "$m" -j | jq -r .type)" = ringbuf ] && continue
+		echo "map: $(basename "$m") $(bpftool map dump pinned "$m" -j | sha256sum | cut -c1-16)"
+	done
+}
 
-# expect_fail "what" pattern args...: marllbd must exit non-zero and print pattern
+# expect_fail "what" pattern args...: marllbd must exit non-zero and print pattern, both for a
+# real start and for --check-config (the same validation)
 expect_fail() {
 	local what=$1 pattern=$2; shift 2
-	local out rc
-	out=$(in_ns "$NS_L" timeout 20 "$BUILD/marllbd" --iface "$LB_IF" --metrics-port 0 \
-		--state-dir "$WORK/state" "$@" 2>&1)
-	rc=$?
-	check "$what: non-zero exit (got $rc)" [ "$rc" -ne 0 ]
-	check "$what: exited by itself" [ "$rc" -ne 124 ]
-	if ! echo "$out" | grep -qE -- "$pattern"; then
-		echo "    FAIL: $what: message does not match /$pattern/: $out"
-		CASE_FAILED=1
-	fi
+	local out rc check_only
+	for check_only in "" --check-config; do
+		out=$(in_ns "$NS_L" timeout 20 "$BUILD/marllbd" --iface "$LB_IF" --metrics-port 0 \
+			--state-dir "$WORK/state" "$@" $check_only 2>&1)
+		rc=$?
+		check "$what${check_only:+ ($check_only)}: non-zero exit (got $rc)" [ "$rc" -ne 0 ]
+		check "$what: exited by itself" [ "$rc" -ne 124 ]
+		if ! echo "$out" | grep -qE -- "$pattern"; then
+			echo "    FAIL: $what${check_only:+ ($check_only)}: message does not match /$pattern/: $out"
+			CASE_FAILED=1
+		fi
+	done
 }
 
 bad_inputs() { # runs every bad input; each must fail cleanly
@@ -50,6 +68,44 @@ bad_inputs() { # runs every bad input; each must fail cleanly
 		--config "$c"
 	write_config "$c" lsq "{ address = \"${SERVER_IPS[0]}\"; }" "{ address = \"$NET.99\"; }"
 	expect_fail "unresolvable backend" "bad.conf:5: no MAC address for backend $NET.99" --config "$c"
+	# Addresses that parse but make no sense (each once accepted and half applied).
+	write_config "$c" sed "{ address = \"${SERVER_IPS[0]}\"; }" "{ address = \"fd00::12\"; }"
+	expect_fail "IPv6 backend of an IPv4 VIP" "bad.conf:5: backend fd00::12 is IPv6 but VIP $VIP is IPv4" \
+		--config "$c"
+	write_config "$c" sed "{ address = \"0.0.0.0\"; }"
+	expect_fail "backend 0.0.0.0" "bad.conf:4: backend 0.0.0.0 is the unspecified address" --config "$c"
+	write_config "$c" sed "{ address = \"${SERVER_IPS[0]}\"; }" "{ address = \"$VIP\"; }"
+	expect_fail "backend = VIP" "bad.conf:5: backend $VIP is the VIP itself" --config "$c"
+	write_config "$c" sed "{ address = \"${SERVER_IPS[0]}\"; mac = \"00:00:00:00:00:00\"; }"
+	expect_fail "MAC 00:00:00:00:00:00" "bad.conf:4: backend MAC 00:00:00:00:00:00 is the all-zero" \
+		--config "$c"
+	write_config "$c" lsq "{ address = \"${SERVER_IPS[0]}\"; weight = 5; }" \
+		"{ address = \"${SERVER_IPS[1]}\"; mac = \"01:00:5e:00:00:01\"; }"
+	expect_fail "multicast MAC" "bad.conf:5: backend MAC 01:00:5e:00:00:01 is a multicast" \
+		--config "$c"
+	write_config "$c" sed
+	sed -i "s/\"$VIP\"/\"224.0.0.1\"/" "$c"
+	expect_fail "multicast VIP" "bad.conf:1: VIP 224.0.0.1 is a multicast address" --config "$c"
+	write_config "$c" sed
+	sed -i "s/\"$VIP\"; port = 80/\"$LB_IP\"; port = 22/" "$c"
+	expect_fail "VIP = the LB's own address, port 22" \
+		"bad.conf:1: VIP $LB_IP is this host's own address \\($LB_IP/24 on $LB_IF\\)" --config "$c"
+	write_config "$c" sed "{ address = \"${SERVER_IPS[0]}\"; }" "{ address = \"$LB_IP\"; }"
+	expect_fail "backend = the LB" "bad.conf:5: backend $LB_IP is an address of this host" --config "$c"
+	# A metrics port in use is found before the data plane is touched.
+	nsenter --net=/run/netns/"$NS_L" "$BUILD/marllb-testsrv" --listen "127.0.0.1:$METRICS_PORT" \
+		--workers 1 >"$WORK/squat.out" 2>&1 &
+	local squat=$!
+	for _ in $(seq 50); do grep -q "listening on" "$WORK/squat.out" && break; sleep 0.1; done
+	write_config "$c" sed
+	out=$(in_ns "$NS_L" timeout 20 "$BUILD/marllbd" --iface "$LB_IF" --config "$c" \
+		--metrics-port "$METRICS_PORT" --state-dir "$WORK/state" 2>&1)
+	rc=$?
+	check "metrics port in use: exit 1 (got $rc)" [ "$rc" = 1 ]
+	check "metrics port in use: said so ($out)" \
+		grep -q "cannot listen on 127.0.0.1:$METRICS_PORT for metrics: Address already in use" <<<"$out"
+	kill "$squat"
+	{ wait "$squat"; } 2>/dev/null
 	out=$(in_ns "$NS_L" "$BUILD/marllbd" --iface "${TAG}nosuch" --config "$c" 2>&1)
 	local rc=$?
 	check "missing interface: exit 1 (got $rc)" [ "$rc" -eq 1 ]
@@ -73,13 +129,16 @@ case_bad_input() {
 	stop_daemon
 	id_before=$(xdp_prog_id)
 	check "still attached after SIGTERM (fail static)" [ -n "$id_before" ]
-	before=$(dp_shape)
+	before=$(dp_dump)
 	check "marllbctl reads the pinned maps without the daemon" \
 		[ "$(ctl_json | jq -r '.[0].daemon.running')" = false ]
-	check "marllbctl shows 3 backends" [ "$(echo "$before" | jq '.[0].backends | length')" = 3 ]
+	check "marllbctl shows 3 backends" [ "$(dp_shape | jq '.[0].backends | length')" = 3 ]
+	check "the dump covers the maps" [ "$(grep -c '^map: ' <<<"$before")" -ge 10 ]
+	log "$(echo "$before" | tr "\n" " ")"
 	bad_inputs
-	after=$(dp_shape)
-	check "maps unchanged by bad inputs ($before vs $after)" [ "$before" = "$after" ]
+	after=$(dp_dump)
+	check "program and maps byte-identical after bad inputs" [ "$before" = "$after" ]
+	[ "$before" = "$after" ] || diff <(echo "$before") <(echo "$after") | sed 's/^/    /'
 	check "same program attached" [ "$(xdp_prog_id)" = "$id_before" ]
 	# marllbctl's man page names every option its --help lists.
 	for o in $("$BUILD/marllbctl" --help | grep -oE -- '--[a-z-]+'); do
@@ -145,6 +204,10 @@ case_lsq_counts_and_metrics() {
 	check "all open-flow counts back to 0 (sum $total)" [ "$total" = 0 ]
 	scrape
 	check "metrics are well-formed Prometheus text" prometheus_wellformed "$WORK/m"
+	log "task-duration samples per backend: $(for ip in "${SERVER_IPS[@]}"; do
+		printf '%s ' "$(metric marllb_backend_task_duration_seconds_count "$ip")"; done)" \
+		"(requests ok $(load_field ok "$WORK/lsq.out"), samples lost to the ring" \
+		"$(m_value marllb_ring_lost_total), load average $(cut -d' ' -f1 /proc/loadavg))"
 	for ip in "${SERVER_IPS[@]}"; do
 		n=$(metric marllb_backend_task_duration_seconds_count "$ip")
 		check "task durations sampled for $ip ($n)" [ "${n:-0}" -gt 50 ]
@@ -154,7 +217,7 @@ case_lsq_counts_and_metrics() {
 		-v f="$(metric marllb_backend_task_duration_mean_seconds "${SERVER_IPS[0]}")" 'BEGIN { exit !(s > 2 * f) }'
 	check "metrics says native mode" grep -q 'marllb_info{iface="'"$LB_IF"'",mode="native"' "$WORK/m"
 	# The table form names every backend.
-	check "marllbctl table" [ "$("$BUILD/marllbctl" status --iface "$LB_IF" | grep -c ' active ')" = 3 ]
+	check "marllbctl table" [ "$(in_ns "$NS_L" "$BUILD/marllbctl" status --iface "$LB_IF" | grep -c ' active ')" = 3 ]
 }
 
 case_heterogeneity_marl() {
@@ -201,7 +264,7 @@ case_heterogeneity_marl() {
 	check "agent trained online" \
 		[ "$(awk '/^marllb_agent_updates_total/ { print $2 }' "$WORK/m")" -gt 100 ]
 	local saved
-	saved=$(ls "$WORK/state/$LB_IF"/vip-*.model 2>/dev/null | head -1)
+	saved=$(ls "$WORK/state/$LB_IF@$NS_L"/vip-*.model 2>/dev/null | head -1)
 	check "model saved while running (--save-interval 30)" test -s "$saved"
 	check "its training settings saved beside it" grep -q "^step 0.25" "$saved.settings"
 	local inode # a save writes a new file and renames it over the old one
@@ -466,6 +529,411 @@ case_safety_fallback() {
 	check "no request failed" [ "$(load_field failed "$WORK/fb.out")" = 0 ]
 }
 
+# The part of case_fresh_bpffs that runs in a private mount namespace with /sys/fs/bpf
+# unmounted: a brand-new machine's view, while the host's mounts stay as they are.
+fresh_machine_run() {
+	while findmnt -n -t bpf /sys/fs/bpf >/dev/null; do umount /sys/fs/bpf || return 1; done
+	echo "before: $(stat -f -c %T /sys/fs/bpf)"
+	nsenter --net=/run/netns/"$NS_L" "$BUILD/marllbd" --iface "$LB_IF" --config "$WORK/fresh.conf" \
+		--metrics-port 0 --state-dir "$WORK/state" --detach-on-exit >"$WORK/fresh.log" 2>&1 &
+	local pid=$!
+	for _ in $(seq 100); do
+		[ -e "$PIN_DIR/mlb_vips" ] && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "after: $(stat -f -c %T /sys/fs/bpf)"
+	local policy=
+	for _ in $(seq 50); do # the pins come first, the configuration right after
+		policy=$(in_ns "$NS_L" "$BUILD/marllbctl" status --iface "$LB_IF" --json |
+			jq -r '.[0].vips[0].policy')
+		[ "$policy" = lsq ] && break
+		sleep 0.1
+	done
+	echo "policy: $policy"
+	kill -TERM "$pid"
+	wait "$pid"
+	echo "exit: $?"
+}
+
+# A brand-new machine has no bpffs at /sys/fs/bpf: marllbd mounts it, says so, pins its maps
+# there, and marllbctl reads them. Under `ip netns exec` (which remounts /sys, hiding bpffs)
+# it mounts one too and warns that those pins are private to it.
+case_fresh_bpffs() {
+	local out host_bpffs
+	host_bpffs=$(findmnt -n -t bpf /sys/fs/bpf)
+	in_ns "$NS_L" ip link set dev "$LB_IF" xdp off
+	write_config "$WORK/fresh.conf" lsq
+	out=$(unshare --mount --propagation private bash -c \
+		"$(declare -p NS_L LB_IF BUILD WORK PIN_DIR); $(declare -f in_ns fresh_machine_run);
+		fresh_machine_run" 2>&1)
+	log "$(echo "$out" | tr '\n' ' ')"
+	check "no bpffs to start with" grep -qx "before: sysfs" <<<"$out"
+	check "marllbd mounted bpffs" grep -qx "after: bpf_fs" <<<"$out"
+	check "and said so" grep -q "bpffs was not mounted at /sys/fs/bpf; mounted it there" \
+		"$WORK/fresh.log"
+	check "marllbctl read the pins" grep -qx "policy: lsq" <<<"$out"
+	check "clean exit" grep -qx "exit: 0" <<<"$out"
+	check "detached on exit" [ -z "$(xdp_prog_id)" ]
+	check "the host's mounts untouched" [ "$(findmnt -n -t bpf /sys/fs/bpf)" = "$host_bpffs" ]
+	[ "$CASE_FAILED" = 0 ] || sed 's/^/    | /' "$WORK/fresh.log"
+
+	ip netns exec "$NS_L" "$BUILD/marllbd" --iface "$LB_IF" --config "$WORK/fresh.conf" \
+		--metrics-port "$METRICS_PORT" --state-dir "$WORK/state" --detach-on-exit \
+		>>"$WORK/daemon.log" 2>&1 &
+	DAEMON_PID=$!
+	for _ in $(seq 100); do
+		metrics >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	check "serves under ip netns exec" metrics >/dev/null
+	check "warns that its pins are private" grep -q "mount namespace of its own" \
+		"$WORK/daemon.log"
+	stop_daemon
+	check "detached on exit" [ -z "$(xdp_prog_id)" ]
+}
+
+# write_many file n [policy]: a VIP (sed) with n backends 10.77.x.y that are not there (MACs
+# given)
+write_many() {
+	local i
+	{
+		echo "vips = ( { address = \"$VIP\"; port = 80; policy = \"${3:-sed}\"; backends = ("
+		for ((i = 0; i < $2; i++)); do
+			printf '%s { address = "10.77.%d.%d"; mac = "02:77:00:00:%02x:%02x"; }\n' \
+				"$([ "$i" -gt 0 ] && echo ,)" $((i / 200)) $((i % 200 + 1)) $((i / 200)) \
+				$((i % 200 + 1))
+		done
+		echo "); } );"
+	} >"$1"
+}
+
+# A reload is all or nothing: one that fails (in validation, or because the pool would need
+# more slots than there are) leaves the running configuration byte for byte; the daemon goes
+# on serving it; a good reload after it applies.
+case_reload_all_or_nothing() {
+	local before after c=$WORK/reload.conf
+	write_config "$c" sed
+	start_daemon --config "$c" --step 0.1 || return 1
+	sleep 0.5
+	before=$(dp_dump config)
+	# 1. A policy change and a group MAC in one file (once: policy changed, then EINVAL).
+	write_config "$c" lsq "{ address = \"${SERVER_IPS[0]}\"; weight = 5; }" \
+		"{ address = \"${SERVER_IPS[1]}\"; mac = \"01:00:5e:00:00:01\"; }"
+	kill -HUP "$DAEMON_PID"
+	for _ in $(seq 30); do grep -q "reload failed" "$WORK/daemon.log" && break; sleep 0.1; done
+	check "bad MAC reload refused with file:line" grep -q \
+		"reload failed, the running configuration stays: $c:5: backend MAC 01:00:5e:00:00:01" \
+		"$WORK/daemon.log"
+	after=$(dp_dump config)
+	check "configuration maps byte-identical after the refused reload" [ "$before" = "$after" ]
+	# 2. 254 new backends while the 3 old ones drain: 257 slots, 256 exist.
+	write_many "$c" 254
+	kill -HUP "$DAEMON_PID"
+	for _ in $(seq 50); do
+		[ "$(grep -c "reload failed" "$WORK/daemon.log")" = 2 ] && break
+		sleep 0.1
+	done
+	check "a reload that needs too many slots is refused" grep -q \
+		"reload failed, the running configuration stays: VIP $VIP:80: its 254 backends and those still draining need more than 256 slots" \
+		"$WORK/daemon.log"
+	after=$(dp_dump config)
+	check "configuration maps byte-identical after it" [ "$before" = "$after" ]
+	check "nothing was applied in part" bash -c "! grep -q 'applied only in part\|added in slot 3' $WORK/daemon.log"
+	load 2 100 "$WORK/ra.out" || return 1
+	check "the running configuration still serves" [ "$(load_field failed "$WORK/ra.out")" = 0 ]
+	check "and health checks go on" [ "$(state_of "${SERVER_IPS[0]}")" = "active/up" ]
+	# 3. 253 fit (3 draining + 253): applied.
+	write_many "$c" 253
+	kill -HUP "$DAEMON_PID"
+	for _ in $(seq 50); do grep -q "configuration reloaded" "$WORK/daemon.log" && break; sleep 0.1; done
+	check "a reload that fits is applied" grep -q "configuration reloaded (1 VIPs)" "$WORK/daemon.log"
+	check "all its backends are on the data plane" \
+		[ "$(ctl_json | jq '[.[0].vips[0].backends[] | select(.address | startswith("10.77."))] | length')" = 253 ]
+}
+
+# two_ns_daemon i iface args...: marllbd on an interface of namespace ${TAG}n$i, in the
+# background, with the default metrics port
+two_ns_daemon() {
+	local i=$1 ifc=$2; shift 2
+	nsenter --net=/run/netns/"${TAG}n$i" "$BUILD/marllbd" --iface "$ifc" --config "$WORK/ns$i.conf" \
+		--mode generic --state-dir "$WORK/state2" --detach-on-exit "$@" >>"$WORK/ns$i.log" 2>&1 &
+	NS_PIDS[$i$ifc]=$!
+}
+
+two_ns_stop() {
+	local i
+	for i in "${!NS_PIDS[@]}"; do
+		kill -TERM "${NS_PIDS[$i]}" 2>/dev/null
+		{ wait "${NS_PIDS[$i]}"; } 2>/dev/null
+	done
+	NS_PIDS=()
+}
+
+# Two namespaces, each with an interface named eth0 and a marllbd of its own: they run side by
+# side, each with its own lock, pins and saved models, and marllbctl in each namespace shows
+# its own. A --pin-root that both are given is refused to the second. Two instances in one
+# namespace (eth0, eth1) take different default metrics ports.
+case_two_namespaces() {
+	local i ns ifc policy port pins=/sys/fs/bpf/marllb
+	for i in 1 2; do
+		ns=${TAG}n$i
+		ip netns add "$ns" || return 1
+		ip -n "$ns" link set lo up
+		for ifc in eth0 eth1; do
+			ip -n "$ns" link add "$ifc" type veth peer name "p$ifc"
+			ip -n "$ns" link set "$ifc" up
+			ip -n "$ns" link set "p$ifc" up
+		done
+		ip -n "$ns" addr add 10.99.0.1/24 dev eth0
+		policy=$([ "$i" = 1 ] && echo sed || echo lsq)
+		printf 'vips = ( { address = "10.99.0.100"; port = 80; policy = "%s";\n backends = ( { address = "10.99.0.1%d"; mac = "02:99:00:00:00:1%d"; } ); } );\n' \
+			"$policy" "$i" "$i" >"$WORK/ns$i.conf"
+		two_ns_daemon "$i" eth0
+	done
+	two_ns_daemon 1 eth1
+	for _ in $(seq 100); do
+		[ -e "$pins/eth0@${TAG}n1/mlb_vips" ] && [ -e "$pins/eth0@${TAG}n2/mlb_vips" ] &&
+			[ -e "$pins/eth1@${TAG}n1/mlb_vips" ] && break
+		sleep 0.1
+	done
+	sleep 0.5
+	for i in 1 2; do
+		check "marllbd in namespace $i runs" kill -0 "${NS_PIDS[${i}eth0]}"
+		check "its pins are keyed by namespace" [ -e "$pins/eth0@${TAG}n$i/mlb_vips" ]
+		check "marllbctl in namespace $i shows its own backend" [ "$(in_ns "${TAG}n$i" \
+			"$BUILD/marllbctl" status --iface eth0 --json | jq -r '.[0].vips[0].backends[0].address')" = "10.99.0.1$i" ]
+	done
+	for ifc in eth0 eth1; do
+		port=$((9640 + $(ip -n "${TAG}n1" -o link show dev "$ifc" | cut -d: -f1)))
+		check "marllbd on $ifc serves metrics on its own default port $port" \
+			bash -c "in_ns() { nsenter --net=/run/netns/\$1 \"\${@:2}\"; }; in_ns ${TAG}n1 curl -sf --max-time 2 http://127.0.0.1:$port/metrics | grep -q 'iface=\"$ifc\"'"
+	done
+	check "one lock each" [ "$(ls /run/marllb/eth[01]@netns-*.lock 2>/dev/null | wc -l)" -ge 3 ]
+	# Stopping one leaves the other's pins alone.
+	kill -TERM "${NS_PIDS[1eth0]}"; { wait "${NS_PIDS[1eth0]}"; } 2>/dev/null; unset 'NS_PIDS[1eth0]'
+	check "the first's pins gone with it (--detach-on-exit)" [ ! -e "$pins/eth0@${TAG}n1" ]
+	check "the second's pins untouched" [ "$(in_ns "${TAG}n2" "$BUILD/marllbctl" status \
+		--iface eth0 --json | jq -r '.[0].vips[0].policy')" = lsq ]
+	# One --pin-root for both: the second is refused, with the fix.
+	two_ns_stop
+	two_ns_daemon 1 eth0 --pin-root "$pins-$TAG"
+	for _ in $(seq 50); do [ -e "$pins-$TAG/eth0/mlb_vips" ] && break; sleep 0.1; done
+	local out rc
+	out=$(in_ns "${TAG}n2" timeout 20 "$BUILD/marllbd" --iface eth0 --config "$WORK/ns2.conf" \
+		--mode generic --metrics-port 0 --state-dir "$WORK/state2" --pin-root "$pins-$TAG" 2>&1)
+	rc=$?
+	check "a shared --pin-root is refused (rc $rc)" [ "$rc" = 1 ]
+	check "naming the fix ($out)" grep -q "give this one a --pin-root of its own" <<<"$out"
+	check "the first keeps its pins" [ -e "$pins-$TAG/eth0/mlb_vips" ]
+	two_ns_stop
+	for i in 1 2; do
+		rm -f /run/marllb/eth[01]@netns-"$(stat -L -c %i "/run/netns/${TAG}n$i")".lock
+		ip netns del "${TAG}n$i"
+	done
+	rm -f /run/marllb/pins-sys-fs-bpf-marllb-eth[01]@"$TAG"n?.lock
+	rmdir "$pins-$TAG" 2>/dev/null
+	rm -f /run/marllb/pins-sys-fs-bpf-marllb\\x2d"$TAG"-eth0.lock
+}
+
+# marllbd with exactly the systemd unit's capabilities (CAP_NET_ADMIN, CAP_SYS_ADMIN) attaches,
+# serves and adopts; without CAP_SYS_ADMIN it names what is missing and changes nothing;
+# marllbctl run by an unprivileged user says "permission denied".
+case_capabilities() {
+	local before out rc
+	in_ns "$NS_L" ip link set dev "$LB_IF" xdp off
+	rm -rf "$PIN_DIR"
+	write_config "$WORK/caps.conf" sed
+	DAEMON_WRAP=(setpriv --bounding-set -all,+net_admin,+sys_admin --inh-caps -all)
+	start_daemon --config "$WORK/caps.conf" || { DAEMON_WRAP=(); return 1; }
+	check "the unit's capabilities attach" grep -q "attached marllb to $LB_IF" "$WORK/daemon.log"
+	check "and configure" [ "$(ctl_json | jq '.[0].vips[0].backends | length')" = 3 ]
+	stop_daemon
+	start_daemon --config "$WORK/caps.conf" || { DAEMON_WRAP=(); return 1; }
+	DAEMON_WRAP=()
+	check "and adopt" grep -q "adopted the marllb program on $LB_IF" "$WORK/daemon.log"
+	stop_daemon
+	before=$(dp_dump)
+	out=$(in_ns "$NS_L" setpriv --bounding-set -sys_admin --inh-caps -all "$BUILD/marllbd" \
+		--iface "$LB_IF" --config "$WORK/caps.conf" --metrics-port 0 --state-dir "$WORK/state" 2>&1)
+	rc=$?
+	check "without CAP_SYS_ADMIN: exit 1 (got $rc)" [ "$rc" = 1 ]
+	check "naming the missing capability ($out)" grep -q "missing capabilities: CAP_SYS_ADMIN\." <<<"$out"
+	check "and changing nothing" [ "$(dp_dump)" = "$before" ]
+	out=$(in_ns "$NS_L" setpriv --reuid=65534 --regid=65534 --clear-groups "$BUILD/marllbctl" \
+		status --iface "$LB_IF" 2>&1)
+	rc=$?
+	check "marllbctl as nobody: exit 1 (got $rc)" [ "$rc" = 1 ]
+	check "says permission denied ($out)" grep -q "permission denied" <<<"$out"
+}
+
+# A corrupt saved model is reported, moved aside (kept) and never overwritten by the next save.
+case_corrupt_saved_model() {
+	local dir=$WORK/state/$LB_IF@$NS_L model aside
+	model=$dir/vip-$VIP-80.model
+	mkdir -p "$dir"
+	head -c 4096 /dev/urandom >"$model"
+	cp "$model" "$WORK/garbage.model"
+	write_config "$WORK/marl.conf" marl
+	start_daemon --config "$WORK/marl.conf" --step 0.1 --default-model "$WORK/none.model" || return 1
+	check "reported as unusable" grep -q "saved model $model is unusable" "$WORK/daemon.log"
+	aside=$(ls "$model".unused-* 2>/dev/null | head -1)
+	check "moved aside, and said where" grep -q "kept as $aside" "$WORK/daemon.log"
+	check "kept as it was" cmp -s "$aside" "$WORK/garbage.model"
+	stop_daemon
+	check "the new model saved in its place" test -s "$model"
+	check "the copy still there after the save" cmp -s "$aside" "$WORK/garbage.model"
+	rm -f "$model"*
+}
+
+# A reload whose map update fails half-way (a second VIP, while its address table is frozen
+# read-only with bpftool) is rolled back: the configuration maps byte-identical, the daemon
+# back on the running configuration (one VIP in marllbctl and the metrics), traffic served.
+case_reload_map_failure() {
+	local before after c=$WORK/fail.conf
+	in_ns "$NS_L" ip link set dev "$LB_IF" xdp off
+	rm -rf "$PIN_DIR"
+	write_config "$c" lsq
+	start_daemon --config "$c" --step 0.1 || return 1
+	sleep 0.3
+	before=$(dp_dump config)
+	bpftool map freeze pinned "$PIN_DIR/mlb_vip_addrs" || { CASE_FAILED=1; return 1; }
+	{
+		echo "vips = ( { address = \"$VIP\"; port = 80; policy = \"lsq\";"
+		echo "  backends = ( { address = \"${SERVER_IPS[0]}\"; }, { address = \"${SERVER_IPS[1]}\"; },"
+		echo "    { address = \"${SERVER_IPS[2]}\"; } ); },"
+		echo " { address = \"$NET.101\"; port = 80; policy = \"sed\";"
+		echo "  backends = ( { address = \"${SERVER_IPS[1]}\"; } ); } );"
+	} >"$c"
+	kill -HUP "$DAEMON_PID"
+	for _ in $(seq 30); do grep -q "reload failed" "$WORK/daemon.log" && break; sleep 0.1; done
+	check "the failed map update is reported" \
+		grep -q "applying the configuration failed (Operation not permitted); the data plane's previous configuration was restored" \
+		"$WORK/daemon.log"
+	check "and the reload refused" grep -q "reload failed, the running configuration stays" \
+		"$WORK/daemon.log"
+	after=$(dp_dump config)
+	check "configuration maps byte-identical" [ "$before" = "$after" ]
+	[ "$before" = "$after" ] || diff <(echo "$before") <(echo "$after") | sed 's/^/    /'
+	check "marllbctl shows the one VIP" [ "$(ctl_json | jq '.[0].vips | length')" = 1 ]
+	scrape
+	check "the daemon is back on it too" \
+		[ "$(grep -c '^marllb_vip_new_flows_per_second{' "$WORK/m")" = 1 ]
+	load 2 100 "$WORK/mf.out" || return 1
+	check "traffic served" [ "$(load_field failed "$WORK/mf.out")" = 0 ]
+	stop_daemon
+	in_ns "$NS_L" ip link set dev "$LB_IF" xdp off # the frozen map goes with its program
+	rm -rf "$PIN_DIR"
+}
+
+# vm_peak config: the address space (kB) a marllbd serving config peaked at
+vm_peak() {
+	local peak
+	start_daemon --config "$1" --detach-on-exit --default-model "$WORK/none.model" || return 1
+	peak=$(awk '/^VmPeak:/ { print $2 }' "/proc/$DAEMON_PID/status")
+	stop_daemon
+	echo "$peak"
+}
+
+# Running out of memory at start (a marl VIP of 256 backends under an address-space limit
+# between what the same pool needs with lsq and with marl) leaves the interface as it was:
+# nothing attached, nothing pinned (without --detach-on-exit, as operators run it). A start
+# that fits is fully configured.
+case_out_of_memory() {
+	local lsq marl frac limit pid rc failed=0 started=0
+	in_ns "$NS_L" ip link set dev "$LB_IF" xdp off
+	rm -rf "$PIN_DIR"
+	write_many "$WORK/oom-lsq.conf" 256 lsq
+	write_many "$WORK/oom-marl.conf" 256 marl
+	lsq=$(vm_peak "$WORK/oom-lsq.conf") && marl=$(vm_peak "$WORK/oom-marl.conf") || return 1
+	rm -rf "$WORK/state" # the model it saved: the runs below start from scratch
+	log "VmPeak serving 256 backends: lsq $lsq kB, marl $marl kB"
+	check "the marl pool needs more memory ($lsq vs $marl kB)" [ "$marl" -gt "$lsq" ]
+	for frac in 10 50 90; do
+		limit=$((lsq + (marl - lsq) * frac / 100))
+		: >"$WORK/oom.log"
+		nsenter --net=/run/netns/"$NS_L" prlimit --as=$((limit * 1024)) "$BUILD/marllbd" \
+			--iface "$LB_IF" --config "$WORK/oom-marl.conf" --metrics-port 0 \
+			--state-dir "$WORK/state" --default-model "$WORK/none.model" >"$WORK/oom.log" 2>&1 &
+		pid=$!
+		for _ in $(seq 100); do
+			grep -q "serving 1 VIPs" "$WORK/oom.log" && break
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if grep -q "serving 1 VIPs" "$WORK/oom.log"; then
+			started=$((started + 1))
+			check "a start that fits is configured" \
+				[ "$(ctl_json | jq '.[0].vips[0].backends | length')" = 256 ]
+			kill -TERM "$pid"
+		else
+			failed=$((failed + 1))
+			log "limit $limit kB: $(grep -m1 -E 'nothing was changed|as it was' "$WORK/oom.log")"
+			check "out of memory: nothing attached" [ -z "$(xdp_prog_id)" ]
+			check "out of memory: nothing pinned" [ ! -e "$PIN_DIR/mlb_vips" ]
+		fi
+		{ wait "$pid"; } 2>/dev/null
+		rc=$?
+		[ "$rc" != 0 ] && check "a failed start says so (rc $rc)" grep -q . "$WORK/oom.log"
+		in_ns "$NS_L" ip link set dev "$LB_IF" xdp off
+		rm -rf "$PIN_DIR"
+	done
+	log "under 3 limits: $failed starts ran out of memory, $started started"
+	check "at least one start ran out of memory" [ "$failed" -ge 1 ]
+}
+
+m_value() { awk -v k="$1" '$1 == k { print $2 }' "$WORK/m"; } # after scrape
+
+# hostile_clients seconds: as nobody, one connection to the metrics port that sends a byte
+# every 150 ms and never a whole request (connecting again whenever it is cut), and 12 more
+# that send nothing
+hostile_clients() {
+	in_ns "$NS_L" setpriv --reuid=65534 --regid=65534 --clear-groups bash -c "
+		trap '' PIPE
+		exec 3<>/dev/tcp/127.0.0.1/$METRICS_PORT || exit 1
+		for i in \$(seq 12); do exec {fd}<>/dev/tcp/127.0.0.1/$METRICS_PORT || true; done
+		for i in \$(seq $(($1 * 100 / 15))); do
+			printf G >&3 || exec 3<>/dev/tcp/127.0.0.1/$METRICS_PORT
+			sleep 0.15
+		done" 2>/dev/null
+}
+
+# An unprivileged local user once froze marllbd with one slow connection to the metrics port
+# (control steps, health checks and metrics stopped for as long as it ran). The endpoint now
+# cuts it at its deadline, refuses connections over its cap, and the loop keeps its period.
+case_metrics_slow_client() {
+	local steps0 steps1 t0 t1 expected age
+	write_config "$WORK/lsq.conf" lsq
+	start_daemon --config "$WORK/lsq.conf" --health-interval 0.5 || return 1 # step 0.25 s
+	sleep 0.5
+	scrape
+	steps0=$(m_value marllb_control_steps_total)
+	t0=$(date +%s.%N)
+	hostile_clients 6 &
+	local hp=$!
+	sleep 3
+	age=$(ctl_json | jq -r '.[0].daemon.status_age_s')
+	check "status fresh while the hostile clients are connected (age $age s)" \
+		awk -v a="$age" 'BEGIN { exit !(a < 0.75) }'
+	wait "$hp"
+	check "the hostile clients ran their 6 s" awk -v a="$t0" -v b="$(date +%s.%N)" \
+		'BEGIN { exit !(b - a >= 5.5) }'
+	for _ in $(seq 30); do scrape 2>/dev/null && break; sleep 0.1; done
+	t1=$(date +%s.%N)
+	steps1=$(m_value marllb_control_steps_total)
+	expected=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", (b - a) / 0.25 }')
+	log "control steps in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s: $((steps1 - steps0)) (period 0.25 s: $expected)"
+	check "control steps kept their period" [ $((steps1 - steps0)) -ge $((expected - 2)) ]
+	check "no control step held up by a period or more" \
+		[ "$(m_value 'marllb_timer_periods_missed_total{timer="control_step"}')" = 0 ]
+	check "no health-check round held up" \
+		[ "$(m_value 'marllb_timer_periods_missed_total{timer="health_check"}')" = 0 ]
+	check "the slow client was cut at its deadline" \
+		[ "$(m_value 'marllb_metrics_clients_total{result="cut"}')" -ge 1 ]
+	check "connections over the cap were refused" \
+		[ "$(m_value 'marllb_metrics_clients_total{result="refused"}')" -ge 1 ]
+}
+
 q_sum() { ctl_json | jq '[.[0].vips[0].backends[].open_flows] | add'; }
 
 # set_q slot value: overwrite one open-flow count of VIP id 0 (a leak or a wrap made by hand)
@@ -515,7 +983,8 @@ case_flow_hygiene() {
 	check "corrections counted" [ "$(awk '/^marllb_open_flow_corrections_total/ { print $2 }' "$WORK/m")" -ge 1 ]
 }
 
-CASES=(bad_input lsq_counts_and_metrics flow_hygiene health_down sighup_drain adopt_ip_link kill9_adopt
+CASES=(fresh_bpffs bad_input reload_all_or_nothing reload_map_failure metrics_slow_client two_namespaces
+	capabilities corrupt_saved_model out_of_memory lsq_counts_and_metrics flow_hygiene health_down sighup_drain adopt_ip_link kill9_adopt
 	ipv6 safety_fallback heterogeneity_marl)
 [ $# -gt 0 ] && CASES=("$@")
 

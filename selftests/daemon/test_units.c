@@ -4,18 +4,23 @@
  * configuration parser's acceptance and its error messages, the safety net's mode changes,
  * TCP health checks against loopback sockets, and the metrics endpoint's HTTP answer.
  */
+#define _GNU_SOURCE /* pthread_tryjoin_np */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "../test.h"
+#include "daemon/bpffs.h"
 #include "daemon/config.h"
 #include "daemon/daemon_opts.h"
 #include "daemon/health.h"
+#include "daemon/local.h"
 #include "daemon/metrics.h"
 #include "daemon/safety.h"
+#include "daemon/validate.h"
 
 static char tmpdir[] = "/tmp/marllbd-units-XXXXXX";
 
@@ -140,6 +145,56 @@ static void test_config_bad(void)
 	check_bad("no_backends.conf", "vips = (\n { address = \"10.0.0.1\"; port = 80; } );\n", 2,
 		  "has no 'backends'");
 	check_bad("empty.conf", "# nothing\n", 0, "no 'vips' list");
+}
+
+#define ONE_BACKEND(vip, be_line) \
+	"vips = (\n { address = \"" vip "\"; port = 80; backends = (\n" be_line " ); } );\n"
+
+/* Addresses and MACs that parse but make no sense for a VIP or a backend. */
+static void test_config_nonsense(void)
+{
+	check_bad("mixed_family.conf", ONE_BACKEND("10.0.0.1", "  { address = \"fd00::2\"; }"), 3,
+		  "backend fd00::2 is IPv6 but VIP 10.0.0.1 is IPv4");
+	check_bad("mixed_family6.conf", ONE_BACKEND("fd00::1", "  { address = \"10.0.0.2\"; }"), 3,
+		  "backend 10.0.0.2 is IPv4 but VIP fd00::1 is IPv6");
+	check_bad("be_any.conf", ONE_BACKEND("10.0.0.1", "  { address = \"0.0.0.0\"; }"), 3,
+		  "backend 0.0.0.0 is the unspecified address");
+	check_bad("be_any6.conf", ONE_BACKEND("fd00::1", "  { address = \"::\"; }"), 3,
+		  "backend :: is the unspecified address");
+	check_bad("be_bcast.conf", ONE_BACKEND("10.0.0.1", "  { address = \"255.255.255.255\"; }"),
+		  3, "is the broadcast address");
+	check_bad("be_mcast.conf", ONE_BACKEND("10.0.0.1", "  { address = \"239.1.2.3\"; }"), 3,
+		  "backend 239.1.2.3 is a multicast address");
+	check_bad("be_loop.conf", ONE_BACKEND("10.0.0.1", "  { address = \"127.0.0.1\"; }"), 3,
+		  "backend 127.0.0.1 is a loopback address");
+	check_bad("be_is_vip.conf",
+		  ONE_BACKEND("10.0.0.1", "  { address = \"10.0.0.2\"; },\n"
+					  "  { address = \"10.0.0.1\"; }"),
+		  4, "backend 10.0.0.1 is the VIP itself");
+	check_bad("mac_zero.conf",
+		  ONE_BACKEND("10.0.0.1",
+			      "  { address = \"10.0.0.2\"; mac = \"00:00:00:00:00:00\"; }"),
+		  3, "backend MAC 00:00:00:00:00:00 is the all-zero address");
+	check_bad("mac_mcast.conf",
+		  ONE_BACKEND("10.0.0.1",
+			      "  { address = \"10.0.0.2\"; mac = \"01:00:5e:00:00:01\"; }"),
+		  3, "backend MAC 01:00:5e:00:00:01 is a multicast (group) address");
+	check_bad("mac_bcast.conf",
+		  ONE_BACKEND("10.0.0.1",
+			      "  { address = \"10.0.0.2\"; mac = \"ff:ff:ff:ff:ff:ff\"; }"),
+		  3, "is a multicast (group) address");
+	check_bad("vip_mcast.conf", ONE_BACKEND("224.0.0.1", "  { address = \"10.0.0.2\"; }"), 2,
+		  "VIP 224.0.0.1 is a multicast address");
+	check_bad("vip_mcast6.conf", ONE_BACKEND("ff02::1", "  { address = \"fd00::2\"; }"), 2,
+		  "VIP ff02::1 is a multicast address");
+	check_bad("vip_any.conf", ONE_BACKEND("0.0.0.0", "  { address = \"10.0.0.2\"; }"), 2,
+		  "VIP 0.0.0.0 is the unspecified address");
+	check_bad("vip_bcast.conf", ONE_BACKEND("255.255.255.255", "  { address = \"10.0.0.2\"; }"),
+		  2, "VIP 255.255.255.255 is the broadcast address");
+	check_bad("vip_loop.conf", ONE_BACKEND("::1", "  { address = \"fd00::2\"; }"), 2,
+		  "VIP ::1 is the loopback address");
+	check_bad("vip_mapped.conf", ONE_BACKEND("::ffff:10.0.0.1", "  { address = \"fd00::2\"; }"),
+		  2, "IPv4-mapped");
 }
 
 static void test_config_example(void)
@@ -472,32 +527,61 @@ static void *client(void *p)
 	return NULL;
 }
 
-static void serve_one(int lfd, struct client_arg *a)
+static int connect_loopback(uint16_t port)
 {
-	pthread_t t;
-	fd_set r;
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_port = htons(port),
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
-	pthread_create(&t, NULL, client, a);
-	FD_ZERO(&r);
-	FD_SET(lfd, &r);
-	select(lfd + 1, &r, NULL, NULL, &(struct timeval){ .tv_sec = 2 });
-	metrics_serve(lfd, render_hello, "y");
-	pthread_join(t, NULL);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sin, sizeof(sin))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Runs the server as marllbd's loop would (poll, process) until the clients are done. */
+static void serve(struct metrics_server *srv, struct client_arg *a, int n)
+{
+	pthread_t t[8];
+	struct pollfd pfd = { .fd = metrics_server_fd(srv), .events = POLLIN };
+	double end = now_s() + 3;
+
+	for (int i = 0; i < n; i++)
+		pthread_create(&t[i], NULL, client, &a[i]);
+	while (now_s() < end) {
+		bool done = true;
+
+		if (poll(&pfd, 1, 10) > 0)
+			metrics_server_process(srv, now_s());
+		for (int i = 0; i < n; i++)
+			done = done && pthread_tryjoin_np(t[i], NULL) == 0;
+		if (done)
+			return;
+	}
+	for (int i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
 }
 
 static void test_metrics_endpoint(void)
 {
 	struct client_arg a = { .request = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" };
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	int lfd = metrics_listen(0);
+	struct metrics_server *srv = metrics_server_new(0, render_hello, "y");
+	struct metrics_server_stats st;
 
-	if (!ASSERT_TRUE(lfd >= 0, "listen"))
+	if (!ASSERT_TRUE(srv, "listen"))
 		return;
-	getsockname(lfd, (struct sockaddr *)&sin, &len);
-	a.port = ntohs(sin.sin_port);
-	ASSERT_EQ(sin.sin_addr.s_addr, htonl(INADDR_LOOPBACK), "bound to 127.0.0.1 only");
-	serve_one(lfd, &a);
+	a.port = metrics_server_port(srv);
+	serve(srv, &a, 1);
 	ASSERT_TRUE(strstr(a.reply, "HTTP/1.0 200 OK\r\n") == a.reply, "status");
 	ASSERT_TRUE(strstr(a.reply, "text/plain; version=0.0.4") != NULL, "content type");
 	ASSERT_TRUE(strstr(a.reply, "\r\n\r\n# HELP marllb_test_value A value.\n"
@@ -505,17 +589,171 @@ static void test_metrics_endpoint(void)
 				    "marllb_test_value{x=\"y\"} 42\n") != NULL,
 		    "body");
 	a.request = "GET /other HTTP/1.0\r\n\r\n";
-	serve_one(lfd, &a);
+	serve(srv, &a, 1);
 	ASSERT_TRUE(strstr(a.reply, "404") != NULL, "404 elsewhere");
 	a.request = "POST /metrics HTTP/1.0\r\n\r\n";
-	serve_one(lfd, &a);
+	serve(srv, &a, 1);
 	ASSERT_TRUE(strstr(a.reply, "405") != NULL, "405 for POST");
+	metrics_server_stats(srv, &st);
+	ASSERT_EQ(st.served, 3, "served");
+	ASSERT_EQ(st.bad, 2, "bad requests");
+	metrics_server_free(srv);
+}
+
+/* Only on 127.0.0.1: nothing outside the LB reaches it. */
+static void test_metrics_loopback_only(void)
+{
+	struct metrics_server *srv = metrics_server_new(0, render_hello, "y");
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000002) };
+	int fd;
+
+	if (!ASSERT_TRUE(srv, "listen"))
+		return;
+	sin.sin_port = htons(metrics_server_port(srv));
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ASSERT_ERR(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), "127.0.0.2 refused");
+	close(fd);
+	metrics_server_free(srv);
+}
+
+/*
+ * No client can hold the server: one that never finishes its request is cut at the deadline
+ * while others are served; one that sends too much is answered 431; over the cap, 503. Every
+ * metrics_server_process() call returns without waiting for any client.
+ */
+static void test_metrics_hostile_clients(void)
+{
+	struct metrics_server *srv = metrics_server_new(0, render_hello, "y");
+	struct client_arg good = { .request = "GET /metrics HTTP/1.0\r\n\r\n" };
+	int slow[METRICS_MAX_CLIENTS], n_slow = 0, fd;
+	struct metrics_server_stats st;
+	char big[METRICS_REQUEST_MAX + 100], reply[512] = "";
+	double t0, now;
+	ssize_t n;
+
+	if (!ASSERT_TRUE(srv, "listen"))
+		return;
+	good.port = metrics_server_port(srv);
+	/* A slow client: one byte, never the end of its request. */
+	slow[n_slow++] = connect_loopback(good.port);
+	ASSERT_EQ(send(slow[0], "G", 1, 0), 1, "slow byte");
+	usleep(20000);
+	t0 = now_s();
+	metrics_server_process(srv, t0);
+	serve(srv, &good, 1);
+	ASSERT_TRUE(strstr(good.reply, "200 OK") != NULL, "served beside a slow client");
+
+	/* Too large a request. */
+	fd = connect_loopback(good.port);
+	memset(big, 'a', sizeof(big));
+	memcpy(big, "GET /", 5);
+	n = send(fd, big, sizeof(big), 0);
+	ASSERT_EQ(n, (ssize_t)sizeof(big), "big request sent");
+	for (int i = 0; i < 50 && !strstr(reply, "431"); i++) {
+		usleep(10000);
+		metrics_server_process(srv, now_s());
+		recv(fd, reply, sizeof(reply) - 1, MSG_DONTWAIT);
+	}
+	ASSERT_TRUE(strstr(reply, "431") != NULL, "431 for a request over the limit");
+	close(fd);
+
+	/* Fill the cap with silent clients: the next one is refused at once. */
+	while (n_slow < METRICS_MAX_CLIENTS)
+		slow[n_slow++] = connect_loopback(good.port);
+	usleep(20000);
+	metrics_server_process(srv, now_s());
+	metrics_server_process(srv, now_s());
+	fd = connect_loopback(good.port);
+	memset(reply, 0, sizeof(reply));
+	for (int i = 0; i < 50 && !strstr(reply, "503"); i++) {
+		usleep(10000);
+		metrics_server_process(srv, now_s());
+		recv(fd, reply, sizeof(reply) - 1, MSG_DONTWAIT);
+	}
+	ASSERT_TRUE(strstr(reply, "503") != NULL, "503 over the cap");
+	close(fd);
+
+	/* At the deadline the silent ones go, and the server answers again. */
+	now = now_s() + METRICS_DEADLINE_S + 0.01;
+	metrics_server_expire(srv, now);
+	metrics_server_stats(srv, &st);
+	ASSERT_EQ(st.timed_out, METRICS_MAX_CLIENTS, "all silent clients cut");
+	ASSERT_EQ(st.refused, 1, "one refused");
+	ASSERT_EQ(st.bad, 1, "one too large");
+	good.reply[0] = '\0';
+	serve(srv, &good, 1);
+	ASSERT_TRUE(strstr(good.reply, "200 OK") != NULL, "served after the cut");
+	for (int i = 0; i < n_slow; i++) {
+		n = recv(slow[i], reply, sizeof(reply), MSG_DONTWAIT);
+		ASSERT_EQ(n, 0, "a cut client sees the connection closed");
+		close(slow[i]);
+	}
+	metrics_server_free(srv);
+}
+
+/* A pin root outside /sys/fs/bpf that is not a bpffs is refused with the fix, not mounted. */
+static void test_bpffs_elsewhere(void)
+{
+	char dir[300], err[512] = "";
+	bool mounted = true;
+
+	snprintf(dir, sizeof(dir), "%s/pins/marllb", tmpdir);
+	ASSERT_FALSE(bpffs_is_mounted(tmpdir), "a tmp directory is no bpffs");
+	ASSERT_EQ(bpffs_prepare(dir, &mounted, err, sizeof(err)), -ENOTSUP, "refused");
+	ASSERT_FALSE(mounted, "nothing mounted");
+	ASSERT_TRUE(strstr(err, "is not on a BPF filesystem") && strstr(err, "mount -t bpf"), err);
+}
+
+/* A VIP must not take this host's own traffic, a backend must not be this host. Loopback
+ * stands for the LB's addresses here (the parser refuses it earlier; this is the next line). */
+static void test_config_local(void)
+{
+	struct vip_conf v = { .port = 80, .n_backends = 1, .line = 7 };
+	struct lb_conf conf = { .n_vips = 1, .vips = &v };
+	struct inet_addr lo6;
+	char err[512] = "";
+	uint16_t port;
+	int lfd = listen_loopback(&port), fd6;
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	socklen_t len = sizeof(sin6);
+
+	if (!ASSERT_TRUE(lfd >= 0, "listen"))
+		return;
+	inet_addr_parse("127.0.0.1", &v.addr);
+	inet_addr_parse("10.255.255.1", &v.backends[0].addr);
+	v.backends[0].line = 8;
+	ASSERT_TRUE(local_tcp_listening(&v.addr, port), "a listener is found");
+	ASSERT_FALSE(local_tcp_listening(&v.addr, port == 1 ? 2 : port - 1), "not on another port");
+	ASSERT_ERR(conf_check_local("f.conf", &conf, err, sizeof(err)), "own address");
+	ASSERT_TRUE(strstr(err, "f.conf:7: VIP 127.0.0.1 is this host's own address (127.0.0.1/8 "
+				"on lo)"),
+		    err);
+	v.port = port;
+	ASSERT_ERR(conf_check_local("f.conf", &conf, err, sizeof(err)), "own service");
+	ASSERT_TRUE(strstr(err, "is a service of this host"), err);
+	inet_addr_parse("10.255.255.2", &v.addr);
+	ASSERT_OK(conf_check_local("f.conf", &conf, err, sizeof(err)), err);
+	inet_addr_parse("127.0.0.1", &v.backends[0].addr);
+	ASSERT_ERR(conf_check_local("f.conf", &conf, err, sizeof(err)), "backend is this host");
+	ASSERT_TRUE(strstr(err, "f.conf:8: backend 127.0.0.1 is an address of this host (on lo)"),
+		    err);
 	close(lfd);
+
+	fd6 = socket(AF_INET6, SOCK_STREAM, 0);
+	if (fd6 >= 0 && !bind(fd6, (struct sockaddr *)&sin6, sizeof(sin6)) && !listen(fd6, 1)) {
+		getsockname(fd6, (struct sockaddr *)&sin6, &len);
+		inet_addr_parse("::1", &lo6);
+		ASSERT_TRUE(local_tcp_listening(&lo6, ntohs(sin6.sin6_port)), "IPv6 listener");
+	}
+	if (fd6 >= 0)
+		close(fd6);
 }
 
 static const struct test_case tests[] = {
 	TEST(config_good),
 	TEST(config_bad),
+	TEST(config_nonsense),
+	TEST(config_local),
 	TEST(config_example),
 	TEST(config_missing_file),
 	TEST(options),
@@ -523,7 +761,10 @@ static const struct test_case tests[] = {
 	TEST(safety_net),
 	TEST(health_checks),
 	TEST(metrics_endpoint),
+	TEST(metrics_loopback_only),
+	TEST(metrics_hostile_clients),
 	TEST(man_page_matches_options),
+	TEST(bpffs_elsewhere),
 	{},
 };
 

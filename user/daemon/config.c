@@ -91,6 +91,43 @@ unsigned int inet_addr_sockaddr(const struct inet_addr *a, uint16_t port,
 	}
 }
 
+const char *inet_addr_nonsense(const struct inet_addr *a)
+{
+	if (a->family == AF_INET) {
+		uint32_t h = ntohl(a->v4.s_addr);
+
+		if (h == 0)
+			return "the unspecified address";
+		if (h == 0xffffffff)
+			return "the broadcast address";
+		if ((h >> 28) == 0xe)
+			return "a multicast address";
+		if ((h >> 24) == 127)
+			return "a loopback address";
+		return NULL;
+	}
+	if (IN6_IS_ADDR_UNSPECIFIED(&a->v6))
+		return "the unspecified address";
+	if (IN6_IS_ADDR_MULTICAST(&a->v6))
+		return "a multicast address";
+	if (IN6_IS_ADDR_LOOPBACK(&a->v6))
+		return "the loopback address";
+	if (IN6_IS_ADDR_V4MAPPED(&a->v6))
+		return "an IPv4-mapped address (write the IPv4 address)";
+	return NULL;
+}
+
+const char *mac_nonsense(const uint8_t mac[6])
+{
+	static const uint8_t zero[6];
+
+	if (!memcmp(mac, zero, 6))
+		return "the all-zero address";
+	if (mac[0] & 1)
+		return "a multicast (group) address";
+	return NULL;
+}
+
 int mac_parse(const char *s, uint8_t mac[6])
 {
 	struct ether_addr ea;
@@ -182,11 +219,36 @@ static int get_address(struct parse_ctx *ctx, const config_setting_t *group, con
 	return 0;
 }
 
-static int parse_backend(struct parse_ctx *ctx, const config_setting_t *s, struct backend_conf *b)
+/* A backend takes the VIP's packets as they are (only the MAC changes): it must be a unicast
+ * host of the VIP's family, and not the VIP itself. */
+static int check_backend_addr(struct parse_ctx *ctx, const config_setting_t *m,
+			      const struct backend_conf *b, const struct vip_conf *v)
+{
+	char a[INET6_ADDRSTRLEN], va[INET6_ADDRSTRLEN];
+	const char *why = inet_addr_nonsense(&b->addr);
+
+	inet_addr_str(&b->addr, a, sizeof(a));
+	inet_addr_str(&v->addr, va, sizeof(va));
+	if (why)
+		return fail(ctx, m, "backend %s is %s, not a server.", a, why);
+	if (b->addr.family != v->addr.family)
+		return fail(
+			ctx, m,
+			"backend %s is %s but VIP %s is %s: marllb forwards the client's packet "
+			"unchanged but for its MAC, so a backend has the VIP's family.",
+			a, b->addr.family == AF_INET ? "IPv4" : "IPv6", va,
+			v->addr.family == AF_INET ? "IPv4" : "IPv6");
+	if (inet_addr_equal(&b->addr, &v->addr))
+		return fail(ctx, m, "backend %s is the VIP itself.", a);
+	return 0;
+}
+
+static int parse_backend(struct parse_ctx *ctx, const config_setting_t *s, struct backend_conf *b,
+			 const struct vip_conf *v)
 {
 	static const char *const keys[] = { "address", "mac", "weight", "state", NULL };
 	const config_setting_t *m;
-	const char *str;
+	const char *str, *why;
 	int err;
 
 	if (!config_setting_is_group(s))
@@ -196,6 +258,8 @@ static int parse_backend(struct parse_ctx *ctx, const config_setting_t *s, struc
 		return err;
 	b->line = config_setting_source_line(s);
 	err = get_address(ctx, s, "backend", &b->addr);
+	if (!err)
+		err = check_backend_addr(ctx, config_setting_get_member(s, "address"), b, v);
 	if (err)
 		return err;
 
@@ -203,9 +267,13 @@ static int parse_backend(struct parse_ctx *ctx, const config_setting_t *s, struc
 	if (err)
 		return err;
 	if (str) {
+		m = config_setting_get_member(s, "mac");
 		if (mac_parse(str, b->mac))
-			return fail(ctx, config_setting_get_member(s, "mac"),
-				    "'%s' is not a MAC address like 02:00:00:00:00:01.", str);
+			return fail(ctx, m, "'%s' is not a MAC address like 02:00:00:00:00:01.",
+				    str);
+		why = mac_nonsense(b->mac);
+		if (why)
+			return fail(ctx, m, "backend MAC %s is %s, not a server's.", str, why);
 		b->has_mac = true;
 	}
 
@@ -260,6 +328,11 @@ static int parse_vip(struct parse_ctx *ctx, const config_setting_t *s, struct vi
 	err = get_address(ctx, s, "VIP", &v->addr);
 	if (err)
 		return err;
+	str = inet_addr_nonsense(&v->addr);
+	if (str)
+		return fail(ctx, config_setting_get_member(s, "address"),
+			    "VIP %s is %s: clients cannot open TCP connections to it.",
+			    inet_addr_str(&v->addr, abuf, sizeof(abuf)), str);
 
 	m = config_setting_get_member(s, "port");
 	if (!m)
@@ -306,7 +379,7 @@ static int parse_vip(struct parse_ctx *ctx, const config_setting_t *s, struct vi
 		struct backend_conf *b = &v->backends[v->n_backends];
 
 		memset(b, 0, sizeof(*b));
-		err = parse_backend(ctx, bs, b);
+		err = parse_backend(ctx, bs, b, v);
 		if (err)
 			return err;
 		for (int j = 0; j < v->n_backends; j++) {

@@ -94,6 +94,11 @@ int inet_addr_parse(const char *s, struct inet_addr *a);
 /* Writes the text form into buf (INET6_ADDRSTRLEN bytes suffice). */
 const char *inet_addr_str(const struct inet_addr *a, char *buf, size_t len);
 int mac_parse(const char *s, uint8_t mac[6]);
+/* Why a can be neither a VIP nor a backend (unspecified, broadcast, multicast, loopback,
+ * IPv4-mapped), or NULL when it can. */
+const char *inet_addr_nonsense(const struct inet_addr *a);
+/* Why mac cannot be a server's (all zeros, a group address), or NULL when it can. */
+const char *mac_nonsense(const uint8_t mac[6]);
 /* Fills ss with addr and port (host order); returns the sockaddr's length. */
 struct sockaddr_storage;
 unsigned int inet_addr_sockaddr(const struct inet_addr *a, uint16_t port,

@@ -16,6 +16,7 @@
 #include "daemon/config.h"
 #include "daemon/daemon_opts.h"
 #include "daemon/health.h"
+#include "daemon/metrics.h"
 #include "daemon/safety.h"
 #include "daemon/status.h"
 #include "dp/dataplane.h"
@@ -77,8 +78,8 @@ struct vip_state {
 struct daemon {
 	struct marllbd_opts opts;
 	enum reward_kind reward;
-	char pin_dir[PATH_MAX];
-	char state_dir[PATH_MAX]; /* state_dir/iface */
+	char pin_dir[PATH_MAX]; /* PIN_ROOT/KEY (instance.h) */
+	char state_dir[PATH_MAX]; /* STATE_DIR/KEY */
 	int ifindex;
 	struct mlb_dp *dp;
 	struct mlb_dp_opts dp_opts; /* table sizes from the configuration, used to attach */
@@ -86,12 +87,15 @@ struct daemon {
 	const char *attach_mode; /* "native", "generic", ... as found or made */
 	struct ring_buffer *rb;
 	struct status_maps sm;
-	int epfd, sigfd, step_tfd, health_tfd, metrics_fd, lock_fd;
+	int epfd, sigfd, step_tfd, health_tfd, lock_fd, pin_lock_fd;
+	struct metrics_server *metrics;
 	struct ev_src ev_signal, ev_step, ev_health, ev_samples, ev_metrics;
 	struct vip_state *vips[MLB_MAX_VIPS]; /* by data-plane VIP id */
+	struct lb_conf conf; /* the configuration in force */
 	struct agent *preloaded; /* --model, checked before anything was touched */
 	double last_step, last_reconcile, last_save;
 	uint64_t steps;
+	uint64_t steps_missed, health_rounds_missed; /* periods the loop was held up past */
 	double step_seconds, reconcile_seconds; /* how long the last ones took */
 	uint64_t samples_unknown; /* samples for VIPs or slots this daemon does not know */
 	uint64_t reclaimed_half_open, reclaimed_established, reclaimed_closed;
@@ -103,15 +107,50 @@ struct daemon {
 double mono_now(void);
 
 /* dp_setup.c: find, adopt or attach the data plane; pin its maps; detach on exit. */
+int dp_caps_check(void);
 int dp_lock(struct daemon *d);
-int dp_setup(struct daemon *d);
+int dp_open(struct daemon *d);
+int dp_attach(struct daemon *d);
+int dp_status_open(struct daemon *d);
+void dp_rollback(struct daemon *d);
 void dp_teardown(struct daemon *d);
 /* Logs the flow tables' sizes and memory; warns if conf asks for other sizes. */
 void dp_tables_check(struct daemon *d, const struct lb_conf *conf);
 
 /* sync.c: make the data plane match a configuration (start-up and SIGHUP). */
-int sync_config(struct daemon *d, const struct lb_conf *conf);
-int resolve_macs(struct daemon *d, struct lb_conf *conf, char *err, size_t err_len);
+struct vip_plan {
+	const struct vip_conf *nc;
+	struct mlb_vip_cfg cfg;
+	uint32_t id; /* the VIP's id on the data plane, now or once created */
+	bool on_dp; /* the data plane has it already */
+	uint32_t dp_policy; /* with this policy */
+	struct vip_state *fresh; /* new daemon state when there is none for the id */
+	uint32_t n_slots; /* after the sync (draining slots included) */
+	uint16_t slot[CONF_MAX_BACKENDS]; /* of each backend of nc */
+	struct features *feat; /* when the slot count changes */
+	float *obs;
+	struct agent *agent; /* when a marl VIP needs a new agent */
+	const char *agent_from;
+	char why[256]; /* what went wrong, when planning failed */
+};
+
+struct sync_plan {
+	int n_vips;
+	struct vip_plan vips[CONF_MAX_VIPS];
+	int n_stale; /* VIPs the configuration no longer lists */
+	struct mlb_vip_key stale_keys[MLB_MAX_VIPS];
+	uint32_t stale_ids[MLB_MAX_VIPS];
+};
+
+/* Reads the data plane (none yet: d->dp NULL) and allocates all a configuration needs;
+ * writes nothing. On failure returns a negative errno with the reason in err. */
+int sync_prepare(struct daemon *d, const struct lb_conf *conf, struct sync_plan **plan, char *err,
+		 size_t err_len);
+/* Writes the plan into the data plane; fails only on a map update. */
+int sync_apply(struct daemon *d, struct sync_plan *plan);
+void sync_plan_free(struct sync_plan *plan);
+/* Forgets the daemon's state of VIPs that conf does not list (after a failed apply). */
+void sync_drop_unlisted(struct daemon *d, const struct lb_conf *conf);
 int preload_model(struct daemon *d, const struct lb_conf *conf);
 void vip_free(struct vip_state *v);
 void backend_apply_state(struct daemon *d, struct vip_state *v, uint32_t k);

@@ -15,6 +15,10 @@
 #endif
 #define MARLLB_PIN_ROOT_DEFAULT "/sys/fs/bpf/marllb"
 #define MARLLB_STATE_DIR_DEFAULT "/var/lib/marllb"
+/* The metrics port defaults to this plus IFACE's ifindex: unique among the interfaces of a
+ * namespace, so instances (marllbd@eth0, marllbd@eth1) never collide. */
+#define METRICS_PORT_BASE 9640
+#define METRICS_PORT_AUTO 0xffffffffu
 
 enum attach_mode_opt {
 	MODE_NATIVE,

@@ -15,6 +15,8 @@
 
 #include <bpf/bpf.h>
 
+#include "daemon/bpffs.h"
+#include "daemon/instance.h"
 #include "daemon/log.h"
 #include "daemon/opts.h"
 #include "daemon/safety.h"
@@ -116,7 +118,10 @@ static void jnum(double v)
 		printf("%.6g", v);
 }
 
-static int show_iface(const struct ctl_opts *o, const char *iface, bool *first_json)
+/* iface: an interface name (--iface: its pin directory as marllbd names it from this
+ * namespace), or the name of a directory under the pin root (listing them all). */
+static int show_iface(const struct ctl_opts *o, const char *iface, bool named_iface,
+		      bool *first_json)
 {
 	struct vip_entry vips[MLB_MAX_VIPS];
 	struct status_maps sm = { -1, -1 };
@@ -128,13 +133,31 @@ static int show_iface(const struct ctl_opts *o, const char *iface, bool *first_j
 	double now = mono_now(), age = -1;
 	__u32 pid = 0;
 
-	snprintf(dir, sizeof(dir), "%s/%s", o->pin_root, iface);
+	if (named_iface)
+		instance_pin_dir(o->pin_root, !strcmp(o->pin_root, MLB_PIN_ROOT), iface, dir,
+				 sizeof(dir));
+	else
+		snprintf(dir, sizeof(dir), "%s/%s", o->pin_root, iface);
 	err = mlb_dp_open_pinned(dir, &dp);
 	if (err) {
-		fprintf(stderr,
-			"marllbctl: no marllb data plane pinned in %s: %s (is marllbd running on "
-			"%s, or did it ever?).\n",
-			dir, strerror(-err), iface);
+		if (err == -EACCES || err == -EPERM)
+			fprintf(stderr,
+				"marllbctl: cannot read the pins in %s: permission denied (they are "
+				"root's, mode 0600, under a bpffs of mode 0700): run marllbctl as "
+				"root.\n",
+				dir);
+		else if (!bpffs_is_mounted(dir))
+			fprintf(stderr,
+				"marllbctl: no marllb data plane pinned in %s: no bpffs is mounted "
+				"there (marllbd mounts it at " BPFFS_DEFAULT
+				" when it starts: has it "
+				"run on %s since boot?).\n",
+				dir, iface);
+		else
+			fprintf(stderr,
+				"marllbctl: no marllb data plane pinned in %s: %s (is marllbd "
+				"running on %s, or did it ever?).\n",
+				dir, strerror(-err), iface);
 		return err;
 	}
 	have_status = !status_maps_open(dir, false, &sm);
@@ -283,12 +306,19 @@ int main(int argc, char **argv)
 	}
 	if (ret < 0)
 		return 2;
-	if (first >= argc || strcmp(argv[first], "status") || first + 1 < argc) {
+	if (first >= argc || strcmp(argv[first], "status")) {
 		fprintf(stderr,
 			"marllbctl: expected the command 'status'%s%s%s. Try 'marllbctl "
 			"--help'.\n",
 			first < argc ? ", got '" : "", first < argc ? argv[first] : "",
 			first < argc ? "'" : "");
+		return 2;
+	}
+	if (first + 1 < argc) {
+		fprintf(stderr,
+			"marllbctl: unexpected argument '%s' after 'status'. Try 'marllbctl "
+			"--help'.\n",
+			argv[first + 1]);
 		return 2;
 	}
 	log_level = o.verbose ? LOG_TRACE2 : LOG_WARN; /* libbpf's chatter only with -v */
@@ -297,11 +327,19 @@ int main(int argc, char **argv)
 	if (o.json)
 		printf("[");
 	if (o.iface) {
-		failed = show_iface(&o, o.iface, &first_json) != 0;
+		failed = show_iface(&o, o.iface, true, &first_json) != 0;
 		shown = !failed;
 	} else {
 		DIR *dir = opendir(o.pin_root);
 		struct dirent *de;
+
+		if (!dir && (errno == EACCES || errno == EPERM)) {
+			fprintf(stderr,
+				"marllbctl: cannot read %s: permission denied (the pins are root's): "
+				"run marllbctl as root.\n",
+				o.pin_root);
+			failed++;
+		}
 
 		while (dir && (de = readdir(dir))) {
 			char path[4096];
@@ -314,7 +352,7 @@ int main(int argc, char **argv)
 				continue;
 			if (shown && !o.json)
 				printf("\n");
-			if (show_iface(&o, de->d_name, &first_json))
+			if (show_iface(&o, de->d_name, false, &first_json))
 				failed++;
 			else
 				shown++;
@@ -322,8 +360,11 @@ int main(int argc, char **argv)
 		if (dir)
 			closedir(dir);
 		if (!shown && !failed)
-			fprintf(stderr, "marllbctl: no marllb data plane is pinned under %s.\n",
-				o.pin_root);
+			fprintf(stderr, "marllbctl: no marllb data plane is pinned under %s%s.\n",
+				o.pin_root,
+				bpffs_is_mounted(o.pin_root) ? "" :
+							       " (no bpffs is mounted there: "
+							       "marllbd mounts it when it starts)");
 	}
 	if (o.json)
 		printf("]\n");

@@ -21,8 +21,11 @@
 #include <systemd/sd-daemon.h>
 
 #include "daemon/daemon.h"
+#include "daemon/instance.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
+#include "daemon/snapshot.h"
+#include "daemon/validate.h"
 
 #define EXIT_USAGE 2
 
@@ -99,6 +102,8 @@ static int signals_setup(struct daemon *d)
 	return 0;
 }
 
+/* The event loop's descriptors and the metrics socket: all that needs no data plane, set up
+ * before it is touched so that a port in use changes nothing. */
 static int loop_setup(struct daemon *d)
 {
 	int err;
@@ -121,29 +126,61 @@ static int loop_setup(struct daemon *d)
 	if (err)
 		return err;
 
-	d->rb = mlb_dp_samples_new(d->dp, on_sample, d);
-	if (!d->rb) {
-		pr_warn("marllbd: cannot open the sample ring buffer: %s.\n", strerror(errno));
-		return -errno ?: -EIO;
-	}
-	err = epoll_add(d, ring_buffer__epoll_fd(d->rb), EPOLLIN, &d->ev_samples);
-	if (err)
-		return err;
-
 	if (d->opts.metrics_port) {
-		d->metrics_fd = metrics_listen(d->opts.metrics_port);
-		if (d->metrics_fd < 0) {
+		d->metrics = metrics_server_new(d->opts.metrics_port, metrics_render, d);
+		if (!d->metrics) {
+			err = -errno;
 			pr_warn("marllbd: cannot listen on 127.0.0.1:%u for metrics: %s "
-				"(--metrics-port 0 disables the endpoint).\n",
-				d->opts.metrics_port, strerror(-d->metrics_fd));
-			return d->metrics_fd;
+				"(--metrics-port PORT picks another, 0 disables the endpoint).\n",
+				d->opts.metrics_port, strerror(-err));
+			return err;
 		}
-		err = epoll_add(d, d->metrics_fd, EPOLLIN, &d->ev_metrics);
+		err = epoll_add(d, metrics_server_fd(d->metrics), EPOLLIN, &d->ev_metrics);
 		if (err)
 			return err;
 		pr_info("marllbd: metrics on http://127.0.0.1:%u/metrics\n", d->opts.metrics_port);
 	}
 	return 0;
+}
+
+static int samples_setup(struct daemon *d)
+{
+	d->rb = mlb_dp_samples_new(d->dp, on_sample, d);
+	if (!d->rb) {
+		pr_warn("marllbd: cannot open the sample ring buffer: %s.\n", strerror(errno));
+		return -errno ?: -EIO;
+	}
+	return epoll_add(d, ring_buffer__epoll_fd(d->rb), EPOLLIN, &d->ev_samples);
+}
+
+/* Applies a prepared configuration; when a map update fails, the maps are put back as they
+ * were (a snapshot of the configuration maps). */
+static int config_apply(struct daemon *d, struct sync_plan *plan)
+{
+	struct dp_snapshot snap;
+	int err, restored;
+
+	err = dp_snapshot_take(d->dp, &snap);
+	if (err) {
+		pr_warn("marllbd: cannot copy the data plane's configuration before changing it: "
+			"%s; nothing was changed.\n",
+			strerror(-err));
+		return err;
+	}
+	err = sync_apply(d, plan);
+	if (err) {
+		restored = dp_snapshot_restore(&snap);
+		if (restored)
+			pr_warn("marllbd: applying the configuration failed (%s), and so did "
+				"restoring the previous one (%s): check with marllbctl status.\n",
+				strerror(-err), strerror(-restored));
+		else
+			pr_warn("marllbd: applying the configuration failed (%s); the data plane's "
+				"previous configuration was restored.\n",
+				strerror(-err));
+	}
+	dp_snapshot_free(&snap);
+	return err;
 }
 
 static void start_health_checks(struct daemon *d)
@@ -181,28 +218,46 @@ static void health_check_done(struct daemon *d, struct be_state *b)
 	}
 }
 
+/* Makes the daemon's own state follow conf again (after a failed apply put the maps back). */
+static void resync(struct daemon *d, const struct lb_conf *conf)
+{
+	struct sync_plan *plan;
+	char err[512] = "a map update failed";
+
+	sync_drop_unlisted(d, conf);
+	if (sync_prepare(d, conf, &plan, err, sizeof(err)) || sync_apply(d, plan))
+		pr_warn("marllbd: cannot resynchronise with the running configuration: %s.\n", err);
+	sync_plan_free(plan);
+}
+
+/* SIGHUP: the new file is validated and everything it needs allocated before the data plane
+ * is written; any failure leaves the running configuration fully in force. */
 static void reload(struct daemon *d)
 {
+	struct sync_plan *plan = NULL;
 	struct lb_conf conf = {};
 	char err[512];
 	int ret;
 
 	sd_notify(0, "RELOADING=1\nSTATUS=Reloading the configuration");
 	pr_warn("marllbd: SIGHUP: reloading %s.\n", d->opts.config);
-	ret = conf_load(d->opts.config, &conf, err, sizeof(err));
+	ret = conf_prepare(d->opts.config, d->ifindex, &conf, err, sizeof(err));
 	if (!ret)
-		ret = resolve_macs(d, &conf, err, sizeof(err));
+		ret = sync_prepare(d, &conf, &plan, err, sizeof(err));
 	if (ret) {
 		pr_warn("marllbd: reload failed, the running configuration stays: %s\n", err);
+	} else if (config_apply(d, plan)) {
+		resync(d, &d->conf);
+		pr_warn("marllbd: reload failed, the running configuration stays.\n");
 	} else {
 		dp_tables_check(d, &conf);
-		ret = sync_config(d, &conf);
-		if (ret)
-			pr_warn("marllbd: reload applied only in part: %s.\n", strerror(-ret));
-		else
-			pr_warn("marllbd: configuration reloaded (%d VIPs).\n", conf.n_vips);
-		start_health_checks(d);
+		conf_free(&d->conf);
+		d->conf = conf;
+		conf = (struct lb_conf){};
+		pr_warn("marllbd: configuration reloaded (%d VIPs).\n", d->conf.n_vips);
 	}
+	start_health_checks(d);
+	sync_plan_free(plan);
 	conf_free(&conf);
 	sd_notify(0, "READY=1\nSTATUS=Running");
 }
@@ -221,6 +276,8 @@ static void on_step(struct daemon *d)
 		d->last_save = now;
 	}
 	status_publish(d);
+	if (d->metrics)
+		metrics_server_expire(d->metrics, now);
 	if (!watchdog_usec && sd_watchdog_enabled(0, &watchdog_usec) <= 0)
 		watchdog_usec = UINT64_MAX;
 	if (watchdog_usec != UINT64_MAX && now - last_watchdog >= watchdog_usec * 0.5e-6) {
@@ -229,12 +286,21 @@ static void on_step(struct daemon *d)
 	}
 }
 
-static void drain_fd(int fd)
+/* Reads a timerfd: the periods that ended since the last read, 0 when none. */
+static uint64_t timer_expirations(int fd)
 {
-	uint64_t buf;
+	uint64_t n = 0;
 
-	while (read(fd, &buf, sizeof(buf)) > 0)
-		;
+	if (read(fd, &n, sizeof(n)) != sizeof(n))
+		return 0;
+	return n;
+}
+
+/* A timer that ended more than one period since it was last read was held up by the loop. */
+static void count_missed(uint64_t expirations, uint64_t *missed)
+{
+	if (expirations > 1)
+		*missed += expirations - 1;
 }
 
 static void run(struct daemon *d)
@@ -270,18 +336,19 @@ static void run(struct daemon *d)
 				}
 				break;
 			case EV_STEP_TIMER:
-				drain_fd(d->step_tfd);
+				count_missed(timer_expirations(d->step_tfd), &d->steps_missed);
 				on_step(d);
 				break;
 			case EV_HEALTH_TIMER:
-				drain_fd(d->health_tfd);
+				count_missed(timer_expirations(d->health_tfd),
+					     &d->health_rounds_missed);
 				start_health_checks(d);
 				break;
 			case EV_SAMPLES:
 				ring_buffer__consume(d->rb);
 				break;
 			case EV_METRICS:
-				metrics_serve(d->metrics_fd, metrics_render, d);
+				metrics_server_process(d->metrics, mono_now());
 				break;
 			case EV_HEALTH_CHECK:
 				health_check_done(d, src->obj);
@@ -319,12 +386,12 @@ int main(int argc, char **argv)
 	struct daemon d = { .sigfd = -1,
 			    .step_tfd = -1,
 			    .health_tfd = -1,
-			    .metrics_fd = -1,
 			    .lock_fd = -1,
+			    .pin_lock_fd = -1,
 			    .epfd = -1,
 			    .sm = { -1, -1 } };
-	struct lb_conf conf = {};
-	char err[512];
+	struct sync_plan *plan = NULL;
+	char err[512], key[512];
 	int first, ret, n_backends = 0;
 
 	d.opts = marllbd_defaults;
@@ -349,52 +416,76 @@ int main(int argc, char **argv)
 		pr_warn("marllbd: interface %s: %s.\n", d.opts.iface, strerror(errno));
 		return 1;
 	}
-	snprintf(d.pin_dir, sizeof(d.pin_dir), "%s/%s", d.opts.pin_root, d.opts.iface);
-	snprintf(d.state_dir, sizeof(d.state_dir), "%s/%s", d.opts.state_dir, d.opts.iface);
+	if (d.opts.metrics_port == METRICS_PORT_AUTO) {
+		if (METRICS_PORT_BASE + d.ifindex > 65535) {
+			pr_warn("marllbd: %s has ifindex %d, so the default metrics port (9640 + "
+				"ifindex) does not exist: give --metrics-port PORT (0 disables the "
+				"endpoint).\n",
+				d.opts.iface, d.ifindex);
+			return EXIT_USAGE;
+		}
+		d.opts.metrics_port = METRICS_PORT_BASE + d.ifindex;
+	}
+	/* Keyed by namespace too: interfaces of one name in two namespaces never share. */
+	instance_pin_dir(d.opts.pin_root, !strcmp(d.opts.pin_root, MARLLB_PIN_ROOT_DEFAULT),
+			 d.opts.iface, d.pin_dir, sizeof(d.pin_dir));
+	instance_key(d.opts.iface, key, sizeof(key));
+	snprintf(d.state_dir, sizeof(d.state_dir), "%s/%s", d.opts.state_dir, key);
 
 	/* Everything that can be wrong with the input is found before anything is touched. */
-	ret = conf_load(d.opts.config, &conf, err, sizeof(err));
-	if (!ret)
-		ret = resolve_macs(&d, &conf, err, sizeof(err));
+	ret = conf_prepare(d.opts.config, d.ifindex, &d.conf, err, sizeof(err));
 	if (ret) {
 		pr_warn("marllbd: %s\n", err);
 		return 1;
 	}
-	ret = preload_model(&d, &conf);
+	ret = preload_model(&d, &d.conf);
 	if (ret)
 		goto out;
-	for (int i = 0; i < conf.n_vips; i++)
-		n_backends += conf.vips[i].n_backends;
+	for (int i = 0; i < d.conf.n_vips; i++)
+		n_backends += d.conf.vips[i].n_backends;
 	if (d.opts.check_config) {
-		printf("%s: OK: %d VIPs, %d backends.\n", d.opts.config, conf.n_vips, n_backends);
+		printf("%s: OK: %d VIPs, %d backends.\n", d.opts.config, d.conf.n_vips, n_backends);
 		goto out;
 	}
 
-	d.dp_opts.flow_table_size = conf.flow_table_size;
-	d.dp_opts.half_open_table_size = conf.half_open_table_size;
-	ret = signals_setup(&d);
+	d.dp_opts.flow_table_size = d.conf.flow_table_size;
+	d.dp_opts.half_open_table_size = d.conf.half_open_table_size;
+	/* Then all that needs no data plane, and all the configuration needs (read from an
+	 * attached data plane without writing to it): a failure still changes nothing. */
+	ret = dp_caps_check();
+	ret = ret ?: signals_setup(&d);
+	ret = ret ?: loop_setup(&d);
 	ret = ret ?: dp_lock(&d);
 	ret = ret ?: make_state_dir(&d);
-	ret = ret ?: dp_setup(&d);
+	ret = ret ?: dp_open(&d);
 	if (ret)
 		goto out;
-	dp_tables_check(&d, &conf);
-	ret = sync_config(&d, &conf);
+	ret = sync_prepare(&d, &d.conf, &plan, err, sizeof(err));
 	if (ret) {
-		pr_warn("marllbd: cannot apply %s to %s: %s.\n", d.opts.config, d.opts.iface,
-			strerror(-ret));
+		pr_warn("marllbd: cannot apply %s to %s: %s; nothing was changed.\n", d.opts.config,
+			d.opts.iface, err);
 		goto out;
 	}
-	ret = loop_setup(&d);
+	/* Only now the data plane: attached if none was, then configured, all or nothing. */
+	ret = dp_attach(&d);
+	ret = ret ?: dp_status_open(&d);
+	ret = ret ?: samples_setup(&d);
+	ret = ret ?: config_apply(&d, plan);
 	if (ret) {
-		pr_warn("marllbd: cannot set up the event loop: %s.\n", strerror(-ret));
+		pr_warn("marllbd: cannot apply %s to %s: %s; leaving the interface as it was.\n",
+			d.opts.config, d.opts.iface, strerror(-ret));
+		if (d.rb)
+			ring_buffer__free(d.rb);
+		d.rb = NULL;
+		dp_rollback(&d);
 		goto out;
 	}
+	dp_tables_check(&d, &d.conf);
 	start_health_checks(&d);
 	d.last_step = d.last_reconcile = d.last_save = mono_now();
 	pr_warn("marllbd: serving %d VIPs with %d backends on %s (%s mode), step %g s.\n",
-		conf.n_vips, n_backends, d.opts.iface, d.attach_mode, d.opts.step);
-	sd_notifyf(0, "READY=1\nSTATUS=Serving %d VIPs on %s\nMAINPID=%d", conf.n_vips,
+		d.conf.n_vips, n_backends, d.opts.iface, d.attach_mode, d.opts.step);
+	sd_notifyf(0, "READY=1\nSTATUS=Serving %d VIPs on %s\nMAINPID=%d", d.conf.n_vips,
 		   d.opts.iface, getpid());
 	run(&d);
 	sd_notify(0, "STOPPING=1");
@@ -404,16 +495,19 @@ out:
 	for (int id = 0; id < MLB_MAX_VIPS; id++)
 		vip_free(d.vips[id]);
 	agent_free(d.preloaded);
+	sync_plan_free(plan);
 	if (d.rb)
 		ring_buffer__free(d.rb);
 	dp_teardown(&d);
 	{
-		int fds[] = { d.epfd, d.sigfd, d.step_tfd, d.health_tfd, d.metrics_fd, d.lock_fd };
+		int fds[] = { d.epfd, d.sigfd, d.step_tfd, d.health_tfd, d.lock_fd, d.pin_lock_fd };
+
+		metrics_server_free(d.metrics);
 
 		for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 			if (fds[i] >= 0)
 				close(fds[i]);
 	}
-	conf_free(&conf);
+	conf_free(&d.conf);
 	return ret ? 1 : 0;
 }

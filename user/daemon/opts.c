@@ -152,6 +152,10 @@ const char *opts_default_str(const struct opt *o, const void *defaults, char *bu
 {
 	const void *v = cfield(defaults, o);
 
+	if (o->default_text) {
+		snprintf(buf, len, "%s", o->default_text);
+		return buf;
+	}
 	switch (o->type) {
 	case OPT_FLAG:
 		snprintf(buf, len, "%s", *(const bool *)v ? "on" : "off");

@@ -29,6 +29,7 @@ struct opt {
 	const char *const *choices; /* OPT_ENUM: NULL-terminated names */
 	double min, max; /* OPT_UINT, OPT_DOUBLE */
 	bool required;
+	const char *default_text; /* a default computed at run time, in words */
 };
 
 #define OPT_FIELD(type, field) offsetof(type, field)

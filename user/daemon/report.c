@@ -257,6 +257,29 @@ void metrics_render(FILE *out, void *ctx)
 	counter(out, "marllb_open_flow_corrections_total",
 		"Open-flow counts corrected to match the flow table.", d->q_corrections);
 	counter(out, "marllb_control_steps_total", "Control steps run.", d->steps);
+	metrics_family(out, "marllb_timer_periods_missed_total", "counter",
+		       "Periods of a timer that ended while the event loop was held up (0 when "
+		       "nothing delays the loop by a whole period).");
+	fprintf(out, "marllb_timer_periods_missed_total{timer=\"control_step\"} %llu\n",
+		(unsigned long long)d->steps_missed);
+	fprintf(out, "marllb_timer_periods_missed_total{timer=\"health_check\"} %llu\n",
+		(unsigned long long)d->health_rounds_missed);
+	if (d->metrics) {
+		struct metrics_server_stats st;
+
+		metrics_server_stats(d->metrics, &st);
+		metrics_family(out, "marllb_metrics_clients_total", "counter",
+			       "Clients of this endpoint, by outcome (cut: past the deadline; "
+			       "refused: over the connection cap).");
+		fprintf(out, "marllb_metrics_clients_total{result=\"served\"} %llu\n",
+			(unsigned long long)st.served);
+		fprintf(out, "marllb_metrics_clients_total{result=\"bad_request\"} %llu\n",
+			(unsigned long long)st.bad);
+		fprintf(out, "marllb_metrics_clients_total{result=\"cut\"} %llu\n",
+			(unsigned long long)st.timed_out);
+		fprintf(out, "marllb_metrics_clients_total{result=\"refused\"} %llu\n",
+			(unsigned long long)st.refused);
+	}
 	metrics_family(out, "marllb_control_step_seconds", "gauge",
 		       "Time the last control step took (samples, features, agent, weights).");
 	fprintf(out, "marllb_control_step_seconds ");

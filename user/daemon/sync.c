@@ -4,6 +4,11 @@
  * run left) and on SIGHUP. Backends are matched by address to the slot they already have, so
  * flows to unchanged backends are not disturbed; a backend gone from the configuration drains
  * (no new flows, its flows finish) and its slot is freed once its open-flow count is 0.
+ *
+ * All or nothing, in two steps: sync_prepare() reads the data plane, assigns every VIP id and
+ * backend slot and allocates every VIP state, feature reducer and agent, writing nothing;
+ * only when all of that succeeded does sync_apply() write the maps (and then only system
+ * calls on maps that exist can fail: the caller restores a snapshot of them).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,14 +18,13 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon/daemon.h"
 #include "daemon/log.h"
-#include "daemon/neigh.h"
 #include "obs/settings.h"
 
-#define NEIGH_WAIT_MS 1000
 /* Static weights are relative; this many units per 1.0 keeps 1e-3 representable. */
 #define STATIC_WEIGHT_UNITS 1000.0
 
@@ -31,32 +35,6 @@ static const char *vip_str(const struct vip_conf *v, char *buf, size_t len)
 	inet_addr_str(&v->addr, a, sizeof(a));
 	snprintf(buf, len, v->addr.family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, v->port);
 	return buf;
-}
-
-int resolve_macs(struct daemon *d, struct lb_conf *conf, char *err, size_t err_len)
-{
-	for (int i = 0; i < conf->n_vips; i++) {
-		struct vip_conf *v = &conf->vips[i];
-
-		for (int j = 0; j < v->n_backends; j++) {
-			struct backend_conf *b = &v->backends[j];
-			char why[256];
-			int ret;
-
-			if (b->has_mac)
-				continue;
-			ret = neigh_resolve(&b->addr, d->ifindex, NEIGH_WAIT_MS, b->mac, why,
-					    sizeof(why));
-			if (ret) {
-				snprintf(err, err_len, "%s:%d: %s", d->opts.config, b->line, why);
-				return ret;
-			}
-			if (why[0])
-				pr_warn("marllbd: %s:%d: %s\n", d->opts.config, b->line, why);
-			b->has_mac = true;
-		}
-	}
-	return 0;
 }
 
 static void vip_cfg_make(const struct vip_conf *v, struct mlb_vip_cfg *c)
@@ -286,23 +264,20 @@ static void vip_drop_agent(struct daemon *d, struct vip_state *v)
 	v->agent = NULL;
 }
 
-/* Features and agent sized for the VIP's slots; rebuilt when the pool grows. */
-static int vip_size_learning(struct daemon *d, struct vip_state *v)
+/* Features and agent sized for the VIP's slots, from the plan (allocated there); rebuilt
+ * when the pool grows. */
+static void vip_size_learning(struct daemon *d, struct vip_state *v, struct vip_plan *p)
 {
 	int n = (int)v->n_slots;
-	struct features_config fc;
-	const char *from;
 	char vs[64];
 
-	if (v->feat_n != n) {
+	if (p->feat) {
 		features_free(v->feat);
 		free(v->obs);
-		features_config_default(&fc, n);
-		fc.step = d->opts.step;
-		v->feat = features_create(&fc);
-		v->obs = calloc((size_t)n * FEATURES_POLICY, sizeof(float));
-		if (!v->feat || !v->obs)
-			return -ENOMEM;
+		v->feat = p->feat;
+		v->obs = p->obs;
+		p->feat = NULL;
+		p->obs = NULL;
 		/* the policy serves any pool size: its agent stays, a new episode begins */
 		if (v->agent)
 			pr_info("marllbd: VIP %s now has %d backend slots (was %d).\n",
@@ -311,16 +286,13 @@ static int vip_size_learning(struct daemon *d, struct vip_state *v)
 	}
 	if (v->conf.policy != POLICY_MARL) {
 		vip_drop_agent(d, v);
-		return 0;
+		return;
 	}
-	if (v->agent)
-		return 0;
-	v->agent = agent_for(d, v, &from);
-	if (!v->agent) {
-		pr_warn("marllbd: VIP %s: no agent for %d backends (model from %s).\n",
-			vip_str(&v->conf, vs, sizeof(vs)), n, from);
-		return -EINVAL;
-	}
+	if (!p->agent)
+		return; /* keeps its agent */
+	vip_drop_agent(d, v);
+	v->agent = p->agent;
+	p->agent = NULL;
 	v->agent_stepped = false;
 	{
 		struct safety_config sc;
@@ -333,10 +305,9 @@ static int vip_size_learning(struct daemon *d, struct vip_state *v)
 		safety_init(&v->safety, &sc, mono_now(), sc.probe <= 0);
 	}
 	pr_warn("marllbd: VIP %s: policy marl, %d backends, model from %s, %s, %s, reward %s.\n",
-		vip_str(&v->conf, vs, sizeof(vs)), n, from,
+		vip_str(&v->conf, vs, sizeof(vs)), n, p->agent_from,
 		d->opts.explore ? "exploring" : "acting on the policy's mean",
 		d->opts.no_learn ? "not learning" : "learning", reward_name(d->reward));
-	return 0;
 }
 
 void vip_free(struct vip_state *v)
@@ -376,25 +347,38 @@ static void slot_reset(struct vip_state *v, uint32_t k, const struct backend_con
 	b->hc_ev = (struct ev_src){ EV_HEALTH_CHECK, b };
 }
 
-static int sync_backends(struct daemon *d, struct vip_state *v, const struct vip_conf *nc)
+/* The data plane's backend entries 0..n-1 of a VIP (all unused for a VIP not there yet). */
+static int read_slots(struct daemon *d, const struct vip_plan *p, uint32_t n,
+		      struct mlb_backend *cur)
+{
+	memset(cur, 0, sizeof(*cur) * MLB_MAX_BACKENDS);
+	for (uint32_t k = 0; p->on_dp && k < n; k++) {
+		int err = mlb_dp_get_backend(d->dp, p->id, k, &cur[k]);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * Slots for the backends of the configuration: the slot a backend already has (same
+ * address), else a free one, else a new one at the end. Slots of backends that left keep
+ * draining until their flows are gone, so a pool can run out of slots.
+ */
+static int plan_slots(struct daemon *d, const struct vip_state *v, struct vip_plan *p)
 {
 	struct mlb_backend cur[MLB_MAX_BACKENDS];
 	bool claimed[MLB_MAX_BACKENDS] = {};
 	uint32_t n = v->n_slots;
-	char vs[64], as[INET6_ADDRSTRLEN];
-	int err;
+	char vs[64];
+	int err = read_slots(d, p, n, cur);
 
-	for (uint32_t k = 0; k < n; k++) {
-		err = mlb_dp_get_backend(d->dp, v->id, k, &cur[k]);
-		if (err)
-			return err;
-	}
-	for (int j = 0; j < nc->n_backends; j++) {
-		const struct backend_conf *bc = &nc->backends[j];
-		struct mlb_backend_cfg cfg;
-		struct be_state *b;
+	if (err)
+		return err;
+	for (int j = 0; j < p->nc->n_backends; j++) {
+		const struct backend_conf *bc = &p->nc->backends[j];
 		uint32_t k = n;
-		bool fresh;
 
 		for (uint32_t i = 0; i < n && k == n; i++)
 			if (!claimed[i] && backend_matches(&cur[i], &bc->addr))
@@ -403,15 +387,43 @@ static int sync_backends(struct daemon *d, struct vip_state *v, const struct vip
 			if (!claimed[i] && cur[i].state == MLB_BACKEND_UNUSED && !v->be[i].used)
 				k = i;
 		if (k == n) {
-			if (n >= MLB_MAX_BACKENDS)
+			if (n >= MLB_MAX_BACKENDS) {
+				snprintf(
+					p->why, sizeof(p->why),
+					"VIP %s: its %d backends and those still draining need "
+					"more than %d slots; wait until the drained ones are freed",
+					vip_str(p->nc, vs, sizeof(vs)), p->nc->n_backends,
+					MLB_MAX_BACKENDS);
 				return -ENOSPC;
-			memset(&cur[n], 0, sizeof(cur[n]));
+			}
 			n++;
 		}
 		claimed[k] = true;
-		b = &v->be[k];
-		fresh = !b->used || !inet_addr_equal(&b->conf.addr, &bc->addr);
-		if (fresh) {
+		p->slot[j] = (uint16_t)k;
+	}
+	p->n_slots = n;
+	return 0;
+}
+
+static int sync_backends(struct daemon *d, struct vip_state *v, const struct vip_plan *p)
+{
+	const struct vip_conf *nc = p->nc;
+	struct mlb_backend cur[MLB_MAX_BACKENDS];
+	bool claimed[MLB_MAX_BACKENDS] = {};
+	uint32_t n = p->n_slots;
+	char vs[64], as[INET6_ADDRSTRLEN];
+	int err = read_slots(d, p, v->n_slots, cur);
+
+	if (err)
+		return err;
+	for (int j = 0; j < nc->n_backends; j++) {
+		const struct backend_conf *bc = &nc->backends[j];
+		uint32_t k = p->slot[j];
+		struct mlb_backend_cfg cfg;
+		struct be_state *b = &v->be[k];
+
+		claimed[k] = true;
+		if (!b->used || !inet_addr_equal(&b->conf.addr, &bc->addr)) {
 			slot_reset(v, k, bc);
 			b->dp_state = cur[k].state;
 		}
@@ -488,93 +500,245 @@ static void vip_cfg_from_key(const struct mlb_vip_key *key, struct mlb_vip_cfg *
 	c->port = ntohs(key->port);
 }
 
-struct stale_vips {
+struct vip_scan {
 	const struct lb_conf *conf;
-	int n;
-	struct mlb_vip_key keys[MLB_MAX_VIPS];
-	uint32_t ids[MLB_MAX_VIPS];
+	struct sync_plan *plan;
+	bool used[MLB_MAX_VIPS]; /* ids of VIPs that stay */
 };
 
-static int collect_stale(const struct mlb_vip_key *key, const struct mlb_vip *vip, void *ctx)
+static int scan_vip(const struct mlb_vip_key *key, const struct mlb_vip *vip, void *ctx)
 {
-	struct stale_vips *s = ctx;
+	struct vip_scan *s = ctx;
+	struct sync_plan *p = s->plan;
 
-	if (!vip_in_conf(s->conf, key) && s->n < MLB_MAX_VIPS) {
-		s->keys[s->n] = *key;
-		s->ids[s->n++] = vip->id;
+	if (vip->id >= MLB_MAX_VIPS)
+		return 0;
+	if (vip_in_conf(s->conf, key)) {
+		s->used[vip->id] = true;
+	} else if (p->n_stale < MLB_MAX_VIPS) {
+		p->stale_keys[p->n_stale] = *key;
+		p->stale_ids[p->n_stale++] = vip->id;
 	}
 	return 0;
 }
 
-/* VIPs on the data plane that the configuration no longer lists go away. */
-static int remove_stale_vips(struct daemon *d, const struct lb_conf *conf)
+/*
+ * A saved model this run does not start from (unreadable, made for another pool, or
+ * --model given) would be overwritten by the next save: it is moved aside, kept, and said.
+ */
+static void model_move_aside(const struct vip_state *v, const char *from)
 {
-	struct stale_vips s = { .conf = conf };
-	long n = mlb_dp_for_each_vip(d->dp, collect_stale, &s);
+	char aside[sizeof(v->model_path) + 40], a[sizeof(aside) + 16], b[sizeof(aside) + 16];
+	char stamp[32], vs[64];
+	time_t now = time(NULL);
+	struct tm tm;
 
-	if (n < 0)
-		return (int)n;
-	for (int i = 0; i < s.n; i++) {
+	if (!strcmp(from, v->model_path) || access(v->model_path, F_OK))
+		return;
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime_r(&now, &tm));
+	snprintf(aside, sizeof(aside), "%s.unused-%s", v->model_path, stamp);
+	if (rename(v->model_path, aside)) {
+		pr_warn("marllbd: VIP %s: cannot move the unused saved model %s aside: %s; the "
+			"next save overwrites it.\n",
+			vip_str(&v->conf, vs, sizeof(vs)), v->model_path, strerror(errno));
+		return;
+	}
+	snprintf(a, sizeof(a), "%s%s", v->model_path, LEARN_SETTINGS_SUFFIX);
+	snprintf(b, sizeof(b), "%s%s", aside, LEARN_SETTINGS_SUFFIX);
+	rename(a, b);
+	pr_warn("marllbd: VIP %s: the saved model %s is not used (the model comes from %s); "
+		"kept as %s.\n",
+		vip_str(&v->conf, vs, sizeof(vs)), v->model_path, from, aside);
+}
+
+/* What one VIP needs: its id, its daemon state, its slots, its feature reducer and agent. */
+static int plan_vip(struct daemon *d, struct vip_scan *s, struct vip_plan *p)
+{
+	struct features_config fc;
+	struct vip_state *v;
+	struct mlb_vip vip = {};
+	uint32_t n_dp = 0;
+	char vs[64];
+	int n, err;
+
+	vip_cfg_make(p->nc, &p->cfg);
+	if (d->dp && !mlb_dp_get_vip(d->dp, &p->cfg, &vip)) {
+		p->on_dp = true;
+		p->id = vip.id;
+		p->dp_policy = vip.policy;
+		n_dp = vip.n_backends;
+		if (p->id >= MLB_MAX_VIPS)
+			return -ERANGE;
+	} else {
+		/* The data plane gives a new VIP the lowest free id. */
+		p->id = 0;
+		while (p->id < MLB_MAX_VIPS && s->used[p->id])
+			p->id++;
+		if (p->id == MLB_MAX_VIPS) {
+			snprintf(p->why, sizeof(p->why), "no free VIP id (at most %d VIPs)",
+				 MLB_MAX_VIPS);
+			return -ENOSPC;
+		}
+		s->used[p->id] = true;
+	}
+	v = p->on_dp ? d->vips[p->id] : NULL;
+	if (!v) {
+		v = p->fresh = calloc(1, sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		v->id = p->id;
+		v->n_slots = n_dp;
+		v->conf.addr = p->nc->addr;
+		v->conf.port = p->nc->port;
+		v->conf.policy = p->nc->policy;
+		for (int k = 0; k < MLB_MAX_BACKENDS; k++)
+			v->be[k].hc.fd = -1; /* no check in flight */
+		model_path_make(d, v);
+	}
+	err = plan_slots(d, v, p);
+	if (err)
+		return err;
+
+	n = (int)p->n_slots;
+	if (v->feat_n != n) {
+		features_config_default(&fc, n);
+		fc.step = d->opts.step;
+		p->feat = features_create(&fc);
+		p->obs = calloc((size_t)n * FEATURES_POLICY, sizeof(float));
+		if (!p->feat || !p->obs)
+			return -ENOMEM;
+	}
+	/* the policy serves any pool size: a VIP keeps its agent when its pool changes */
+	if (p->nc->policy != POLICY_MARL || v->agent)
+		return 0;
+	p->agent = agent_for(d, v, &p->agent_from);
+	/* learning online stays anchored to the model it started from (agent.h) */
+	if (p->agent && !d->opts.no_learn && agent_set_anchor(p->agent)) {
+		agent_free(p->agent);
+		p->agent = NULL;
+		errno = ENOMEM;
+	}
+	if (!p->agent) {
+		err = -errno ?: -ENOMEM;
+		snprintf(p->why, sizeof(p->why),
+			 "VIP %s: cannot create an agent for %d backends: %s",
+			 vip_str(p->nc, vs, sizeof(vs)), n, strerror(-err));
+		return err;
+	}
+	if (!d->opts.no_learn)
+		model_move_aside(v, p->agent_from);
+	return 0;
+}
+
+void sync_drop_unlisted(struct daemon *d, const struct lb_conf *conf)
+{
+	for (uint32_t id = 0; id < MLB_MAX_VIPS; id++) {
 		struct mlb_vip_cfg c;
-		int err;
+		struct mlb_vip_key key;
 
-		vip_cfg_from_key(&s.keys[i], &c);
-		if (s.ids[i] < MLB_MAX_VIPS)
-			vip_remove(d, s.ids[i]);
-		err = mlb_dp_del_vip(d->dp, &c);
-		if (err)
-			return err;
-		pr_warn("marllbd: VIP id %u left the configuration and was removed.\n", s.ids[i]);
+		if (!d->vips[id])
+			continue;
+		vip_cfg_make(&d->vips[id]->conf, &c);
+		if (mlb_vip_key_make(&key, &c) || !vip_in_conf(conf, &key))
+			vip_remove(d, id);
 	}
+}
+
+void sync_plan_free(struct sync_plan *plan)
+{
+	if (!plan)
+		return;
+	for (int i = 0; i < plan->n_vips; i++) {
+		struct vip_plan *p = &plan->vips[i];
+
+		vip_free(p->fresh);
+		features_free(p->feat);
+		free(p->obs);
+		agent_free(p->agent);
+	}
+	free(plan);
+}
+
+int sync_prepare(struct daemon *d, const struct lb_conf *conf, struct sync_plan **out, char *err,
+		 size_t err_len)
+{
+	struct sync_plan *plan = calloc(1, sizeof(*plan));
+	struct vip_scan scan = { .conf = conf };
+	int ret = 0;
+
+	*out = NULL;
+	if (!plan) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	scan.plan = plan;
+	if (d->dp) {
+		long n = mlb_dp_for_each_vip(d->dp, scan_vip, &scan);
+
+		if (n < 0)
+			ret = (int)n;
+	}
+	for (int i = 0; !ret && i < conf->n_vips; i++) {
+		struct vip_plan *p = &plan->vips[plan->n_vips++];
+
+		p->nc = &conf->vips[i];
+		ret = plan_vip(d, &scan, p);
+		if (ret)
+			snprintf(err, err_len, "%s", p->why[0] ? p->why : strerror(-ret));
+	}
+	if (ret) {
+		sync_plan_free(plan);
+		return ret;
+	}
+	*out = plan;
 	return 0;
 }
 
-int sync_config(struct daemon *d, const struct lb_conf *conf)
+int sync_apply(struct daemon *d, struct sync_plan *plan)
 {
 	char vs[64];
 	int err;
 
-	err = remove_stale_vips(d, conf);
-	if (err) {
-		pr_warn("marllbd: cannot remove old VIPs: %s.\n", strerror(-err));
-		return err;
-	}
-	for (int i = 0; i < conf->n_vips; i++) {
-		const struct vip_conf *nc = &conf->vips[i];
+	/* VIPs on the data plane that the configuration no longer lists go away. */
+	for (int i = 0; i < plan->n_stale; i++) {
 		struct mlb_vip_cfg c;
-		struct mlb_vip vip;
-		struct vip_state *v;
-		uint32_t id;
 
-		vip_cfg_make(nc, &c);
-		if (!mlb_dp_get_vip(d->dp, &c, &vip) && vip.policy == c.policy) {
-			id = vip.id;
-		} else {
-			err = mlb_dp_set_vip(d->dp, &c, &id);
+		vip_cfg_from_key(&plan->stale_keys[i], &c);
+		vip_remove(d, plan->stale_ids[i]);
+		err = mlb_dp_del_vip(d->dp, &c);
+		if (err) {
+			pr_warn("marllbd: cannot remove VIP id %u: %s.\n", plan->stale_ids[i],
+				strerror(-err));
+			return err;
+		}
+		pr_warn("marllbd: VIP id %u left the configuration and was removed.\n",
+			plan->stale_ids[i]);
+	}
+	for (int i = 0; i < plan->n_vips; i++) {
+		struct vip_plan *p = &plan->vips[i];
+		const struct vip_conf *nc = p->nc;
+		struct vip_state *v;
+		uint32_t id = p->id;
+
+		if (!p->on_dp || p->dp_policy != p->cfg.policy) {
+			err = mlb_dp_set_vip(d->dp, &p->cfg, &id);
+			if (!err && id != p->id)
+				err = -EIO; /* the library gave another id than planned */
 			if (err) {
 				pr_warn("marllbd: cannot set VIP %s: %s.\n",
 					vip_str(nc, vs, sizeof(vs)), strerror(-err));
 				return err;
 			}
-			if (mlb_dp_get_vip(d->dp, &c, &vip))
-				vip.n_backends = 0;
 		}
-		if (id >= MLB_MAX_VIPS)
-			return -ERANGE;
-		v = d->vips[id];
-		if (!v) {
-			v = calloc(1, sizeof(*v));
-			if (!v)
-				return -ENOMEM;
-			v->id = id;
-			v->n_slots = vip.n_backends;
-			for (int k = 0; k < MLB_MAX_BACKENDS; k++)
-				v->be[k].hc.fd = -1; /* no check in flight */
-			d->vips[id] = v;
-		} else if (v->conf.policy != nc->policy) {
+		if (p->on_dp && p->dp_policy != p->cfg.policy)
 			pr_warn("marllbd: VIP %s: policy %s -> %s.\n", vip_str(nc, vs, sizeof(vs)),
-				policy_name(v->conf.policy), policy_name(nc->policy));
+				mlb_policy_name(p->dp_policy), policy_name(nc->policy));
+		if (p->fresh) {
+			vip_remove(d, id); /* a stale state under a reused id */
+			d->vips[id] = p->fresh;
+			p->fresh = NULL;
 		}
+		v = d->vips[id];
 		v->conf.addr = nc->addr;
 		v->conf.port = nc->port;
 		v->conf.proto = nc->proto;
@@ -583,15 +747,13 @@ int sync_config(struct daemon *d, const struct lb_conf *conf)
 		v->conf.n_backends = nc->n_backends;
 		memcpy(v->conf.backends, nc->backends, sizeof(nc->backends[0]) * nc->n_backends);
 		model_path_make(d, v);
-		err = sync_backends(d, v, nc);
+		err = sync_backends(d, v, p);
 		if (err) {
 			pr_warn("marllbd: VIP %s: cannot configure its backends: %s.\n",
 				vip_str(nc, vs, sizeof(vs)), strerror(-err));
 			return err;
 		}
-		err = vip_size_learning(d, v);
-		if (err)
-			return err;
+		vip_size_learning(d, v, p);
 	}
 	return 0;
 }
