@@ -74,7 +74,7 @@ DATADIR		?= $(PREFIX)/share
 MANDIR		?= $(DATADIR)/man
 SYSCONFDIR	?= /etc
 UNITDIR		?= $(LIBDIR)/systemd/system
-INSTALL_MODEL	:= $(DATADIR)/marllb/models/marllb-n7.model
+INSTALL_MODEL	:= $(DATADIR)/marllb/models/marllb.model
 INSTALL_FILES	:= $(SBINDIR)/marllbd $(SBINDIR)/marllbctl $(SBINDIR)/marllb-dp \
 		   $(LIBDIR)/marllb/marllb.o $(INSTALL_MODEL) $(INSTALL_MODEL).settings \
 		   $(MANDIR)/man8/marllbd.8 $(MANDIR)/man8/marllbctl.8 $(UNITDIR)/marllbd@.service
@@ -103,8 +103,8 @@ install: all
 	$(Q)install -D -m 0755 $(OUT)/marllbctl $(DESTDIR)$(SBINDIR)/marllbctl
 	$(Q)install -D -m 0755 $(OUT)/marllb-dp $(DESTDIR)$(SBINDIR)/marllb-dp
 	$(Q)install -D -m 0644 marllb.o $(DESTDIR)$(LIBDIR)/marllb/marllb.o
-	$(Q)install -D -m 0644 models/marllb-n7.model $(DESTDIR)$(INSTALL_MODEL)
-	$(Q)install -D -m 0644 models/marllb-n7.model.settings $(DESTDIR)$(INSTALL_MODEL).settings
+	$(Q)install -D -m 0644 models/marllb.model $(DESTDIR)$(INSTALL_MODEL)
+	$(Q)install -D -m 0644 models/marllb.model.settings $(DESTDIR)$(INSTALL_MODEL).settings
 	$(Q)install -D -m 0644 Documentation/marllbd.8 $(DESTDIR)$(MANDIR)/man8/marllbd.8
 	$(Q)install -D -m 0644 Documentation/marllbctl.8 $(DESTDIR)$(MANDIR)/man8/marllbctl.8
 	$(Q)install -d $(DESTDIR)$(UNITDIR)

@@ -87,19 +87,21 @@ static inline double gradcheck(gradcheck_loss_fn loss, void *ctx, float *x, cons
 }
 
 /*
- * The derivative along the gradient itself, d = g / |g|: (L(x + h d) - L(x - h d)) / 2h must
- * equal |g|. Every entry moves at once, so the loss changes by |g| h, far above float
+ * The derivative along a direction d (unit length): (L(x + h d) - L(x - h d)) / 2h must equal
+ * g . d. Every entry moves at once, so the loss changes by up to |g| h, far above float
  * rounding even where each entry's own gradient is not; a wrong term in any entry shows.
- * Returns |numeric - |g|| / |g|.
+ * Returns |numeric - g . d| / |g|.
  */
-static inline double gradcheck_along_gradient(gradcheck_loss_fn loss, void *ctx, float *x,
-					      const float *grad, size_t n, float h)
+static inline double gradcheck_along(gradcheck_loss_fn loss, void *ctx, float *x,
+				     const float *grad, const float *dir, size_t n, float h)
 {
 	float *x0 = malloc(n * sizeof(float));
-	double norm = 0, lp, lm;
+	double norm = 0, dot = 0, lp, lm, num;
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		norm += (double)grad[i] * grad[i];
+		dot += (double)grad[i] * dir[i];
+	}
 	norm = sqrt(norm);
 	if (!x0 || norm == 0) {
 		free(x0);
@@ -107,19 +109,48 @@ static inline double gradcheck_along_gradient(gradcheck_loss_fn loss, void *ctx,
 	}
 	for (size_t i = 0; i < n; i++) {
 		x0[i] = x[i];
-		x[i] = x0[i] + h * grad[i] / norm;
+		x[i] = x0[i] + h * dir[i];
 	}
 	lp = loss(ctx);
 	for (size_t i = 0; i < n; i++)
-		x[i] = x0[i] - h * grad[i] / norm;
+		x[i] = x0[i] - h * dir[i];
 	lm = loss(ctx);
 	for (size_t i = 0; i < n; i++)
 		x[i] = x0[i];
 	free(x0);
+	num = (lp - lm) / (2 * h);
 	if (getenv("GRADCHECK_VERBOSE"))
-		printf("    gradcheck along the gradient: numeric %.6g, |g| %.6g\n",
-		       (lp - lm) / (2 * h), norm);
-	return fabs((lp - lm) / (2 * h) - norm) / norm;
+		printf("    gradcheck along a direction: numeric %.6g, g . d %.6g (|g| %.6g)\n", num,
+		       dot, norm);
+	return fabs(num - dot) / norm;
+}
+
+/* Along the gradient itself (d = g / |g|), and along a random unit direction of seed. */
+static inline double gradcheck_directions(gradcheck_loss_fn loss, void *ctx, float *x,
+					  const float *grad, size_t n, float h, unsigned int seed)
+{
+	float *dir = malloc(n * sizeof(float));
+	double norm = 0, worst;
+
+	if (!dir)
+		return INFINITY;
+	for (size_t i = 0; i < n; i++)
+		norm += (double)grad[i] * grad[i];
+	norm = sqrt(norm);
+	for (size_t i = 0; i < n; i++)
+		dir[i] = norm > 0 ? (float)(grad[i] / norm) : 0.0f;
+	worst = gradcheck_along(loss, ctx, x, grad, dir, n, h);
+	norm = 0;
+	for (size_t i = 0; i < n; i++) {
+		seed = seed * 1103515245u + 12345u;
+		dir[i] = (float)((seed >> 8) & 0xffff) / 65536.0f - 0.5f;
+		norm += (double)dir[i] * dir[i];
+	}
+	for (size_t i = 0; i < n; i++)
+		dir[i] /= (float)sqrt(norm);
+	worst = fmax(worst, gradcheck_along(loss, ctx, x, grad, dir, n, h));
+	free(dir);
+	return worst;
 }
 
 #endif /* MARLLB_SELFTEST_GRADCHECK_H */

@@ -21,11 +21,11 @@
 #define MAX_KINKS 12 /* of up to 400 entries checked per network */
 /*
  * The encoder's gradients are ~0.01 per entry: float rounding of the loss leaves ~5e-5 of
- * noise in each entry's difference (errors of both signs, spread over the entries), so its
- * entries are held to a looser bound, and the derivative along its whole gradient (far above
- * the rounding) to a tight one.
+ * noise in each entry's difference, so entry by entry the check cannot be tight. The encoder
+ * is held instead to the derivatives along its whole gradient and along a random direction
+ * (every entry moves at once: far above the rounding), with a step small enough (2e-4) that
+ * few of the ReLUs above the encoder change sides over it.
  */
-#define GRAD_TOL_ENCODER 1e-2
 #define GRAD_TOL_DIRECTION 5e-3
 #define F AGENT_FEATURES
 
@@ -148,11 +148,9 @@ static void check_sac_grads(bool recurrent, float bc_weight)
 	ag->sb.hold_targets = true;
 	check_one(q_loss_of, ag, &ag->critic[0], 1e-3f, GRAD_TOL, MAX_KINKS, "critic 1");
 	check_one(q_loss_of, ag, &ag->critic[1], 1e-3f, GRAD_TOL, MAX_KINKS, "critic 2");
-	check_one(encoder_loss_of, ag, &ag->enc, 1e-3f, GRAD_TOL_ENCODER, 2 * MAX_KINKS,
-		  "encoder (critic loss and imitation)");
-	ASSERT_LT(gradcheck_along_gradient(encoder_loss_of, ag, ag->enc.params, ag->enc.grads,
-					   ag->enc.count, 1e-3f),
-		  GRAD_TOL_DIRECTION, "encoder, along its gradient");
+	ASSERT_LT(gradcheck_directions(encoder_loss_of, ag, ag->enc.params, ag->enc.grads,
+				       ag->enc.count, 2e-4f, 7),
+		  GRAD_TOL_DIRECTION, "encoder (critic loss and imitation), along two directions");
 	check_one(pi_loss_of, ag, &ag->actor, 1e-3f, GRAD_TOL, MAX_KINKS, "actor");
 out:
 	agent_free(ag);
