@@ -129,7 +129,7 @@ static inline double gradcheck_along(gradcheck_loss_fn loss, void *ctx, float *x
 static inline double gradcheck_directions(gradcheck_loss_fn loss, void *ctx, float *x,
 					  const float *grad, size_t n, float h, unsigned int seed)
 {
-	float *dir = malloc(n * sizeof(float));
+	float *dir = calloc(n, sizeof(float));
 	double norm = 0, worst;
 
 	if (!dir)
