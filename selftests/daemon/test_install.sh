@@ -32,7 +32,7 @@ result() { # name ok|fail|skip [detail]
 mk() { make -C "$ROOT" --no-print-directory "$@" >"$WORK/make.out" 2>&1; }
 
 FILES="usr/sbin/marllbd usr/sbin/marllbctl usr/sbin/marllb-dp usr/lib/marllb/marllb.o
-usr/share/marllb/models/marllb-n7.model usr/share/marllb/models/marllb-n7.model.settings
+usr/share/marllb/models/marllb.model usr/share/marllb/models/marllb.model.settings
 usr/share/man/man8/marllbd.8 usr/share/man/man8/marllbctl.8
 usr/lib/systemd/system/marllbd@.service etc/marllb/marllbd.conf"
 
@@ -44,7 +44,7 @@ if mk install DESTDIR="$D"; then
 	[ -x "$D/usr/sbin/marllbd" ] || missing="$missing (marllbd not executable)"
 	help=$("$D/usr/sbin/marllbd" --help)
 	grep -q "(default: /etc/marllb/marllbd.conf)" <<<"$help" || missing="$missing (config default)"
-	grep -q "(default: /usr/share/marllb/models/marllb-n7.model)" <<<"$help" ||
+	grep -q "(default: /usr/share/marllb/models/marllb.model)" <<<"$help" ||
 		missing="$missing (model default)"
 	cmp -s "$ROOT/tools/systemd/marllbd.conf.example" "$D/etc/marllb/marllbd.conf" ||
 		missing="$missing (config is not the example)"

@@ -612,8 +612,10 @@ static int plan_vip(struct daemon *d, struct vip_scan *s, struct vip_plan *p)
 	if (p->nc->policy != POLICY_MARL || v->agent)
 		return 0;
 	p->agent = agent_for(d, v, &p->agent_from);
-	/* learning online stays anchored to the model it started from (agent.h) */
-	if (p->agent && !d->opts.no_learn && agent_set_anchor(p->agent)) {
+	/* learning online stays anchored to the model it started from (agent.h); its replay is
+	 * allocated now, with everything else, before the data plane is touched */
+	if (p->agent && !d->opts.no_learn &&
+	    (agent_set_anchor(p->agent) || agent_reserve_replay(p->agent, n))) {
 		agent_free(p->agent);
 		p->agent = NULL;
 		errno = ENOMEM;

@@ -210,16 +210,19 @@ const struct agent_config *agent_config(const struct agent *ag)
 	return &ag->cfg;
 }
 
-static int replay_ready(struct agent *ag)
+/* Replay for pools of up to n servers: replay_steps of them, at most 2^20 rows. */
+int agent_reserve_replay(struct agent *ag, int n)
 {
 	int64_t rows = ag->cfg.replay_rows;
 
 	if (ag->replay.step_capacity)
 		return 0;
+	if (n < 1 || n > ag->cfg.max_servers)
+		return -EINVAL;
 	if (!rows) {
-		rows = (int64_t)ag->cfg.replay_steps * ag->cfg.max_servers;
+		rows = (int64_t)ag->cfg.replay_steps * n;
 		if (rows > (1 << 20))
-			rows = 1 << 20 > ag->cfg.max_servers ? 1 << 20 : ag->cfg.max_servers;
+			rows = (1 << 20) > ag->cfg.max_servers ? (1 << 20) : ag->cfg.max_servers;
 	}
 	return replay_init(&ag->replay, ag->dims.features, ag->cfg.replay_steps, rows);
 }
@@ -316,7 +319,7 @@ int agent_step(struct agent *ag, int lane, const float *obs, int n, float reward
 		ag->act_mask[k] = !active_mask || active_mask[k] ? 1.0f : 0.0f;
 
 	if (record) {
-		if (replay_ready(ag))
+		if (agent_reserve_replay(ag, n))
 			return -ENOMEM;
 		if (ln->have_prev) {
 			replay_set_reward(&ag->replay, ln->prev_step, reward_prev);

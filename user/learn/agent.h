@@ -50,8 +50,9 @@ struct agent_config {
 				 * hold this many (default 256) */
 	int max_windows;	/* at most this many windows per update (default 32) */
 	int replay_steps;	/* steps kept in replay (default 65536) */
-	int replay_rows;	/* server rows kept in replay (0: replay_steps x max_servers,
-				 * at most 2^20) */
+	int replay_rows;	/* server rows kept in replay (0: replay_steps x the pool size
+				 * of the first recorded step, or agent_reserve_replay()'s, at
+				 * most 2^20) */
 	int warmup_steps;	/* no update before this many steps are stored (default 1000) */
 	int updates_per_step;	/* gradient updates the caller runs per control step (1) */
 	float lr;		/* Adam learning rate, all networks (default 3e-4) */
@@ -126,6 +127,14 @@ int agent_set_teacher(struct agent *ag, int lane, const float *log_weights);
  * agent_set_teacher() still overrides a step's labels. Returns 0 or -ENOMEM.
  */
 int agent_set_anchor(struct agent *ag);
+
+/*
+ * Allocates the replay now, sized for pools of up to n servers (replay_steps steps, at most
+ * 2^20 server rows), instead of at the first recorded step: a daemon allocates what it needs
+ * before it touches the data plane. A pool larger than n later still fits (fewer steps are
+ * kept). Returns 0, -EINVAL or -ENOMEM.
+ */
+int agent_reserve_replay(struct agent *ag, int n);
 
 /* Forgets a lane's recurrent state: the next step starts a new episode. */
 void agent_reset_lane(struct agent *ag, int lane);
