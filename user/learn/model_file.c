@@ -24,15 +24,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include "learn/agent_impl.h"
+#include "learn/model_io.h"
 
 #define MODEL_MAGIC "MARLLBAG"
 #define MODEL_VERSION 2
-#define MODEL_MAX_BYTES (1ULL << 32)
 
 struct model_header {
 	char magic[8];
@@ -85,7 +83,7 @@ static bool model_values_finite(const struct agent *ag)
 /* The buffers in file order. */
 static void model_buffers(const struct agent *ag, float *bufs[7], size_t counts[7])
 {
-	float *b[7] = { ag->enc.params,	      ag->enc.target,	     ag->actor.params,
+	float *b[7] = { ag->enc.params,	      ag->enc.target,	    ag->actor.params,
 			ag->critic[0].params, ag->critic[0].target, ag->critic[1].params,
 			ag->critic[1].target };
 	size_t c[7] = { ag->enc.count,	     ag->enc.count,	  ag->actor.count,
@@ -106,14 +104,12 @@ int agent_save(const struct agent *ag, const char *path)
 {
 	const struct agent_config *c = &ag->cfg;
 	struct model_header h = { .version = MODEL_VERSION };
-	size_t len = model_bytes(ag->enc.count, ag->actor.count, ag->critic[0].count), tmp_len;
+	size_t len = model_bytes(ag->enc.count, ag->actor.count, ag->critic[0].count);
 	float *bufs[7];
 	size_t counts[7];
 	uint8_t *buf, *p;
-	char *tmp = NULL;
 	uint32_t crc;
-	int err = 0;
-	FILE *f;
+	int err;
 
 	memcpy(h.magic, MODEL_MAGIC, 8);
 	h.header_bytes = sizeof(h);
@@ -142,58 +138,9 @@ int agent_save(const struct agent *ag, const char *path)
 	crc = crc32(0L, buf, p - buf);
 	put(&p, &crc, sizeof(crc));
 
-	tmp_len = strlen(path) + 16;
-	tmp = malloc(tmp_len);
-	if (!tmp) {
-		err = -ENOMEM;
-		goto out;
-	}
-	snprintf(tmp, tmp_len, "%s.tmp%d", path, (int)getpid());
-	f = fopen(tmp, "wb");
-	if (!f) {
-		err = -errno;
-		goto out;
-	}
-	if (fwrite(buf, 1, len, f) != len || fflush(f) || fsync(fileno(f)))
-		err = errno ? -errno : -EIO;
-	if (fclose(f) && !err)
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
-out:
-	free(tmp);
+	err = model_write_atomic(path, buf, len);
 	free(buf);
 	return err;
-}
-
-static uint8_t *read_file(const char *path, size_t *len, char *err, size_t err_len)
-{
-	struct stat st;
-	uint8_t *buf;
-	FILE *f = fopen(path, "rb");
-
-	if (!f) {
-		snprintf(err, err_len, "%s: cannot open: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode) ||
-	    (uint64_t)st.st_size > MODEL_MAX_BYTES) {
-		snprintf(err, err_len, "%s: not a regular file of at most 4 GiB", path);
-		fclose(f);
-		return NULL;
-	}
-	*len = st.st_size;
-	buf = malloc(*len ? *len : 1);
-	if (!buf || fread(buf, 1, *len, f) != *len) {
-		snprintf(err, err_len, "%s: cannot read %zu bytes", path, *len);
-		free(buf);
-		fclose(f);
-		return NULL;
-	}
-	fclose(f);
-	return buf;
 }
 
 struct agent *agent_load(const char *path, int lanes, int max_servers, char *err, size_t err_len)
@@ -210,7 +157,7 @@ struct agent *agent_load(const char *path, int lanes, int max_servers, char *err
 
 	if (!err || !err_len)
 		err = dummy, err_len = sizeof(dummy);
-	buf = read_file(path, &len, err, err_len);
+	buf = model_read_all(path, &len, err, err_len);
 	if (!buf)
 		return NULL;
 	if (len < 16 || memcmp(buf, MODEL_MAGIC, 8)) {
@@ -219,9 +166,8 @@ struct agent *agent_load(const char *path, int lanes, int max_servers, char *err
 	}
 	memcpy(&h, buf, 16);
 	if (h.version != MODEL_VERSION) {
-		snprintf(err, err_len,
-			 "%s: model format version %u, this build reads version %u%s", path,
-			 h.version, MODEL_VERSION,
+		snprintf(err, err_len, "%s: model format version %u, this build reads version %u%s",
+			 path, h.version, MODEL_VERSION,
 			 h.version == 1 ? " (a version 1 model was trained for one pool size; "
 					  "the policy now serves any pool: use the shipped "
 					  "models/marllb.model or retrain with marllb-sim train)" :
