@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "sim/baselines.h"
 #include "sim/best_static.h"
 #include "sim/cmds.h"
 #include "sim/parallel.h"
@@ -40,7 +41,9 @@ static const char compare_help[] =
 	"900000.. that are never reported on; for a change, the vector best before it),\n"
 	"oracle (greedy: each task to its least expected completion time; not a lower bound\n"
 	"with IO or unequal speeds), clairvoyant, marl (--model: every LB loads the model,\n"
-	"fresh for every seed and scenario, acting on its mean; learning only with --learn).\n"
+	"fresh for every seed and scenario, acting on its mean; learning only with --learn),\n"
+	"and the paper's learned baselines from `train --policy P` (Documentation/baselines.md):\n"
+	"distr-lb, rlb-sac, qmix-lb, centr-lb (--model: the team file, loaded fresh likewise).\n"
 	"\n"
 	"  --pools LIST       NxM pairs (3x2,3x6,7x2,7x6,20x2,20x6,64x2,64x6)\n"
 	"  --scenarios LIST   (correct,equal,reversed,slowdown,noisy)\n"
@@ -48,7 +51,8 @@ static const char compare_help[] =
 	"  --mixes LIST       100, 75, 50 (the model's: --mix, --cpu-mean, --io-mean)\n"
 	"  --seeds S          evaluation streams (10), below 900000\n"
 	"  --select-seeds K   selection streams of the best static search (3)\n"
-	"  --model PATH       marl model; %m in PATH becomes the mix, %n the servers\n"
+	"  --model PATH       model of marl or a baseline; in PATH %m becomes the mix, %n the\n"
+	"                     servers, %p the policy (several learned policies in one run)\n"
 	"  --learn            marl agents keep learning during the runs (off: they act)\n"
 	"  --out DIR          write DIR/runs.csv (every run), DIR/summary.csv,\n"
 	"                     DIR/best-static.csv and DIR/compare.md (the tables)\n"
@@ -56,7 +60,7 @@ static const char compare_help[] =
 	"  --help             this text\n"
 	"\n";
 
-#define MAX_POLICIES 8
+#define MAX_POLICIES 12
 #define MAX_POOLS 16
 #define MAX_MIXES 3
 #define MAX_SEEDS 200
@@ -68,6 +72,7 @@ struct column {
 	char name[16];
 	enum sim_policy policy;
 	bool best_static;
+	bool team; /* a baseline's team acts (baselines.h) */
 };
 
 struct pool {
@@ -164,8 +169,9 @@ static void scenario_config(const struct harness *h, int mix, int pool, enum sce
 	scenario_apply(kind, &h->sp, cfg);
 }
 
-/* pattern with %m replaced by the mix and %n by the number of servers */
-static void model_path(char *out, size_t len, const char *pattern, const char *mix, int servers)
+/* pattern with %m replaced by the mix, %n by the number of servers, %p by the policy */
+static void model_path(char *out, size_t len, const char *pattern, const char *mix, int servers,
+		       const char *policy)
 {
 	size_t o = 0;
 
@@ -175,9 +181,11 @@ static void model_path(char *out, size_t len, const char *pattern, const char *m
 			snprintf(out + o, len - o, "%s", mix);
 		else if (p[0] == '%' && p[1] == 'n')
 			snprintf(out + o, len - o, "%d", servers);
+		else if (p[0] == '%' && p[1] == 'p')
+			snprintf(out + o, len - o, "%s", policy);
 		else
 			snprintf(out + o, len - o, "%c", *p);
-		p += p[0] == '%' && (p[1] == 'm' || p[1] == 'n');
+		p += p[0] == '%' && (p[1] == 'm' || p[1] == 'n' || p[1] == 'p');
 		o = strlen(out);
 	}
 }
@@ -228,7 +236,7 @@ static int run_item(int i, void *result, void *ctx)
 	struct run_result *r = result;
 	const struct sim_stats *st;
 	struct sim_config cfg;
-	struct sim *s;
+	struct sim *s = NULL;
 
 	scenario_config(h, j->mix, j->pool, j->kind, &cfg);
 	cfg.policy = c->policy;
@@ -242,13 +250,16 @@ static int run_item(int i, void *result, void *ctx)
 	if (cfg.policy == POLICY_MARL) {
 		char path[512];
 
-		/* fresh agents for every run: nothing learned or normalised on one stream
-		 * leaks into the next, so no result depends on which ran before it */
-		model_path(path, sizeof(path), h->model, h->mixes[j->mix], cfg.n_servers);
-		if (agents_load(agents, &cfg, path))
+		/* fresh agents (or team) for every run: nothing learned or normalised on one
+		 * stream leaks into the next, so no result depends on which ran before it */
+		model_path(path, sizeof(path), h->model, h->mixes[j->mix], cfg.n_servers, c->name);
+		if (c->team)
+			s = baseline_run(c->name, &cfg, path, h->learn);
+		else if (agents_load(agents, &cfg, path))
 			return -1;
 	}
-	s = run_one(&cfg, agents, h->learn, false);
+	if (!c->team)
+		s = run_one(&cfg, agents, h->learn, false);
 	agents_free(agents, cfg.n_lbs);
 	if (!s)
 		return -1;
@@ -404,6 +415,11 @@ static void tables(const struct harness *h, FILE *fp)
 	if (find_col(h, "marl") >= 0)
 		fprintf(fp, "marl: %s, loaded fresh by every LB for every seed, %s.\n", h->model,
 			h->learn ? "learning online" : "acting on its mean, not learning");
+	for (int c = 0; c < h->n_cols; c++)
+		if (h->cols[c].team)
+			fprintf(fp, "%s: %s (%%p: %s), the team loaded fresh for every seed, %s.\n",
+				h->cols[c].name, h->model, h->cols[c].name,
+				h->learn ? "learning online" : "acting on its mean, not learning");
 	for (int x = 0; x < h->n_mixes; x++) {
 		for (int k = 0; k < h->n_kinds; k++) {
 			enum scenario_kind kind = h->kinds[k];
@@ -539,11 +555,12 @@ static int parse_columns(struct harness *h, const char *list)
 
 		for (i = 0; i < sizeof(names) / sizeof(names[0]) && strcmp(tok, names[i]); i++)
 			;
-		if (i == sizeof(names) / sizeof(names[0]) || h->n_cols == MAX_POLICIES ||
-		    find_col(h, tok) >= 0)
+		c->team = baseline_known(tok);
+		if ((i == sizeof(names) / sizeof(names[0]) && !c->team) ||
+		    h->n_cols == MAX_POLICIES || find_col(h, tok) >= 0)
 			return -1;
 		c->best_static = !strcmp(tok, "best-static");
-		c->policy = c->best_static ? POLICY_SED : (enum sim_policy)i;
+		c->policy = c->best_static ? POLICY_SED : c->team ? POLICY_MARL : (enum sim_policy)i;
 		snprintf(c->name, sizeof(c->name), "%s", tok);
 		h->n_cols++;
 	}
@@ -634,19 +651,35 @@ static int check_models(const struct harness *h)
 {
 	struct agent *agents[SIM_MAX_LBS] = {};
 
-	if (find_col(h, "marl") < 0)
-		return 0;
-	for (int x = 0; x < h->n_mixes; x++) {
-		for (int p = 0; p < h->n_pools; p++) {
-			char path[512];
+	for (int c = 0; c < h->n_cols; c++) {
+		const char *name = h->cols[c].name;
 
-			model_path(path, sizeof(path), h->model, h->mixes[x], h->pools[p].servers);
-			if (agents_load(agents, &h->base[x][p], path))
-				return -1;
-			agents_free(agents, h->base[x][p].n_lbs);
+		if (!h->cols[c].team && strcmp(name, "marl"))
+			continue;
+		for (int x = 0; x < h->n_mixes; x++) {
+			for (int p = 0; p < h->n_pools; p++) {
+				const struct sim_config *cfg = &h->base[x][p];
+				char path[512];
+
+				model_path(path, sizeof(path), h->model, h->mixes[x], cfg->n_servers,
+					   name);
+				if (h->cols[c].team ? baseline_check(name, cfg, path) :
+						      agents_load(agents, cfg, path))
+					return -1;
+				agents_free(agents, cfg->n_lbs);
+			}
 		}
 	}
 	return 0;
+}
+
+/* Whether a column runs a model (marl or a baseline). */
+static bool learned_col(const struct harness *h)
+{
+	for (int c = 0; c < h->n_cols; c++)
+		if (h->cols[c].team || !strcmp(h->cols[c].name, "marl"))
+			return true;
+	return false;
 }
 
 static const char *const refused[] = { "servers", "lbs", "weights", "misconfig", "change", NULL };
@@ -762,12 +795,14 @@ int cmd_compare(int argc, char **argv)
 	if (parse_columns(h, policies)) {
 		fprintf(stderr,
 			"marllb-sim: --policies %s: expected up to %d different of ecmp, "
-			"wcmp, lsq, sed, best-static, oracle, clairvoyant, marl\n",
+			"wcmp, lsq, sed, best-static, oracle, clairvoyant, marl, distr-lb, "
+			"rlb-sac, qmix-lb, centr-lb\n",
 			policies, MAX_POLICIES);
 		goto out;
 	}
-	if (find_col(h, "marl") >= 0 && !h->model) {
-		fprintf(stderr, "marllb-sim: marl in --policies needs --model PATH\n");
+	if (learned_col(h) && !h->model) {
+		fprintf(stderr, "marllb-sim: marl and the baselines in --policies need --model "
+				"PATH\n");
 		goto out;
 	}
 	if (parse_pools(h, pools)) {

@@ -103,6 +103,7 @@ struct sim {
 	/* marl */
 	struct agent **agents;
 	bool learn, explore;
+	struct team *team; /* or a team acting for every LB (team_step.c) */
 	bool teacher;		/* label every learning step with a privileged teacher */
 	double teacher_beta;	/* its log-weights: beta x log(capacity) */
 };
@@ -113,5 +114,7 @@ int policy_pick(struct sim *s, struct lb *lb, uint32_t flow_hash, const struct w
 /* marl glue (marl.c); marl_available() is false when built without user/learn */
 bool marl_available(void);
 int marl_step(struct sim *s);
+/* a team's control step (team_step.c) */
+int team_sim_step(struct sim *s);
 
 #endif /* MARLLB_SIM_INTERNAL_H */

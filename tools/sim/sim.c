@@ -608,7 +608,8 @@ int sim_run(struct sim *s)
 	const struct sim_config *cfg = &s->cfg;
 	int ret;
 
-	if (cfg->policy == POLICY_MARL && (!marl_available() || (!s->agents && !s->teacher)))
+	if (cfg->policy == POLICY_MARL &&
+	    (!marl_available() || (!s->agents && !s->team && !s->teacher)))
 		return -EINVAL;
 	workload_next(&s->workload, &s->pending);
 	ret = schedule(s, s->pending.t, EV_ARRIVAL, 0, 0);
@@ -646,7 +647,7 @@ int sim_run(struct sim *s)
 			break;
 		case EV_STEP:
 			if (cfg->policy == POLICY_MARL)
-				ret = marl_step(s);
+				ret = s->team ? team_sim_step(s) : marl_step(s);
 			else if (cfg->probe_reward)
 				ret = probe_reward_step(s);
 			if (!ret && cfg->step_hook)

@@ -126,6 +126,14 @@ void sim_free(struct sim *s);
 void sim_set_agents(struct sim *s, struct agent **agents, bool learn, bool explore);
 
 /*
+ * marl by a team of learners (user/learn/team.h, the paper's baselines): every control step
+ * the team gets every LB's observation and reward at once and writes every LB's weights
+ * (not owned; its LBs must be cfg.n_lbs). learn, explore as for sim_set_agents.
+ */
+struct team;
+void sim_set_team(struct sim *s, struct team *team, bool learn, bool explore);
+
+/*
  * Training: after every marl step each learning agent also gets the log-weights a teacher
  * that knows the servers' true capacity now would write: beta x log(capacity), capacity the
  * throughput of a server's bottleneck for the mix (agent_set_teacher). beta 0 is lsq, 1 is sed

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "sim/baselines.h"
 #include "sim/cmds.h"
 #include "sim/world.h"
 #ifdef SIM_HAVE_LEARN
@@ -39,6 +40,8 @@ static const char train_help[] =
 	"its .settings sidecar, DIR/curve.csv and DIR/curve.png.\n"
 	"\n"
 	"  --out DIR          output directory (created)\n"
+	"  --policy P         marl (this page), or one of the paper's baselines: distr-lb,\n"
+	"                     rlb-sac, qmix-lb, centr-lb (train --policy P --help)\n"
 	"  --worlds           train and validate on randomized worlds (world ranges: below)\n"
 	"  --val-duration S   simulated seconds of a validation run (300)\n"
 	"  --episodes E       training episodes (100)\n"
@@ -307,6 +310,8 @@ int cmd_train(int argc, char **argv)
 	struct cli_model m;
 	int opt;
 
+	if (baseline_train_requested(argc, argv))
+		return cmd_train_team(argc, argv); /* baselines.c; --policy marl comes back */
 	cli_model_init(&m);
 	m.cfg.duration = 120;
 	m.cfg.warmup = 0;
