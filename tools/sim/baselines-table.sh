@@ -9,7 +9,7 @@
 #   tools/sim/baselines-table.sh [OPTIONS]        (--help: the options and their defaults)
 #
 # Resumable: a training or evaluation whose results exist is not run again (delete its
-# directory under OUT/runs to redo it).
+# directory under OUT/runs to redo it); an OUT made with another budget is refused.
 set -eu -o pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SELF=$ROOT/tools/sim/baselines-table.sh
@@ -20,7 +20,7 @@ export OPENBLAS_NUM_THREADS=1
 : "${SEEDS:=3}" "${EPISODES:=100}" "${DURATION:=120}" "${EVAL_EVERY:=5}"
 : "${VAL_SEEDS:=4}" "${VAL_DURATION:=300}"
 : "${EVAL_SEEDS:=10}" "${EVAL_DURATION:=600}" "${EVAL_WARMUP:=60}" "${JOBS:=1}"
-: "${SETTINGS:=paper-100 paper-75 paper-50 6x20-100}"
+: "${SETTINGS:=paper-50 paper-75 paper-100 6x20-100}"
 : "${METHODS:=marl:vbf marl:vbf-log distr-lb:vbf distr-lb:vbf-log qmix-lb:pbf qmix-lb:vbf qmix-lb:makespan centr-lb:vbf centr-lb:vbf-log rlb-sac:jain}"
 : "${HEURISTICS:=ecmp,wcmp,lsq,sed,oracle}"
 : "${SHIPPED:=$ROOT/models/marllb.model}"
@@ -57,8 +57,8 @@ Methods: marl (train's own policy, shared learner and privileged teacher), distr
   --settings "LIST"    ($SETTINGS)
   --methods "LIST"     ($METHODS)
   -j, --jobs N         trainings at a time ($JOBS; one per free core)
-  --quick              a small run that proves the machinery: 2 seeds, 3 episodes of
-                       60 s, validated once at the end on 1 stream of 60 s, 3
+  --quick              a small run that proves the machinery: 2 seeds, 4 episodes of
+                       60 s, each validated on 1 stream of 60 s, 3
                        evaluation streams of 300 s (warmup 30 s), updates from the
                        200th step (--warmup-steps 200); numbers of no weight
   --train-args "ARGS"  more options for every marllb-sim train (${TRAIN_ARGS:-none})
@@ -161,11 +161,13 @@ reference() {
 # ---- the table ----
 
 aggregate() {
-	local all=$OUT/results.csv mr
+	local all=$OUT/results.csv mr s
 	{ # the paper's order: references, then METHODS as listed
-		cat "$OUT"/runs/*/reference/result.csv
+		for s in $SETTINGS; do cat "$OUT/runs/$s/reference/result.csv"; done
 		for mr in $METHODS; do
-			cat "$OUT"/runs/*/"${mr%%:*}-${mr#*:}"/seed*/result.csv 2>/dev/null || true
+			for s in $SETTINGS; do
+				cat "$OUT/runs/$s/${mr%%:*}-${mr#*:}"/seed*/result.csv 2>/dev/null || true
+			done
 		done
 	} >"$all"
 	{
@@ -178,8 +180,9 @@ aggregate() {
 			for (k in n) if (split(k, f, ",") && f[2] == "oracle") orc[f[1]] = m[k] / n[k]
 			for (i = 1; i <= nk; i++) { k = order[i]; split(k, f, ",")
 				mean = m[k] / n[k]; pm = p[k] / n[k]
-				sd = n[k] > 1 ? sqrt((m2[k] - n[k] * mean * mean) / (n[k] - 1)) : 0
-				psd = n[k] > 1 ? sqrt((p2[k] - n[k] * pm * pm) / (n[k] - 1)) : 0
+				sd = n[k] > 1 ? (m2[k] - n[k] * mean * mean) / (n[k] - 1) : 0
+				psd = n[k] > 1 ? (p2[k] - n[k] * pm * pm) / (n[k] - 1) : 0
+				sd = sd > 0 ? sqrt(sd) : 0; psd = psd > 0 ? sqrt(psd) : 0
 				printf "%s,%d,%.4f,%.4f,%.4f,%.4f,%s,%s,%s,%s,%s\n", k, n[k], mean, sd,
 					pm, psd, f[1] in orc ? sprintf("%.3f", mean / orc[f[1]]) : "",
 					w[k] == "" || f[3] == "" ? "" : sprintf("%.0f", w[k] / n[k]),
@@ -255,6 +258,7 @@ write_table() {
 curves() {
 	local setting dir
 	mkdir -p "$OUT/curves"
+	: >"$OUT/gnuplot.log"
 	for setting in "$OUT"/runs/*; do
 		setting=$(basename "$setting")
 		for dir in "$OUT/runs/$setting"/*-*; do
@@ -277,7 +281,7 @@ curves() {
 						"$c" "$(basename "$(dirname "$(dirname "$c")")")"
 				done
 				echo "'$dir/curve-mean.dat' using 1:2 with linespoints lw 2 lc rgb '#c03030' title 'mean over seeds', 1 with lines dt 2 lc rgb 'black' title 'best of lsq, sed'"
-			} | gnuplot || echo "baselines-table: gnuplot failed for $dir" >&2
+			} | gnuplot 2>>"$OUT/gnuplot.log" || echo "baselines-table: gnuplot failed for $dir (gnuplot.log)" >&2
 		done
 		{
 			echo "set terminal pngcairo size 900,500 noenhanced"
@@ -292,7 +296,7 @@ curves() {
 				printf "'%s' using 1:2 with linespoints title '%s', " "$dir/curve-mean.dat" "$(basename "$dir")"
 			done
 			echo "1 with lines dt 2 lc rgb 'black' title 'best of lsq, sed'"
-		} | gnuplot || echo "baselines-table: gnuplot failed for $setting" >&2
+		} | gnuplot 2>>"$OUT/gnuplot.log" || echo "baselines-table: gnuplot failed for $setting (gnuplot.log)" >&2
 	done
 }
 
@@ -318,7 +322,7 @@ while [ $# -gt 0 ]; do
 	--settings) SETTINGS=$2; shift ;;
 	--methods) METHODS=$2; shift ;;
 	-j | --jobs) JOBS=$2; shift ;;
-	--quick) SEEDS=2 EPISODES=3 DURATION=60 EVAL_EVERY=3 VAL_SEEDS=1 VAL_DURATION=60
+	--quick) SEEDS=2 EPISODES=4 DURATION=60 EVAL_EVERY=1 VAL_SEEDS=1 VAL_DURATION=60
 		 EVAL_SEEDS=3 EVAL_DURATION=300 EVAL_WARMUP=30 TRAIN_ARGS="--warmup-steps 200" ;;
 	--train-args) TRAIN_ARGS=$2; shift ;;
 	--help | -h) usage; exit 0 ;;
@@ -331,6 +335,16 @@ for s in $SETTINGS; do system "$s"; done
 export OUT SEEDS EPISODES DURATION EVAL_EVERY VAL_SEEDS VAL_DURATION EVAL_SEEDS EVAL_DURATION \
 	EVAL_WARMUP HEURISTICS SHIPPED TRAIN_ARGS
 mkdir -p "$OUT"
+# results are reused only under the budget that made them
+budget="episodes $EPISODES duration $DURATION eval-every $EVAL_EVERY val-seeds $VAL_SEEDS"
+budget+=" val-duration $VAL_DURATION eval-seeds $EVAL_SEEDS eval-duration $EVAL_DURATION"
+budget+=" eval-warmup $EVAL_WARMUP train-args '$TRAIN_ARGS' heuristics $HEURISTICS"
+if [ -f "$OUT/budget.txt" ] && [ "$(cat "$OUT/budget.txt")" != "$budget" ]; then
+	echo "baselines-table: $OUT holds runs of another budget ($(cat "$OUT/budget.txt")):" \
+	     "give another --out or delete it" >&2
+	exit 2
+fi
+echo "$budget" >"$OUT/budget.txt"
 start=$(date +%s)
 for s in $SETTINGS; do reference "$s"; done
 for s in $SETTINGS; do
