@@ -560,7 +560,9 @@ static int parse_columns(struct harness *h, const char *list)
 		    h->n_cols == MAX_POLICIES || find_col(h, tok) >= 0)
 			return -1;
 		c->best_static = !strcmp(tok, "best-static");
-		c->policy = c->best_static ? POLICY_SED : c->team ? POLICY_MARL : (enum sim_policy)i;
+		c->policy = c->best_static ? POLICY_SED :
+			    c->team	   ? POLICY_MARL :
+					     (enum sim_policy)i;
 		snprintf(c->name, sizeof(c->name), "%s", tok);
 		h->n_cols++;
 	}
@@ -661,8 +663,8 @@ static int check_models(const struct harness *h)
 				const struct sim_config *cfg = &h->base[x][p];
 				char path[512];
 
-				model_path(path, sizeof(path), h->model, h->mixes[x], cfg->n_servers,
-					   name);
+				model_path(path, sizeof(path), h->model, h->mixes[x],
+					   cfg->n_servers, name);
 				if (h->cols[c].team ? baseline_check(name, cfg, path) :
 						      agents_load(agents, cfg, path))
 					return -1;
