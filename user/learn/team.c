@@ -276,8 +276,9 @@ void team_reset_state(struct team *t)
 	t->n = 0;
 }
 
-/* Joint steps: the M pools of a control step, LB-major; as many rows as marl's replay. */
-static int replay_ready(struct team *t)
+/* Joint steps: the M pools of a control step, LB-major; replay_steps of the first recorded
+ * step's size, at most 2^20 rows, as marl's replay (agent_reserve_replay). */
+static int replay_ready(struct team *t, int n)
 {
 	const struct agent_config *ac = &t->cfg.agent;
 	int64_t step_rows = (int64_t)t->cfg.lbs * ac->max_servers, rows = ac->replay_rows;
@@ -285,7 +286,7 @@ static int replay_ready(struct team *t)
 	if (t->replay.step_capacity)
 		return 0;
 	if (!rows)
-		rows = (int64_t)ac->replay_steps * step_rows;
+		rows = (int64_t)ac->replay_steps * t->cfg.lbs * n;
 	if (rows > (1 << 20))
 		rows = 1 << 20;
 	if (rows < step_rows)
@@ -392,7 +393,7 @@ int team_step(struct team *t, const float *obs, int n, const float *rewards, uns
 		team_reset_state(t);
 	t->n = n;
 	if (record) {
-		if (replay_ready(t))
+		if (replay_ready(t, n))
 			return -ENOMEM;
 		if (t->have_prev) {
 			float joint = 0.0f;
