@@ -46,7 +46,7 @@ n=$i
 	echo "set grid"
 	echo "set key top right"
 	echo "set xlabel 'training episode (one random world each)'"
-	echo "set ylabel 'validation: mean TCT / best of lsq and sed (geometric mean, 16 worlds)'"
+	echo "set ylabel 'validation: mean TCT / best of lsq and sed (geom. mean)'"
 	printf "plot '%s' using 1:%d:%d skip 1 with filledcurves fc rgb '#cfe2f3' title 'range over %d seeds', " \
 		"$csv" $((n + 3)) $((n + 4)) "$n"
 	printf "'' using 1:%d skip 1 with linespoints lw 2 lc rgb '#0072b2' title 'mean', " $((n + 2))

@@ -485,6 +485,11 @@ int cmd_train(int argc, char **argv)
 			return 1;
 		}
 	}
+	/* replay for the largest pool trained on, whatever pool the first episode draws */
+	if (agent_reserve_replay(tr.learner, n)) {
+		fprintf(stderr, "marllb-sim: cannot allocate the replay\n");
+		goto out;
+	}
 	ac.lanes = 1;
 	for (int i = 0; i < M; i++) {
 		tr.evals[i] = agent_create(&ac);
