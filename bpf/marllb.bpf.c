@@ -173,8 +173,19 @@ forward:
 		st->drops[MLB_DROP_BACKEND_DOWN]++;
 		return XDP_DROP;
 	}
-	mlb_traffic_add(vip_id, be_idx, bytes, ev);
-	return mlb_forward(ctx, eth, be);
+	res = mlb_forward(ctx, eth, &pkt.key, vip_id, be);
+	if (res == XDP_TX) {
+		mlb_traffic_add(vip_id, be_idx, bytes, ev);
+		return XDP_TX;
+	}
+	/* not forwarded, but what the packet did to q is counted */
+	mlb_flow_event(vip_id, k, ev);
+	if (res == MLB_XDP_ANSWERED) {
+		st->icmp_too_big++;
+		return XDP_TX;
+	}
+	st->drops[MLB_DROP_ENCAP]++;
+	return XDP_DROP;
 bad_l2:
 	st->drops[MLB_DROP_BAD_L2]++;
 	return XDP_DROP;

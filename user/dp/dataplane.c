@@ -34,6 +34,7 @@ const char *const mlb_map_names[MLB_M_COUNT] = {
 	[MLB_M_STATS] = MLB_MAP_STATS,
 	[MLB_M_VIP_STATS] = MLB_MAP_VIP_STATS,
 	[MLB_M_BE_STATS] = MLB_MAP_BE_STATS,
+	[MLB_M_VIP_FWD] = MLB_MAP_VIP_FWD,
 };
 
 struct mlb_dp *mlb_dp_alloc(void)
