@@ -64,4 +64,4 @@ format:
 	$(Q)clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	$(Q)rm -rf $(OUT) marllb.o
+	$(Q)rm -rf $(OUT) marllb.o marllb_decap.o

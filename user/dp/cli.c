@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 
 #include "dp/dataplane.h"
+#include "dp/decap.h"
 
 static const char *const usage =
 	"Usage: marllb-dp [-i IFACE | -p PIN_DIR] COMMAND [ARGS]\n"
@@ -53,6 +54,13 @@ static const char *const usage =
 	"  samples SECONDS                 print the samples (kind vip backend value_ns ts_ns)\n"
 	"                                  that arrive within SECONDS\n"
 	"\n"
+	"Server side (-i IFACE with marllb_decap.o attached: ip link set dev IFACE xdp obj\n"
+	"marllb_decap.o), stripping ipip and gue encapsulation for the VIPs named here:\n"
+	"  decap vip ADDR [PORT]           strip packets to ADDR:PORT (no PORT: every port)\n"
+	"  decap delvip ADDR [PORT]        stop\n"
+	"  decap gue-port N                GUE's UDP destination port (%u)\n"
+	"  decap stats                     print the decapsulation counters\n"
+	"\n"
 	"Options:\n"
 	"  -i, --iface IFACE    the data plane attached to IFACE\n"
 	"  -p, --pin DIR        the data plane whose maps are pinned under DIR\n"
@@ -64,8 +72,8 @@ static const char *const usage =
 
 static void print_usage(FILE *out)
 {
-	fprintf(out, usage, MLB_ENCAP_MTU_DEFAULT, MLB_GUE_PORT_DEFAULT, MLB_FLOW_TABLE_DEFAULT,
-		MLB_HALF_OPEN_TABLE_DEFAULT, MLB_TABLE_MIN, MLB_TABLE_MAX);
+	fprintf(out, usage, MLB_ENCAP_MTU_DEFAULT, MLB_GUE_PORT_DEFAULT, MLB_GUE_PORT_DEFAULT,
+		MLB_FLOW_TABLE_DEFAULT, MLB_HALF_OPEN_TABLE_DEFAULT, MLB_TABLE_MIN, MLB_TABLE_MAX);
 }
 
 static int parse_addr(const char *s, uint8_t *family, uint8_t addr[16])
@@ -357,6 +365,49 @@ static int run(struct mlb_dp *dp, int argc, char **argv)
 	return -EINVAL;
 }
 
+/* decap vip|delvip ADDR [PORT] | gue-port N | stats */
+static int run_decap(const char *iface, int argc, char **argv)
+{
+	struct mlb_decap *d = NULL;
+	struct mlb_vip_cfg vcfg = {};
+	unsigned long v = 0;
+	int err;
+
+	if (!iface) {
+		fprintf(stderr, "marllb-dp: decap needs --iface IFACE\n");
+		return -EINVAL;
+	}
+	err = mlb_decap_open_iface(iface, &d);
+	if (err)
+		return err;
+	err = -EINVAL;
+	if ((!strcmp(argv[1], "vip") || !strcmp(argv[1], "delvip")) && (argc == 3 || argc == 4)) {
+		if (parse_addr(argv[2], &vcfg.family, vcfg.addr) ||
+		    (argc == 4 && parse_uint(argv[3], 65535, &v)))
+			goto out;
+		vcfg.port = v;
+		err = argv[1][0] == 'v' ? mlb_decap_add_vip(d, &vcfg) : mlb_decap_del_vip(d, &vcfg);
+	} else if (!strcmp(argv[1], "gue-port") && argc == 3) {
+		if (!parse_uint(argv[2], 65535, &v) && v)
+			err = mlb_decap_set_gue_port(d, v);
+	} else if (!strcmp(argv[1], "stats") && argc == 2) {
+		struct mlb_decap_stats s;
+
+		err = mlb_decap_read_stats(d, &s);
+		if (!err)
+			printf("ipip %llu\nip6ip6 %llu\nip4ip6 %llu\ngue %llu\nnot_vip %llu\n"
+			       "malformed %llu\n",
+			       (unsigned long long)s.ipip, (unsigned long long)s.ip6ip6,
+			       (unsigned long long)s.ip4ip6, (unsigned long long)s.gue,
+			       (unsigned long long)s.not_vip, (unsigned long long)s.malformed);
+	} else {
+		fprintf(stderr, "marllb-dp: bad decap command or arguments (see --help)\n");
+	}
+out:
+	mlb_decap_close(d);
+	return err;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -424,6 +475,10 @@ int main(int argc, char **argv)
 		if (!err)
 			print_tables(dp, stdout);
 		mlb_dp_close(dp);
+		goto out;
+	}
+	if (!strcmp(argv[0], "decap") && argc >= 2) {
+		err = run_decap(iface, argc, argv);
 		goto out;
 	}
 	if (!strcmp(argv[0], "detach") && argc == 2) {

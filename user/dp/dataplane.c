@@ -316,8 +316,7 @@ fail:
 	return err;
 }
 
-/* The fd of the marllb program attached to ifindex, directly or through libxdp's dispatcher. */
-static int mlb_find_attached_prog(int ifindex)
+int mlb_find_attached_prog(int ifindex, const char *name)
 {
 	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
 	struct xdp_program *p = NULL;
@@ -330,7 +329,7 @@ static int mlb_find_attached_prog(int ifindex)
 	else
 		p = xdp_multiprog__next_prog(NULL, mp);
 	for (; p; p = xdp_multiprog__is_legacy(mp) ? NULL : xdp_multiprog__next_prog(p, mp)) {
-		if (!strcmp(xdp_program__name(p), MLB_PROG_NAME)) {
+		if (!strcmp(xdp_program__name(p), name)) {
 			fd = bpf_prog_get_fd_by_id(xdp_program__id(p));
 			if (fd < 0)
 				fd = -errno;
@@ -341,14 +340,13 @@ static int mlb_find_attached_prog(int ifindex)
 	return fd;
 }
 
-/* Map fds by name from a loaded program: prog info -> map ids -> fds. */
-static int mlb_maps_from_prog(struct mlb_dp *dp)
+int mlb_maps_from_prog(int prog_fd, const char *const *names, int n, int *fds)
 {
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info), ids[64];
 	int err;
 
-	err = bpf_obj_get_info_by_fd(dp->prog_fd, &info, &len);
+	err = bpf_obj_get_info_by_fd(prog_fd, &info, &len);
 	if (err)
 		return -errno;
 	if (info.nr_map_ids > 64)
@@ -357,7 +355,7 @@ static int mlb_maps_from_prog(struct mlb_dp *dp)
 	info.nr_map_ids = 64;
 	info.map_ids = (__u64)(unsigned long)ids;
 	len = sizeof(info);
-	err = bpf_obj_get_info_by_fd(dp->prog_fd, &info, &len);
+	err = bpf_obj_get_info_by_fd(prog_fd, &info, &len);
 	if (err)
 		return -errno;
 	for (__u32 i = 0; i < info.nr_map_ids; i++) {
@@ -368,11 +366,11 @@ static int mlb_maps_from_prog(struct mlb_dp *dp)
 		if (fd < 0)
 			return -errno;
 		if (!bpf_obj_get_info_by_fd(fd, &minfo, &mlen))
-			for (int m = 0; m < MLB_M_COUNT; m++)
-				if (!strcmp(minfo.name, mlb_map_names[m]))
+			for (int m = 0; m < n; m++)
+				if (!strcmp(minfo.name, names[m]))
 					slot = m;
-		if (slot >= 0 && dp->fds[slot] < 0)
-			dp->fds[slot] = fd;
+		if (slot >= 0 && fds[slot] < 0)
+			fds[slot] = fd;
 		else
 			close(fd);
 	}
@@ -391,13 +389,13 @@ int mlb_dp_open_iface(const char *ifname, struct mlb_dp **out)
 	dp = mlb_dp_alloc();
 	if (!dp)
 		return -ENOMEM;
-	dp->prog_fd = mlb_find_attached_prog(ifindex);
+	dp->prog_fd = mlb_find_attached_prog(ifindex, MLB_PROG_NAME);
 	if (dp->prog_fd < 0) {
 		err = dp->prog_fd;
 		fprintf(stderr, "marllb: no marllb program attached to %s\n", ifname);
 		goto fail;
 	}
-	err = mlb_maps_from_prog(dp);
+	err = mlb_maps_from_prog(dp->prog_fd, mlb_map_names, MLB_M_COUNT, dp->fds);
 	if (!err)
 		err = mlb_dp_finish_open(dp);
 	if (err)

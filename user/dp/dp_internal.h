@@ -40,6 +40,12 @@ struct mlb_dp {
 	int ncpus;
 };
 
+/* dataplane.c: the fd of the XDP program called name attached to ifindex, directly or
+ * through libxdp's dispatcher (-ENOENT: none); fds[i] (initially -1) of the maps called
+ * names[i] that a loaded program uses (prog info -> map ids -> fds). */
+int mlb_find_attached_prog(int ifindex, const char *name);
+int mlb_maps_from_prog(int prog_fd, const char *const *names, int n, int *fds);
+
 /* dataplane.c: after fds[] are filled, maps the queues and checks everything is there. */
 int mlb_dp_finish_open(struct mlb_dp *dp);
 struct mlb_dp *mlb_dp_alloc(void);
