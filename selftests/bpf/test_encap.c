@@ -10,10 +10,9 @@
  * on their own.
  */
 #include <linux/udp.h>
-#include <linux/icmp.h>
-#include <linux/icmpv6.h>
 #include "dp_test.h"
 #include "dp/decap.h"
+#include "encap_expect.h"
 
 #define VIP4 "10.0.0.100"
 #define VIP6 "fd00::100"
@@ -90,22 +89,6 @@ static bool enc_setup(struct enc *e, int vip_family, int be_family, uint32_t mod
 	return enc_setup_opts(e, vip_family, be_family, mode, both, 0, 2);
 }
 
-static uint16_t get16(const uint8_t *p)
-{
-	return p[0] << 8 | p[1];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v;
-}
-
-static uint32_t l2_len(const uint8_t *f)
-{
-	return get16(f + 12) == ETH_P_8021Q ? 18 : 14;
-}
-
 /* Sets the inner TOS (IPv4: and DF, re-checksummed) or traffic class of a built frame. */
 static void set_tos(uint8_t *f, int family, uint8_t tos, bool df)
 {
@@ -122,78 +105,17 @@ static void set_tos(uint8_t *f, int family, uint8_t tos, bool df)
 	}
 }
 
-static uint32_t inner_len(const uint8_t *ip)
+/* How e encapsulates for backend k. */
+static void enc_spec(const struct enc *e, int k, struct encap_spec *sp)
 {
-	return ip[0] >> 4 == 4 ? get16(ip + 2) : 40 + get16(ip + 4);
-}
-
-/*
- * The frame the data plane should send for frame in, of backend k, built from the definition;
- * the hash-picked fields are taken from got once their range is checked. Returns its length.
- */
-static uint32_t expect_encap(const struct enc *e, const uint8_t *in, int k, const uint8_t *got,
-			     uint8_t *x)
-{
-	uint32_t l2 = l2_len(in), ilen = inner_len(in + l2), o = l2, udp_len = 0;
-	bool gue = e->mode == MLB_FWD_GUE, v6 = e->be_family == 6;
-	const uint8_t *ip = in + l2;
-	uint8_t inner_v = ip[0] >> 4, tos, nh;
-	uint16_t type = v6 ? ETH_P_IPV6 : ETH_P_IP;
-
-	memset(x, 0, PKT_MAX);
-	fx_backend_mac(k, x); /* to the backend's (next hop's) MAC */
-	memcpy(x + 6, in, 6); /* from the LB's: the frame's destination */
-	if (l2 == 18) {
-		put16(x + 12, ETH_P_8021Q);
-		memcpy(x + 14, in + 14, 2);
-		put16(x + 16, type);
-	} else {
-		put16(x + 12, type);
-	}
-	tos = inner_v == 4 ? ip[1] : (get16(ip) >> 4) & 0xff;
-	nh = gue ? IPPROTO_UDP : inner_v == 4 ? IPPROTO_IPIP : IPPROTO_IPV6;
-	if (gue)
-		udp_len = 8 + ilen;
-	if (!v6) {
-		x[o] = 0x45;
-		x[o + 1] = tos;
-		put16(x + o + 2, 20 + udp_len + (gue ? 0 : ilen));
-		memcpy(x + o + 4, ip + 4, 2); /* the inner ID */
-		put16(x + o + 6, get16(ip + 6) & 0x4000); /* and DF */
-		x[o + 8] = 64;
-		x[o + 9] = nh;
-		memcpy(x + o + 12, e->src4, 4);
-		be_addr(4, k, x + o + 16);
-		put16(x + o + 10, pkt_sum_final(pkt_sum(x + o, 20, 0)));
-		o += 20;
-	} else {
-		uint32_t label = (got[o + 1] & 15) << 16 | get16(got + o + 2);
-
-		x[o] = 0x60 | tos >> 4;
-		x[o + 1] = (tos & 15) << 4 | label >> 16;
-		put16(x + o + 2, label);
-		put16(x + o + 4, gue ? udp_len : ilen);
-		x[o + 6] = nh;
-		x[o + 7] = 64;
-		memcpy(x + o + 8, e->src6, 16);
-		be_addr(6, k, x + o + 24);
-		o += 40;
-	}
-	if (gue) {
-		uint16_t sport = get16(got + o);
-
-		ASSERT_GE(sport, 49152, "GUE source port in the ephemeral range");
-		put16(x + o, sport);
-		put16(x + o + 2, GUE_PORT);
-		put16(x + o + 4, udp_len);
-		memcpy(x + o + 8, ip, ilen);
-		put16(x + o + 6,
-		      pkt_sum_final(pkt_sum(x + o, udp_len, pkt_pseudo_sum(v6 ? 6 : 4, x + l2 + (v6 ? 8 : 12), x + l2 + (v6 ? 24 : 16), IPPROTO_UDP, udp_len))) ?:
-			      0xffff);
-		o += 8;
-	}
-	memcpy(x + o, ip, ilen);
-	return o + ilen;
+	memset(sp, 0, sizeof(*sp));
+	sp->mode = e->mode;
+	sp->outer = e->be_family;
+	memcpy(sp->src, e->be_family == 4 ? e->src4 : e->src6, e->be_family == 4 ? 4 : 16);
+	sp->src_len = e->be_family == 4 ? 32 : 128;
+	be_addr(e->be_family, k, sp->dst);
+	fx_backend_mac(k, sp->mac);
+	sp->gue_port = GUE_PORT;
 }
 
 /* Runs frame in (len) and checks the output against the expected encapsulation. Returns the
@@ -201,6 +123,8 @@ static uint32_t expect_encap(const struct enc *e, const uint8_t *in, int k, cons
 static int check_encap(struct enc *e, const uint8_t *in, uint32_t len, uint8_t *out,
 		       uint32_t *out_len)
 {
+	const char *why = "";
+	struct encap_spec sp;
 	uint8_t x[PKT_MAX];
 	uint32_t xlen;
 	int k;
@@ -210,8 +134,10 @@ static int check_encap(struct enc *e, const uint8_t *in, uint32_t len, uint8_t *
 	k = fx_backend_of(out);
 	if (!ASSERT_TRUE(k >= 0 && k < 2, "to a backend's MAC"))
 		return -1;
-	xlen = expect_encap(e, in, k, out, x);
-	if (!ASSERT_EQ(*out_len, xlen, "length") || !ASSERT_MEMEQ(out, x, xlen, "bytes")) {
+	enc_spec(e, k, &sp);
+	xlen = expect_encap(&sp, in, out, x, &why);
+	if (!ASSERT_TRUE(xlen, why) || !ASSERT_EQ(*out_len, xlen, "length") ||
+	    !ASSERT_MEMEQ(out, x, xlen, "bytes")) {
 		for (uint32_t i = 0; i < xlen && i < *out_len; i++)
 			if (out[i] != x[i])
 				printf("    byte %u: got %02x, expected %02x\n", i, out[i], x[i]);
@@ -395,50 +321,6 @@ static void test_outer_source_spreads(void)
 	ASSERT_GT(distinct4, 120, "256 flows of one client: many IPv4 sources (of 256)");
 	ASSERT_GT(ports4, 200, "GUE source ports change from flow to flow");
 	ASSERT_GT(hosts6, 200, "IPv6 sources use the prefix's host bits");
-}
-
-/* The expected ICMP answer to in: built here from RFC 792/1191 and RFC 4443. */
-static uint32_t expect_icmp(const uint8_t *in, uint16_t mtu, uint8_t *x)
-{
-	uint32_t l2 = l2_len(in), o = l2, quote;
-	const uint8_t *ip = in + l2;
-
-	memset(x, 0, PKT_MAX);
-	memcpy(x, in + 6, 6);
-	memcpy(x + 6, in, 6);
-	memcpy(x + 12, in + 12, l2 - 12);
-	if (ip[0] >> 4 == 4) {
-		quote = (ip[0] & 15) * 4 + 8;
-		x[o] = 0x45;
-		put16(x + o + 2, 28 + quote);
-		x[o + 8] = 64;
-		x[o + 9] = IPPROTO_ICMP;
-		memcpy(x + o + 12, ip + 16, 4); /* from the VIP */
-		memcpy(x + o + 16, ip + 12, 4); /* to the client */
-		put16(x + o + 10, pkt_sum_final(pkt_sum(x + o, 20, 0)));
-		o += 20;
-		x[o] = ICMP_DEST_UNREACH;
-		x[o + 1] = ICMP_FRAG_NEEDED;
-		put16(x + o + 6, mtu);
-		memcpy(x + o + 8, ip, quote);
-		put16(x + o + 2, pkt_sum_final(pkt_sum(x + o, 8 + quote, 0)));
-	} else {
-		quote = 48;
-		x[o] = 0x60;
-		put16(x + o + 4, 8 + quote);
-		x[o + 6] = IPPROTO_ICMPV6;
-		x[o + 7] = 64;
-		memcpy(x + o + 8, ip + 24, 16);
-		memcpy(x + o + 24, ip + 8, 16);
-		o += 40;
-		x[o] = ICMPV6_PKT_TOOBIG;
-		put16(x + o + 6, mtu);
-		memcpy(x + o + 8, ip, quote);
-		put16(x + o + 2, pkt_sum_final(pkt_sum(x + o, 8 + quote,
-						       pkt_pseudo_sum(6, x + o - 32, x + o - 16,
-								      IPPROTO_ICMPV6, 8 + quote))));
-	}
-	return o + 8 + quote;
 }
 
 /* The largest inner packet that fits is encapsulated; one byte more is answered. */
