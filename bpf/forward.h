@@ -25,13 +25,17 @@ static __always_inline int mlb_forward_l2_dsr(struct ethhdr *eth, const struct m
 	return XDP_TX;
 }
 
+/* The backend's copy of the VIP's mode spares dsr-l2 the lookup of mlb_vip_fwd (2-3 ns). */
 static __always_inline int mlb_forward(struct xdp_md *ctx, struct ethhdr *eth,
 				       const struct mlb_flow_key *key, __u32 vip_id,
 				       const struct mlb_backend *be)
 {
-	const struct mlb_vip_fwd *fwd = bpf_map_lookup_elem(&mlb_vip_fwd, &vip_id);
+	const struct mlb_vip_fwd *fwd;
 
-	if (!fwd || fwd->mode == MLB_FWD_DSR_L2)
+	if (!be->encap)
+		return mlb_forward_l2_dsr(eth, be);
+	fwd = bpf_map_lookup_elem(&mlb_vip_fwd, &vip_id);
+	if (!fwd || fwd->mode == MLB_FWD_DSR_L2) /* changing modes */
 		return mlb_forward_l2_dsr(eth, be);
 	return mlb_forward_encap(ctx, key, be, fwd);
 }

@@ -178,6 +178,10 @@ struct mlb_backend {
 	__u8 state; /* enum mlb_backend_state */
 	__u8 family;
 	__u32 weight; /* static weight, relative units (sed, wcmp); 0: no new flows */
+	/* 1 when the VIP's mode encapsulates: a copy of mlb_vip_fwd's mode != dsr-l2, kept by
+	 * user space, so that dsr-l2 packets need no lookup of mlb_vip_fwd */
+	__u8 encap;
+	__u8 pad[3];
 };
 
 /* mlb_pools: array, index vip_id. Written by user space only. */

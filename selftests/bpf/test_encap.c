@@ -520,6 +520,15 @@ static void test_impossible_encap_dropped(void)
 	fwd.mtu = 1500;
 	ASSERT_OK(bpf_map_update_elem(mlb_dp_map_fd(f.dp, MLB_MAP_VIP_FWD), &f.vip, &fwd, 0),
 		  "write");
+	for (uint32_t k = 0; k < 2; k++) {
+		uint32_t idx = f.vip * MLB_MAX_BACKENDS + k;
+		struct mlb_backend be;
+
+		ASSERT_OK(mlb_dp_get_backend(f.dp, f.vip, k, &be), "backend");
+		be.encap = 1;
+		ASSERT_OK(bpf_map_update_elem(mlb_dp_map_fd(f.dp, MLB_MAP_BACKENDS), &idx, &be, 0),
+			  "write backend");
+	}
 	s = f.vip_spec;
 	ASSERT_EQ(fx_run(&f, &s, NULL, NULL), XDP_DROP, "dropped");
 	ASSERT_EQ(stats(&f).drops[MLB_DROP_ENCAP], 1, "counted");

@@ -215,6 +215,28 @@ static int mlb_fwd_check_pool(struct mlb_dp *dp, const struct mlb_vip_key *key,
 	return err;
 }
 
+/*
+ * Each used backend's copy of whether the VIP encapsulates (include/marllb.h). A packet reads
+ * the copy, then mlb_vip_fwd for the details: so the copies go on after mlb_vip_fwd starts
+ * encapsulating, and off before it stops.
+ */
+static int mlb_pool_set_encap(struct mlb_dp *dp, const struct mlb_vip *vip, bool encap)
+{
+	struct mlb_backend be;
+	int err = 0;
+
+	for (uint32_t k = 0; !err && k < vip->n_backends && k < MLB_MAX_BACKENDS; k++) {
+		uint32_t idx = vip->id * MLB_MAX_BACKENDS + k;
+
+		if (mlb_dp_get_backend(dp, vip->id, k, &be) || be.state == MLB_BACKEND_UNUSED ||
+		    be.encap == encap)
+			continue;
+		be.encap = encap;
+		err = mlb_errno(bpf_map_update_elem(dp->fds[MLB_M_BACKENDS], &idx, &be, 0));
+	}
+	return err;
+}
+
 int mlb_dp_set_vip(struct mlb_dp *dp, const struct mlb_vip_cfg *cfg, uint32_t *id)
 {
 	bool used[MLB_MAX_VIPS] = {};
@@ -233,9 +255,13 @@ int mlb_dp_set_vip(struct mlb_dp *dp, const struct mlb_vip_cfg *cfg, uint32_t *i
 	if (!bpf_map_lookup_elem(dp->fds[MLB_M_VIPS], &key, &vip)) {
 		vip.policy = cfg->policy;
 		err = mlb_fwd_check_pool(dp, &key, &vip, &fwd);
+		if (!err && fwd.mode == MLB_FWD_DSR_L2)
+			err = mlb_pool_set_encap(dp, &vip, false);
 		if (!err)
 			err = mlb_errno(
 				bpf_map_update_elem(dp->fds[MLB_M_VIP_FWD], &vip.id, &fwd, 0));
+		if (!err && fwd.mode != MLB_FWD_DSR_L2)
+			err = mlb_pool_set_encap(dp, &vip, true);
 		if (!err)
 			err = mlb_vip_write(dp, &key, &vip, BPF_EXIST);
 		if (!err && id)
@@ -345,6 +371,7 @@ int mlb_dp_set_backend(struct mlb_dp *dp, uint32_t vip_id, uint32_t k,
 	be.state = cfg->state;
 	be.family = cfg->family;
 	be.weight = cfg->weight;
+	be.encap = fwd.mode != MLB_FWD_DSR_L2;
 	widx = vip_id * MLB_WEIGHT_SLOTS + MLB_WSLOT_STATIC;
 	if (bpf_map_lookup_elem(dp->fds[MLB_M_WEIGHTS], &widx, &w))
 		return -errno;
