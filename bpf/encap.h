@@ -118,8 +118,8 @@ static __always_inline void mlb_put_udp(__u32 *p, const struct mlb_inner *in,
 }
 
 static __always_inline void mlb_put_ip4(__u32 *p, const struct mlb_inner *in,
-					const struct mlb_backend *be,
-					const struct mlb_vip_fwd *fwd, __u32 h, const bool gue)
+					const struct mlb_backend *be, const struct mlb_vip_fwd *fwd,
+					__u32 h, const bool gue)
 {
 	__u32 w0, w1, w2, src = fwd->src4 | (h & fwd->src4_mask), dst = be->addr[0];
 
@@ -138,8 +138,8 @@ static __always_inline void mlb_put_ip4(__u32 *p, const struct mlb_inner *in,
 }
 
 static __always_inline void mlb_put_ip6(__u32 *p, const struct mlb_inner *in, __u8 inner_family,
-					const struct mlb_backend *be,
-					const struct mlb_vip_fwd *fwd, __u32 h, const bool gue)
+					const struct mlb_backend *be, const struct mlb_vip_fwd *fwd,
+					__u32 h, const bool gue)
 {
 	__u8 next = gue ? IPPROTO_UDP : inner_family == MLB_AF_INET ? IPPROTO_IPIP : IPPROTO_IPV6;
 	__u32 src3 = fwd->src6[3] | (h & fwd->src6_mask);
@@ -175,9 +175,8 @@ static __always_inline void mlb_mac_copy(void *dst, const void *src)
  * overwrite it.
  */
 static __always_inline int mlb_encap_as(struct xdp_md *ctx, const struct mlb_flow_key *key,
-					const struct mlb_backend *be,
-					const struct mlb_vip_fwd *fwd, const bool outer6,
-					const bool gue)
+					const struct mlb_backend *be, const struct mlb_vip_fwd *fwd,
+					const bool outer6, const bool gue)
 {
 	const __u32 overhead = (outer6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr)) +
 			       (gue ? sizeof(struct udphdr) : 0);
@@ -230,12 +229,12 @@ static __always_inline int mlb_encap_as(struct xdp_md *ctx, const struct mlb_flo
 /*
  * Encapsulates the frame for backend be. Returns XDP_TX, MLB_XDP_ANSWERED (too big: the frame
  * is now the ICMP answer), MLB_XDP_ENCAP_FAILED or XDP_DROP (a frame parse let through cannot
- * be this short). A function of its own (a BPF-to-BPF call, 1-2 ns): inlined, its registers
- * made the whole program spill more, and dsr-l2's new flows cost 10-15 ns more (measured).
+ * be this short). Inlined: as a function of its own it cost 5-9 ns more (the call, and
+ * spills), and inlined it leaves dsr-l2's costs as they were (measured side by side).
  */
-static __noinline int mlb_forward_encap(struct xdp_md *ctx, const struct mlb_flow_key *key,
-					const struct mlb_backend *be,
-					const struct mlb_vip_fwd *fwd)
+static __always_inline int mlb_forward_encap(struct xdp_md *ctx, const struct mlb_flow_key *key,
+					     const struct mlb_backend *be,
+					     const struct mlb_vip_fwd *fwd)
 {
 	bool gue = fwd->mode == MLB_FWD_GUE;
 

@@ -25,11 +25,11 @@
  *   insert alone    reference programs (build/bench_ref.o) that only insert fresh keys into
  *                   copies of the tables (LRU empty and full, hash): the floor a new flow pays
  *                   for the table's memory
- * The forwarding modes (rows marked "1/call"): an encapsulated packet is no input for the same
- * path again, so these rows run one packet per bpf_prog_test_run_opts call (repeat = 1), the
- * empty program too, and dsr-l2 alike beside them, taking turns in blocks of 100 packets; a
- * round's figure is the mean of its middle 80% of calls; each call's verdict and output length
- * are checked. The floor of a call is higher than in the loop: compare within these rows.
+ *   forwarding      established and new flows in dsr-l2, ipip and gue, loaded with
+ *                   mlb_bench_encap_undo = 1: an encapsulated packet is stripped again before
+ *                   the program returns, so that the next run gets the same packet; the
+ *                   stripping (a bpf_xdp_adjust_head and an Ethernet header) is timed with the
+ *                   encapsulation, so the difference to dsr-l2 (loaded alike) is an upper bound
  */
 #include <sched.h>
 #include <stdio.h>
@@ -42,8 +42,6 @@
 #define ROUNDS 9
 #endif
 #define NEW_FLOW_REPEAT 10000 /* x ROUNDS stays below a CPU's share of an empty table */
-#define PER_CALL_N 10000 /* packets of a "1/call" row per round (new flows: as above) */
-#define PER_CALL_BLOCK 100 /* ... in turns of this many (PER_CALL_N is a multiple) */
 
 enum bench_kind {
 	B_NON_VIP,
@@ -54,6 +52,7 @@ enum bench_kind {
 	B_NO_ENTRY,
 	B_REF_LRU,
 	B_REF_HASH,
+	B_REF_HEAD,
 };
 
 struct bench_case {
@@ -64,8 +63,7 @@ struct bench_case {
 	int repeat;
 	int backend; /* established: the flow's backend */
 	uint32_t mode; /* enum mlb_fwd_mode */
-	bool per_call; /* one packet per call (repeat = 1) */
-	uint32_t out_len; /* per_call: the output's length, checked every call */
+	bool undo; /* loaded with mlb_bench_encap_undo */
 	struct fx fx; /* marllb cases */
 	struct bpf_object *ref; /* reference cases */
 	int run_fd, bss_fd;
@@ -78,7 +76,7 @@ static uint8_t run_out[PKT_MAX];
 
 static bool is_ref(const struct bench_case *c)
 {
-	return c->kind == B_REF_LRU || c->kind == B_REF_HASH;
+	return c->kind == B_REF_LRU || c->kind == B_REF_HASH || c->kind == B_REF_HEAD;
 }
 
 static bool new_keys(const struct bench_case *c)
@@ -162,7 +160,9 @@ static int make_half_open(struct bench_case *c, int n)
 
 static int setup_ref(struct bench_case *c, struct bench_case *like)
 {
-	const char *prog = c->kind == B_REF_LRU ? "lru_insert" : "hash_insert";
+	const char *prog = c->kind == B_REF_LRU	 ? "lru_insert" :
+			   c->kind == B_REF_HASH ? "hash_insert" :
+						   "head_pair";
 	struct bpf_map *lru, *hash;
 
 	c->ref = bpf_object__open_file("build/bench_ref.o", NULL);
@@ -188,6 +188,23 @@ static int fill(struct bench_case *c)
 	double ns;
 
 	return run_repeat(c->run_fd, c->frame, c->len, share + 10000, &verdict, &ns);
+}
+
+/* A handshake; the backend from the flow table (the output's MAC is not the backend's when
+ * the encapsulation is stripped again). */
+static int open_flow(struct fx *f, struct pkt_spec s)
+{
+	struct mlb_flow_key key = fx_key(&s);
+	struct mlb_flow flow;
+
+	s.flags = PKT_SYN;
+	if (fx_run(f, &s, NULL, NULL) != XDP_TX)
+		return -1;
+	s.flags = PKT_ACK;
+	s.ack = 7001;
+	if (fx_run(f, &s, NULL, NULL) != XDP_TX || mlb_dp_lookup_flow(f->dp, &key, &flow, NULL))
+		return -1;
+	return flow.backend;
 }
 
 /* The case's VIP in its mode: backends of its family (4 in 4, 6 in 6), prefixes as sources. */
@@ -220,7 +237,7 @@ static int set_mode(struct bench_case *c)
 
 static int setup_case(struct bench_case *c, struct bench_case *like)
 {
-	struct mlb_dp_opts o = { .bench_new_flows = new_keys(c) };
+	struct mlb_dp_opts o = { .bench_new_flows = new_keys(c), .bench_encap_undo = c->undo };
 	struct pkt_spec s;
 	int err;
 
@@ -244,7 +261,7 @@ static int setup_case(struct bench_case *c, struct bench_case *like)
 		inet_pton(AF_INET, "10.0.0.200", s.dst);
 		break;
 	case B_ESTABLISHED:
-		c->backend = fx_open(&c->fx, s);
+		c->backend = c->undo ? open_flow(&c->fx, s) : fx_open(&c->fx, s);
 		if (c->backend < 0)
 			return -EIO;
 		s.flags = PKT_ACK | PKT_PSH;
@@ -262,9 +279,6 @@ static int setup_case(struct bench_case *c, struct bench_case *like)
 		break;
 	}
 	c->len = pkt_build(&s, c->frame);
-	c->out_len = c->len;
-	if (c->mode != MLB_FWD_DSR_L2)
-		c->out_len += (c->family == 4 ? 20 : 40) + (c->mode == MLB_FWD_GUE ? 8 : 0);
 	if (!err && c->full)
 		err = fill(c);
 	return err;
@@ -339,7 +353,7 @@ static int path_check(struct bench_case *c, const struct path_snap *b, uint32_t 
 	if (c->kind == B_ESTABLISHED) {
 		mlb_dp_read_backend_traffic(c->fx.dp, c->fx.vip, c->backend, &ta);
 		if (ta.packets - b->be.packets != (uint64_t)c->repeat ||
-		    (!c->per_call && fx_backend_of(run_out) != c->backend)) {
+		    (!c->undo && fx_backend_of(run_out) != c->backend)) {
 			fprintf(stderr, "%s: backend %d got %llu packets, expected %d\n", c->name,
 				c->backend, (unsigned long long)(ta.packets - b->be.packets),
 				c->repeat);
@@ -361,80 +375,6 @@ static int time_case(struct bench_case *c, double *ns)
 	path_begin(c, &b);
 	err = run_repeat(c->run_fd, c->frame, c->len, c->repeat, &verdict, ns);
 	return err ? err : path_check(c, &b, verdict);
-}
-
-/* One packet through prog_fd in its own call; its time, or a negative errno if the verdict or
- * the output's length is not the one expected. */
-static double run_once(int prog_fd, const void *frame, uint32_t len, uint32_t verdict,
-		       uint32_t out_len)
-{
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = len, .data_out = run_out,
-		    .data_size_out = PKT_MAX, .repeat = 1);
-
-	if (bpf_prog_test_run_opts(prog_fd, &o))
-		return -errno;
-	if (o.retval != verdict || o.data_size_out != out_len)
-		return -EIO;
-	return o.duration;
-}
-
-static int cmp_double(const void *a, const void *b);
-
-/* The mean of the middle 80% (sorts v): robust to interrupts and cold calls, and finer than
- * the clock's 10 ns steps in a single call. */
-static double trimmed_mean(double *v, int n)
-{
-	double sum = 0;
-
-	qsort(v, n, sizeof(*v), cmp_double);
-	for (int i = n / 10; i < n - n / 10; i++)
-		sum += v[i];
-	return sum / (n - 2 * (n / 10));
-}
-
-/*
- * A round of the "1/call" cases. They take turns in blocks of PER_CALL_BLOCK packets (the
- * empty program on the case's frame after each block), so that whatever else runs on the
- * machine weighs on them alike while each block runs warm; a case's time is the trimmed mean
- * of its calls (an interrupt in a call, or a block's first and colder call, does not move it).
- */
-static int time_per_call(struct bench_case *cases, int n, int r, int empty_fd)
-{
-	static double t[16][2][PER_CALL_N];
-	struct path_snap b[16];
-	double d;
-
-	if (n > 16)
-		return -E2BIG;
-	for (int i = 0; i < n; i++)
-		path_begin(&cases[i], &b[i]);
-	for (int j = 0; j < PER_CALL_N; j += PER_CALL_BLOCK) {
-		for (int i = 0; i < n; i++) {
-			struct bench_case *c = &cases[i];
-
-			for (int k = j; k < j + PER_CALL_BLOCK; k++) {
-				d = run_once(c->run_fd, c->frame, c->len, XDP_TX, c->out_len);
-				if (d < 0) {
-					fprintf(stderr, "%s: not the path it names\n", c->name);
-					return -EIO;
-				}
-				t[i][0][k] = d;
-			}
-			for (int k = j; k < j + PER_CALL_BLOCK; k++) {
-				d = run_once(empty_fd, c->frame, c->len, XDP_PASS, c->len);
-				if (d < 0)
-					return -EIO;
-				t[i][1][k] = d;
-			}
-		}
-	}
-	for (int i = 0; i < n; i++) {
-		cases[i].ns[r] = trimmed_mean(t[i][0], PER_CALL_N);
-		cases[i].empty_ns[r] = trimmed_mean(t[i][1], PER_CALL_N);
-		if (path_check(&cases[i], &b[i], XDP_TX))
-			return -EIO;
-	}
-	return 0;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -488,22 +428,32 @@ int main(void)
 		{ "handshake ACK (counted)", B_HANDSHAKE, 4, 64, false, NEW_FLOW_REPEAT },
 		{ "  hash insert alone", B_REF_HASH, 4, 0, false, NEW_FLOW_REPEAT },
 		{ "no entry: hash fallback", B_NO_ENTRY, 4, 64, false, NEW_FLOW_REPEAT },
-		/* the forwarding modes, one packet per call */
-#define PER_CALL(name, kind, family, fwd) \
-	{ name, kind, family, 64, false, PER_CALL_N, .mode = fwd, .per_call = true }
-		PER_CALL("1/call established v4 dsr-l2", B_ESTABLISHED, 4, MLB_FWD_DSR_L2),
-		PER_CALL("1/call established v4 ipip", B_ESTABLISHED, 4, MLB_FWD_IPIP),
-		PER_CALL("1/call established v4 gue", B_ESTABLISHED, 4, MLB_FWD_GUE),
-		PER_CALL("1/call established v6 dsr-l2", B_ESTABLISHED, 6, MLB_FWD_DSR_L2),
-		PER_CALL("1/call established v6 ipip", B_ESTABLISHED, 6, MLB_FWD_IPIP),
-		PER_CALL("1/call established v6 gue", B_ESTABLISHED, 6, MLB_FWD_GUE),
-		PER_CALL("1/call new flow 64 dsr-l2", B_SYN, 4, MLB_FWD_DSR_L2),
-		PER_CALL("1/call new flow 64 ipip", B_SYN, 4, MLB_FWD_IPIP),
-		PER_CALL("1/call new flow 64 gue", B_SYN, 4, MLB_FWD_GUE),
-#undef PER_CALL
+	/* the forwarding modes, each loaded with mlb_bench_encap_undo */
+#define FWD_CASE(name, kind, family, fwd, repeat) \
+	{ name, kind, family, 64, false, repeat, .mode = fwd, .undo = true }
+		FWD_CASE("established v4 dsr-l2 (u)", B_ESTABLISHED, 4, MLB_FWD_DSR_L2, 200000),
+		FWD_CASE("established v4 ipip (u)", B_ESTABLISHED, 4, MLB_FWD_IPIP, 200000),
+		FWD_CASE("established v4 gue (u)", B_ESTABLISHED, 4, MLB_FWD_GUE, 200000),
+		FWD_CASE("established v6 dsr-l2 (u)", B_ESTABLISHED, 6, MLB_FWD_DSR_L2, 200000),
+		FWD_CASE("established v6 ipip (u)", B_ESTABLISHED, 6, MLB_FWD_IPIP, 200000),
+		FWD_CASE("established v6 gue (u)", B_ESTABLISHED, 6, MLB_FWD_GUE, 200000),
+		FWD_CASE("new flow 64 dsr-l2 (u)", B_SYN, 4, MLB_FWD_DSR_L2, NEW_FLOW_REPEAT),
+		FWD_CASE("new flow 64 ipip (u)", B_SYN, 4, MLB_FWD_IPIP, NEW_FLOW_REPEAT),
+		FWD_CASE("new flow 64 gue (u)", B_SYN, 4, MLB_FWD_GUE, NEW_FLOW_REPEAT),
+#undef FWD_CASE
+		{ "  adjust_head pair alone", B_REF_HEAD, 4, 0, false, 200000 },
 	};
-	enum { SYN8 = 3, SYN64 = 4, SYN64_FULL = 6, REF_EMPTY, REF_FULL, HANDSHAKE = 10, REF_HASH,
-	       FWD = 13 /* the first forwarding row: established v4 dsr-l2 */ };
+	enum {
+		SYN8 = 3,
+		SYN64 = 4,
+		SYN64_FULL = 6,
+		REF_EMPTY,
+		REF_FULL,
+		HANDSHAKE = 10,
+		REF_HASH,
+		FWD = 13 /* the first forwarding row: established v4 dsr-l2 */,
+		REF_HEAD = FWD + 9
+	};
 	int n_cases = sizeof(cases) / sizeof(cases[0]), empty_fd, err;
 	struct bpf_object *empty;
 	uint32_t verdict;
@@ -528,7 +478,7 @@ int main(void)
 		}
 	}
 	for (int r = 0; r < ROUNDS; r++) {
-		for (int i = 0; i < FWD; i++) {
+		for (int i = 0; i < n_cases; i++) {
 			struct bench_case *c = &cases[i];
 
 			if (run_repeat(empty_fd, c->frame, c->len, c->repeat, &verdict,
@@ -538,8 +488,6 @@ int main(void)
 			if (time_case(c, &c->ns[r]))
 				return 1;
 		}
-		if (time_per_call(cases + FWD, n_cases - FWD, r, empty_fd))
-			return 1;
 	}
 	printf("marllb data plane, ns per packet (bpf_prog_test_run_opts in-kernel repeat loop,\n"
 	       "median of %d alternating rounds, one CPU; empty = an XDP_PASS program on the same "
@@ -565,16 +513,30 @@ int main(void)
 	       median_diff(&cases[SYN64_FULL], &cases[REF_FULL]),
 	       median_diff(&cases[HANDSHAKE], &cases[REF_HASH]),
 	       median_diff(&cases[SYN64], &cases[SYN8]) / 56);
-	printf("\nencapsulation over dsr-l2, one packet per call, median of the rounds' differences:\n"
-	       "  established IPv4: ipip %+.1f ns, gue %+.1f ns\n"
-	       "  established IPv6: ipip %+.1f ns, gue %+.1f ns\n"
-	       "  new flow (64 backends): ipip %+.1f ns, gue %+.1f ns\n",
-	       median_diff(&cases[FWD + 1], &cases[FWD]), median_diff(&cases[FWD + 2], &cases[FWD]),
-	       median_diff(&cases[FWD + 4], &cases[FWD + 3]),
-	       median_diff(&cases[FWD + 5], &cases[FWD + 3]),
-	       median_diff(&cases[FWD + 7], &cases[FWD + 6]),
-	       median_diff(&cases[FWD + 8], &cases[FWD + 6]));
-	printf("\nmarllb, empty: medians; min: marllb's fastest round; 1/call: one packet per call\n"
+	{
+		/* one bpf_xdp_adjust_head: half the reference pair over the empty program */
+		double head[ROUNDS], est[4], nf[2];
+		const int est_rows[4][2] = { { 1, 0 }, { 2, 0 }, { 4, 3 }, { 5, 3 } };
+
+		for (int r = 0; r < ROUNDS; r++)
+			head[r] = (cases[REF_HEAD].ns[r] - cases[REF_HEAD].empty_ns[r]) / 2;
+		for (int i = 0; i < 4; i++)
+			est[i] = median_diff(&cases[FWD + est_rows[i][0]],
+					     &cases[FWD + est_rows[i][1]]);
+		nf[0] = median_diff(&cases[FWD + 7], &cases[FWD + 6]);
+		nf[1] = median_diff(&cases[FWD + 8], &cases[FWD + 6]);
+		printf("\nencapsulation over dsr-l2 (both loaded with mlb_bench_encap_undo), median of the "
+		       "rounds' differences;\nin brackets: minus the stripping's bpf_xdp_adjust_head "
+		       "(half the reference pair: %.1f ns)\n"
+		       "  established IPv4: ipip %+.1f (%+.1f) ns, gue %+.1f (%+.1f) ns\n"
+		       "  established IPv6: ipip %+.1f (%+.1f) ns, gue %+.1f (%+.1f) ns\n"
+		       "  new flow (64 backends): ipip %+.1f ns, gue %+.1f ns\n",
+		       median(head, ROUNDS), est[0], est[0] - median(head, ROUNDS), est[1],
+		       est[1] - median(head, ROUNDS), est[2], est[2] - median(head, ROUNDS), est[3],
+		       est[3] - median(head, ROUNDS), nf[0], nf[1]);
+	}
+	printf("\nmarllb, empty: medians; min: marllb's fastest round; (u): loaded with "
+	       "mlb_bench_encap_undo\n"
 	       "paths verified after every run: verdicts and the counters of each path\n");
 	for (int i = 0; i < n_cases; i++) {
 		if (is_ref(&cases[i]))

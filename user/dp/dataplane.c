@@ -138,6 +138,7 @@ static struct marllb *mlb_skel_open(const struct mlb_dp_opts *opts)
 	}
 	bpf_program__set_type(skel->progs.marllb, BPF_PROG_TYPE_XDP);
 	skel->rodata->mlb_bench_new_flows = o.bench_new_flows;
+	skel->rodata->mlb_bench_encap_undo = o.bench_encap_undo;
 	if (bpf_map__set_max_entries(skel->maps.mlb_flows, o.flow_table_size) ||
 	    bpf_map__set_max_entries(skel->maps.mlb_half_open, o.half_open_table_size)) {
 		marllb__destroy(skel);
@@ -268,7 +269,7 @@ int mlb_dp_attach(const char *ifname, enum mlb_dp_mode mode, const char *pin_dir
 		mlb_default_pin_dir(dir, sizeof(dir), ifname);
 		pin_dir = dir;
 	}
-	if (opts && opts->bench_new_flows)
+	if (opts && (opts->bench_new_flows || opts->bench_encap_undo))
 		return -EINVAL; /* never on an interface */
 	skel = mlb_skel_open(opts);
 	if (!skel)

@@ -38,6 +38,7 @@ struct mlb_dp_opts {
 	uint32_t flow_table_size; /* counted flows (mlb_flows): MLB_FLOW_TABLE_DEFAULT */
 	uint32_t half_open_table_size; /* uncounted flows (mlb_half_open, LRU): MLB_HALF_OPEN_... */
 	bool bench_new_flows; /* benchmark only: every packet becomes a new flow */
+	bool bench_encap_undo; /* benchmark only: encapsulated packets are stripped again */
 };
 
 /* Loads the marllb.o built into the library, attaches it to ifname through libxdp and pins
