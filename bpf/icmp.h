@@ -71,6 +71,17 @@ static __always_inline void mlb_l2_reply(void *data, __u32 l2, const struct mlb_
 	}
 }
 
+/* The frame (len bytes) grows grow bytes at its head and ends quote bytes after its old IP
+ * header: the room for the answer's headers and its quote. 0, or -1 if it cannot. */
+static __always_inline int mlb_icmp_resize(struct xdp_md *ctx, __u32 l2, __u32 grow, __u32 quote,
+					   __u32 len)
+{
+	if (bpf_xdp_adjust_head(ctx, -(int)grow) ||
+	    bpf_xdp_adjust_tail(ctx, (int)(l2 + quote) - (int)len))
+		return -1;
+	return 0;
+}
+
 /* The IPv4 packet at data + l2 does not fit mtu once encapsulated: mtu is what would. */
 static __noinline int mlb_icmp4_too_big(struct xdp_md *ctx, __u32 l2, __u16 mtu)
 {
@@ -91,8 +102,7 @@ static __noinline int mlb_icmp4_too_big(struct xdp_md *ctx, __u32 l2, __u16 mtu)
 	vip = ih->daddr;
 	if (quote > MLB_ICMP_QUOTE_MAX || l2 + quote > len)
 		return XDP_DROP;
-	if (bpf_xdp_adjust_head(ctx, -(int)grow) ||
-	    bpf_xdp_adjust_tail(ctx, (int)(l2 + quote) - (int)len))
+	if (mlb_icmp_resize(ctx, l2, grow, quote, len))
 		return XDP_DROP;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
@@ -144,8 +154,7 @@ static __noinline int mlb_icmp6_too_big(struct xdp_md *ctx, __u32 l2, __u16 mtu)
 		return XDP_DROP;
 	__builtin_memcpy(client, &ih->saddr, 16);
 	__builtin_memcpy(vip, &ih->daddr, 16);
-	if (bpf_xdp_adjust_head(ctx, -(int)grow) ||
-	    bpf_xdp_adjust_tail(ctx, (int)(l2 + quote) - (int)len))
+	if (mlb_icmp_resize(ctx, l2, grow, quote, len))
 		return XDP_DROP;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;

@@ -37,14 +37,9 @@ finish() {
 	[ "$failed" -eq 0 ]
 	exit
 }
-nsx() { local ns=$1; shift; ip netns exec "$P$ns" "$@"; }
-NS=""
+. selftests/bpf/netns_lib.sh # nsx, netns_add, topo_down
 cleanup() {
-	local ns
-	for ns in $NS; do
-		ip netns pids "$P$ns" 2>/dev/null | xargs -r kill 2>/dev/null
-		ip netns del "$P$ns" 2>/dev/null
-	done
+	topo_down
 	rm -f "${samples:-}"
 }
 trap cleanup EXIT
@@ -69,8 +64,7 @@ link() {
 topo_up() {
 	local ns i
 	for ns in rt cli lb s1 s2 s3; do
-		ip netns add "$P$ns" || return 1
-		NS="$NS $ns"
+		netns_add "$ns" || return 1
 		nsx "$ns" ip link set lo up
 	done
 	# loose reverse-path filtering, as a DSR fabric has it: the servers' answers come from the

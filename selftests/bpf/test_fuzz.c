@@ -183,6 +183,21 @@ static uint32_t make_frame(uint8_t *f)
 	return len;
 }
 
+/* The rules every mode keeps; NULL if the frame kept them. */
+static const char *check_rules(enum ref_class ref, int verdict, const uint8_t *in, uint32_t len,
+			       const uint8_t *out, uint32_t out_len)
+{
+	if (verdict != XDP_PASS && verdict != XDP_TX && verdict != XDP_DROP)
+		return "unexpected verdict";
+	if (ref == REF_PASS && (verdict != XDP_PASS || out_len != len || memcmp(in, out, len)))
+		return "non-VIP frame not passed byte-identical";
+	if (ref == REF_DROP && verdict != XDP_DROP)
+		return "broken frame to a VIP address not dropped";
+	if (ref == REF_VIP && verdict == XDP_PASS)
+		return "service frame passed";
+	return NULL;
+}
+
 static void hexdump(const uint8_t *p, uint32_t len)
 {
 	for (uint32_t i = 0; i < len && i < 96; i++)
@@ -226,15 +241,9 @@ static void test_fuzz_frames(void)
 		const char *why = NULL;
 
 		counts[ref]++;
-		if (verdict != XDP_PASS && verdict != XDP_TX && verdict != XDP_DROP)
-			why = "unexpected verdict";
-		else if (ref == REF_PASS &&
-			 (verdict != XDP_PASS || out_len != len || memcmp(in, out, len)))
-			why = "non-VIP frame not passed byte-identical";
-		else if (ref == REF_DROP && verdict != XDP_DROP)
-			why = "broken frame to a VIP address not dropped";
-		else if (ref == REF_VIP && verdict == XDP_PASS)
-			why = "service frame passed";
+		why = check_rules(ref, verdict, in, len, out, out_len);
+		if (why)
+			; /* reported below */
 		else if (ref == REF_VIP && verdict == XDP_TX &&
 			 (out_len != len || fx_backend_of(out) < 0 || memcmp(out + 6, in, 6) ||
 			  memcmp(out + 12, in + 12, len - 12)))
@@ -462,16 +471,8 @@ static void test_fuzz_encap(void)
 		int verdict = fx_run_frame(&f, in, len, out, &out_len);
 		const char *why = NULL;
 
-		if (verdict != XDP_PASS && verdict != XDP_TX && verdict != XDP_DROP)
-			why = "unexpected verdict";
-		else if (ref == REF_PASS &&
-			 (verdict != XDP_PASS || out_len != len || memcmp(in, out, len)))
-			why = "non-VIP frame not passed byte-identical";
-		else if (ref == REF_DROP && verdict != XDP_DROP)
-			why = "broken frame to a VIP address not dropped";
-		else if (ref == REF_VIP && verdict == XDP_PASS)
-			why = "service frame passed";
-		else if (ref == REF_VIP && verdict == XDP_TX)
+		why = check_rules(ref, verdict, in, len, out, out_len);
+		if (!why && ref == REF_VIP && verdict == XDP_TX)
 			why = check_encapsulated(in, out, out_len);
 		if (!why && ref == REF_VIP && verdict == XDP_TX && fx_backend_of(out) >= 0) {
 			tx++;
