@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Encapsulating forwarding (mlb_vip_fwd in include/marllb.h; Documentation/dataplane.md,
- * "Encapsulation"). The packet goes on unchanged (its TTL included) inside an outer header
+ * "Forwarding modes"). The packet goes on unchanged (its TTL included) inside an outer header
  * addressed to the backend: IPIP (an outer IPv4 or IPv6 header, next protocol 4 or 41) or GUE
  * (an outer IP + UDP header, GUE variant 1: the UDP payload is the IP packet itself), in a frame
  * to the backend's MAC (the next hop's), from the receiving interface's, on the frame's VLAN,

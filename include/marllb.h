@@ -152,7 +152,7 @@ static inline __u32 mlb_vip_filter_hash(const __u32 *addr, __u16 port)
  * src4_mask / src6_mask (network order; the last word of src6), taken from a hash of the
  * client's address and port: one client's flows spread over the servers' receive queues.
  * A packet whose encapsulation would exceed mtu is answered with ICMP "fragmentation needed"
- * or ICMPv6 "packet too big" (Documentation/dataplane.md, "Encapsulation").
+ * or ICMPv6 "packet too big" (Documentation/dataplane.md, "Forwarding modes").
  */
 #define MLB_FWD_HAS_SRC4 1
 #define MLB_FWD_HAS_SRC6 2

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The frames the encapsulating modes should produce, built field by field from their
- * definitions (Documentation/dataplane.md, "Encapsulation"), independently of the BPF code:
+ * definitions (Documentation/dataplane.md, "Forwarding modes"), independently of the BPF code:
  * checksums are computed over the bytes (GUE's over the whole UDP datagram). Fields a hash of
  * the flow picks (the outer source's host bits, GUE's source port, the IPv6 flow label) are
  * taken from the frame the data plane produced once they are checked to be in range.

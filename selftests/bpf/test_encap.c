@@ -3,7 +3,7 @@
  * The encapsulating modes (ipip, gue) and the server side (marllb_decap.o), driven with
  * crafted frames through bpf_prog_test_run_opts. The frame each case should produce is built
  * here field by field from the modes' definitions (Documentation/dataplane.md,
- * "Encapsulation") and compared whole; its checksums are computed here over the bytes
+ * "Forwarding modes") and compared whole; its checksums are computed here over the bytes
  * (the outer UDP checksum over the whole datagram, not as the data plane derives it). Only the
  * fields a hash of the flow picks (outer source host bits, GUE source port, IPv6 flow label)
  * come from the output, after their range is checked; their spread and stability are tested

@@ -23,7 +23,7 @@ VIP6=fd91:9::100
 VIP46=10.91.9.101 # an IPv4 VIP with IPv6 backends
 # The LB's outer sources: prefixes of their own, routed to the LB. (Inside the LB's subnet
 # they would take in the router's address and the broadcast address, whose packets the
-# router drops as martians: Documentation/dataplane.md, "Encapsulation".)
+# router drops as martians: Documentation/dataplane.md, "Forwarding modes".)
 SRC4=10.91.200.0/24
 SRC6=fd91:200::/112
 N_CONN=20
