@@ -132,4 +132,4 @@ uninstall:
 	fi
 
 clean:
-	$(Q)rm -rf $(OUT) marllb.o
+	$(Q)rm -rf $(OUT) marllb.o marllb_decap.o

@@ -126,8 +126,13 @@ created:
 static __always_inline __u32 mlb_flow_close(struct mlb_pkt *pkt, struct mlb_flow *f,
 					    struct mlb_stats *st)
 {
-	struct mlb_flow copy = *f;
+	struct mlb_flow copy;
 	__u64 now;
+
+	/* a FIN or RST may be the first segment to acknowledge the server's data */
+	if ((pkt->tcp_flags & MLB_TCP_ACK) && f->state == MLB_FLOW_OPEN)
+		mlb_task_step(pkt, f, st);
+	copy = *f;
 
 	if (bpf_map_delete_elem(&mlb_flows, &pkt->key))
 		return 0; /* user space reclaimed it meanwhile, and decremented */
@@ -196,6 +201,8 @@ static __always_inline __u32 mlb_flow_uncounted(struct mlb_pkt *pkt, struct mlb_
 	if (f->state == MLB_FLOW_CLOSED)
 		return 0;
 	if (pkt->tcp_flags & (MLB_TCP_FIN | MLB_TCP_RST)) {
+		if ((pkt->tcp_flags & MLB_TCP_ACK) && f->state == MLB_FLOW_OPEN)
+			mlb_task_step(pkt, f, st);
 		if (f->state != MLB_FLOW_SYN) {
 			now = bpf_ktime_get_ns();
 			mlb_sample(st, MLB_SAMPLE_FCT, f->vip_id, f->backend, now, now - f->syn_ns);

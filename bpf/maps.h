@@ -67,6 +67,13 @@ struct {
 	__type(value, struct mlb_queues);
 } mlb_queues SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MLB_MAX_VIPS);
+	__type(key, __u32);
+	__type(value, struct mlb_vip_fwd);
+} mlb_vip_fwd SEC(".maps");
+
 MLB_FLOW_TABLE(mlb_flows);
 MLB_HALF_OPEN_TABLE(mlb_half_open);
 

@@ -19,6 +19,7 @@
 #ifndef ETH_P_8021Q
 #define ETH_P_8021Q 0x8100
 #endif
+#define MLB_IP_DF 0x4000
 #define MLB_IP_MF 0x2000
 #define MLB_IP_OFFSET 0x1fff
 

@@ -29,6 +29,12 @@
 #define MLB_CHASH_NONE 0xffff /* a lookup-table slot with no backend (no active backend) */
 #define MLB_HALF_OPEN_LIFE_NS 1000000000ULL /* the SYN budget keeps half-open entries >= 1 s */
 #define MLB_SYN_WINDOW_SHIFT 26 /* the SYN budget counts in windows of 2^26 ns (67 ms) */
+#define MLB_GUE_PORT_DEFAULT 6080 /* UDP destination port of GUE (LB and decap) */
+#define MLB_ENCAP_MTU_DEFAULT 1500 /* L3 MTU an encapsulated packet must fit */
+#define MLB_ENCAP_TTL 64 /* TTL / hop limit of the outer header */
+#define MLB_ENCAP_MAX 48 /* largest encapsulation: IPv6 + UDP */
+#define MLB_MTU_MIN4 (576 + MLB_ENCAP_MAX) /* an IPv4 VIP's inner packets can be 576 */
+#define MLB_MTU_MIN6 (1280 + MLB_ENCAP_MAX) /* an IPv6 VIP's inner packets can be 1280 */
 
 #define MLB_AF_INET 4
 #define MLB_AF_INET6 6
@@ -50,6 +56,7 @@
 #define MLB_MAP_STATS "mlb_stats"
 #define MLB_MAP_VIP_STATS "mlb_vip_stats"
 #define MLB_MAP_BE_STATS "mlb_be_stats"
+#define MLB_MAP_VIP_FWD "mlb_vip_fwd"
 #define MLB_PROG_NAME "marllb" /* the XDP program (ELF section "prog") */
 
 /* Policy of a VIP: how a new flow picks its backend. */
@@ -80,7 +87,16 @@ enum mlb_drop_reason {
 	MLB_DROP_NO_BACKEND = 4, /* new flow but no active backend */
 	MLB_DROP_BACKEND_DOWN = 5, /* packet of a flow whose backend is down */
 	MLB_DROP_BAD_L2 = 6, /* VIP packet to a group (multicast/broadcast) MAC */
-	MLB_DROP_MAX = 7,
+	MLB_DROP_ENCAP = 7, /* cannot encapsulate: no headroom, or an IPv6 VIP on an IPv4 backend */
+	MLB_DROP_MAX = 8,
+};
+
+/* How a VIP's packets reach its backends (mlb_vip_fwd). */
+enum mlb_fwd_mode {
+	MLB_FWD_DSR_L2 = 0, /* rewrite the destination MAC, XDP_TX: backends on the LB's L2 */
+	MLB_FWD_IPIP = 1, /* IPv4 in IPv4, IPv6 in IPv6, IPv4 in IPv6 (an IPv6 backend) */
+	MLB_FWD_GUE = 2, /* the same inside UDP (GUE variant 1: the payload is the IP packet) */
+	MLB_FWD_MAX,
 };
 
 /* mlb_vips: key -> VIP. Hash map, MLB_MAX_VIPS entries. */
@@ -127,6 +143,31 @@ static inline __u32 mlb_vip_filter_hash(const __u32 *addr, __u16 port)
 	return (h * 0x9e3779b1u) >> (32 - 12);
 }
 
+/*
+ * mlb_vip_fwd: array, index VIP id: how its packets reach their backends, written by user
+ * space (mlb_dp_set_vip()). dsr-l2 needs nothing else. The encapsulating modes send the packet
+ * to the backend's address inside an outer header, in an Ethernet frame to the backend's MAC
+ * (there: the next hop's), out of the interface it came in on (XDP_TX). The outer source is
+ * the prefix src4 (IPv4 outer) or src6 (IPv6 outer) with its host bits, the set bits of
+ * src4_mask / src6_mask (network order; the last word of src6), taken from a hash of the
+ * client's address and port: one client's flows spread over the servers' receive queues.
+ * A packet whose encapsulation would exceed mtu is answered with ICMP "fragmentation needed"
+ * or ICMPv6 "packet too big" (Documentation/dataplane.md, "Forwarding modes").
+ */
+#define MLB_FWD_HAS_SRC4 1
+#define MLB_FWD_HAS_SRC6 2
+struct mlb_vip_fwd {
+	__u8 mode; /* enum mlb_fwd_mode */
+	__u8 sources; /* MLB_FWD_HAS_SRC4 | MLB_FWD_HAS_SRC6: which outer sources are set */
+	__u16 mtu; /* host order: the L3 MTU towards the backends */
+	__u16 gue_port; /* network order: GUE's UDP destination port */
+	__u16 pad2;
+	__u32 src4; /* network order, host bits 0 */
+	__u32 src4_mask;
+	__u32 src6[4];
+	__u32 src6_mask; /* applies to src6[3] */
+};
+
 /* mlb_vip_addrs: VIP address alone (port 0, proto 0) -> number of services on it. Lets the
  * parser drop malformed frames for a VIP address whose port it cannot read. */
 
@@ -137,6 +178,10 @@ struct mlb_backend {
 	__u8 state; /* enum mlb_backend_state */
 	__u8 family;
 	__u32 weight; /* static weight, relative units (sed, wcmp); 0: no new flows */
+	/* 1 when the VIP's mode encapsulates: a copy of mlb_vip_fwd's mode != dsr-l2, kept by
+	 * user space, so that dsr-l2 packets need no lookup of mlb_vip_fwd */
+	__u8 encap;
+	__u8 pad[3];
 };
 
 /* mlb_pools: array, index vip_id. Written by user space only. */
@@ -277,6 +322,7 @@ struct mlb_stats {
 	__u64 refused; /* handshakes the full mlb_flows could not take (served, not counted) */
 	__u64 syn_stateless; /* new flows placed by mlb_chash without state (SYN budget spent) */
 	__u64 fallback; /* packets of flows with no entry, forwarded by mlb_chash */
+	__u64 icmp_too_big; /* packets too big to encapsulate, answered with ICMP(v6) */
 };
 
 /* mlb_vip_stats (index vip_id) and mlb_be_stats (index vip_id * MLB_MAX_BACKENDS + k):
@@ -287,6 +333,34 @@ struct mlb_traffic {
 	__u64 bytes;
 	__u64 opened; /* flows entered into mlb_flows (q + 1) */
 	__u64 closed; /* flows deleted from it by a client FIN/RST (q - 1) */
+};
+
+/*
+ * The server side: marllb_decap.o (bpf/marllb_decap.bpf.c), an XDP program that strips the
+ * outer header (IPIP, IPv6 in IPv6, IPv4 in IPv6, GUE) of packets whose inner destination is a
+ * configured VIP, so that they reach the VIP bound on lo. Every other packet passes untouched.
+ */
+#define MLB_DECAP_PROG_NAME "marllb_decap"
+#define MLB_MAP_DECAP_VIPS "mlb_decap_vips"
+#define MLB_MAP_DECAP_CFG "mlb_decap_cfg"
+#define MLB_MAP_DECAP_STATS "mlb_decap_stats"
+#define MLB_DECAP_MAX_VIPS 256
+
+/* mlb_decap_vips: hash, struct mlb_vip_key -> __u32 (1). A port of 0 matches every port. */
+/* mlb_decap_cfg: array of one */
+struct mlb_decap_cfg {
+	__u16 gue_port; /* network order; 0: MLB_GUE_PORT_DEFAULT */
+	__u16 pad;
+};
+
+/* mlb_decap_stats: per-CPU array of one */
+struct mlb_decap_stats {
+	__u64 ipip; /* IPv4 in IPv4 decapsulated */
+	__u64 ip6ip6; /* IPv6 in IPv6 */
+	__u64 ip4ip6; /* IPv4 in IPv6 */
+	__u64 gue; /* GUE, either family */
+	__u64 not_vip; /* encapsulated, but not to a configured VIP: passed untouched */
+	__u64 malformed; /* encapsulated, broken (lengths, checksum, fragment): passed untouched */
 };
 
 #endif /* MARLLB_H */

@@ -25,6 +25,11 @@
  *   insert alone    reference programs (build/bench_ref.o) that only insert fresh keys into
  *                   copies of the tables (LRU empty and full, hash): the floor a new flow pays
  *                   for the table's memory
+ *   forwarding      established and new flows in dsr-l2, ipip and gue, loaded with
+ *                   mlb_bench_encap_undo = 1: an encapsulated packet is stripped again before
+ *                   the program returns, so that the next run gets the same packet; the
+ *                   stripping (a bpf_xdp_adjust_head and an Ethernet header) is timed with the
+ *                   encapsulation, so the difference to dsr-l2 (loaded alike) is an upper bound
  */
 #include <sched.h>
 #include <stdio.h>
@@ -47,6 +52,7 @@ enum bench_kind {
 	B_NO_ENTRY,
 	B_REF_LRU,
 	B_REF_HASH,
+	B_REF_HEAD,
 };
 
 struct bench_case {
@@ -56,6 +62,8 @@ struct bench_case {
 	bool full; /* its LRU table is full: every insert evicts */
 	int repeat;
 	int backend; /* established: the flow's backend */
+	uint32_t mode; /* enum mlb_fwd_mode */
+	bool undo; /* loaded with mlb_bench_encap_undo */
 	struct fx fx; /* marllb cases */
 	struct bpf_object *ref; /* reference cases */
 	int run_fd, bss_fd;
@@ -68,7 +76,7 @@ static uint8_t run_out[PKT_MAX];
 
 static bool is_ref(const struct bench_case *c)
 {
-	return c->kind == B_REF_LRU || c->kind == B_REF_HASH;
+	return c->kind == B_REF_LRU || c->kind == B_REF_HASH || c->kind == B_REF_HEAD;
 }
 
 static bool new_keys(const struct bench_case *c)
@@ -152,7 +160,9 @@ static int make_half_open(struct bench_case *c, int n)
 
 static int setup_ref(struct bench_case *c, struct bench_case *like)
 {
-	const char *prog = c->kind == B_REF_LRU ? "lru_insert" : "hash_insert";
+	const char *prog = c->kind == B_REF_LRU	 ? "lru_insert" :
+			   c->kind == B_REF_HASH ? "hash_insert" :
+						   "head_pair";
 	struct bpf_map *lru, *hash;
 
 	c->ref = bpf_object__open_file("build/bench_ref.o", NULL);
@@ -180,9 +190,54 @@ static int fill(struct bench_case *c)
 	return run_repeat(c->run_fd, c->frame, c->len, share + 10000, &verdict, &ns);
 }
 
+/* A handshake; the backend from the flow table (the output's MAC is not the backend's when
+ * the encapsulation is stripped again). */
+static int open_flow(struct fx *f, struct pkt_spec s)
+{
+	struct mlb_flow_key key = fx_key(&s);
+	struct mlb_flow flow;
+
+	s.flags = PKT_SYN;
+	if (fx_run(f, &s, NULL, NULL) != XDP_TX)
+		return -1;
+	s.flags = PKT_ACK;
+	s.ack = 7001;
+	if (fx_run(f, &s, NULL, NULL) != XDP_TX || mlb_dp_lookup_flow(f->dp, &key, &flow, NULL))
+		return -1;
+	return flow.backend;
+}
+
+/* The case's VIP in its mode: backends of its family (4 in 4, 6 in 6), prefixes as sources. */
+static int set_mode(struct bench_case *c)
+{
+	struct mlb_vip_cfg vc = { .family = c->family == 4 ? MLB_AF_INET : MLB_AF_INET6,
+				  .port = 80,
+				  .policy = MLB_POLICY_MARL,
+				  .fwd = { .mode = c->mode } };
+	int err = 0;
+
+	memcpy(vc.addr, c->fx.vip_spec.dst, 16);
+	for (int k = 0; !err && c->family == 6 && k < c->n_backends; k++) {
+		struct mlb_backend_cfg b = { .family = MLB_AF_INET6,
+					     .state = MLB_BACKEND_ACTIVE,
+					     .weight = 1 };
+
+		inet_pton(AF_INET6, "fd00:1::", b.addr);
+		b.addr[14] = k >> 8;
+		b.addr[15] = k;
+		fx_backend_mac(k, b.mac);
+		err = mlb_dp_set_backend(c->fx.dp, c->fx.vip, k, &b);
+	}
+	if (!err)
+		err = mlb_fwd_source_parse(&vc.fwd, "10.200.0.0/24");
+	if (!err)
+		err = mlb_fwd_source_parse(&vc.fwd, "fd00:200::/112");
+	return err ? err : mlb_dp_set_vip(c->fx.dp, &vc, NULL);
+}
+
 static int setup_case(struct bench_case *c, struct bench_case *like)
 {
-	struct mlb_dp_opts o = { .bench_new_flows = new_keys(c) };
+	struct mlb_dp_opts o = { .bench_new_flows = new_keys(c), .bench_encap_undo = c->undo };
 	struct pkt_spec s;
 	int err;
 
@@ -190,6 +245,8 @@ static int setup_case(struct bench_case *c, struct bench_case *like)
 		err = setup_ref(c, like);
 	else
 		err = fx_setup_opts(&c->fx, c->family, MLB_POLICY_MARL, c->n_backends, &o);
+	if (!err && c->mode != MLB_FWD_DSR_L2)
+		err = set_mode(c);
 	if (err)
 		return err;
 	if (is_ref(c))
@@ -204,7 +261,7 @@ static int setup_case(struct bench_case *c, struct bench_case *like)
 		inet_pton(AF_INET, "10.0.0.200", s.dst);
 		break;
 	case B_ESTABLISHED:
-		c->backend = fx_open(&c->fx, s);
+		c->backend = c->undo ? open_flow(&c->fx, s) : fx_open(&c->fx, s);
 		if (c->backend < 0)
 			return -EIO;
 		s.flags = PKT_ACK | PKT_PSH;
@@ -243,33 +300,39 @@ static uint64_t stat_of(const struct bench_case *c, const struct mlb_stats *st)
 	}
 }
 
-/* Runs one timed repeat of the case and checks it took the path it claims. */
-static int time_case(struct bench_case *c, double *ns)
+/* The counters a timed run is checked against. */
+struct path_snap {
+	struct mlb_stats st;
+	struct mlb_traffic be;
+	uint64_t ref;
+};
+
+static void path_begin(struct bench_case *c, struct path_snap *b)
 {
-	uint32_t verdict, expect = c->kind == B_NON_VIP ? XDP_PASS : XDP_TX;
-	struct mlb_traffic tb = {}, ta = {};
-	struct mlb_stats before, after;
-	uint64_t want, got, ref0 = 0;
-	int err;
+	if (is_ref(c)) {
+		b->ref = bss_read(c->bss_fd, 8, 8);
+		return;
+	}
+	mlb_dp_read_stats(c->fx.dp, &b->st);
+	mlb_dp_read_backend_traffic(c->fx.dp, c->fx.vip, c->backend, &b->be);
+}
+
+/* Did the c->repeat packets since b take the path the case names? */
+static int path_check(struct bench_case *c, const struct path_snap *b, uint32_t verdict)
+{
+	uint32_t expect = c->kind == B_NON_VIP ? XDP_PASS : XDP_TX;
+	struct mlb_traffic ta = {};
+	struct mlb_stats after;
+	uint64_t want, got;
 
 	if (is_ref(c)) {
-		ref0 = bss_read(c->bss_fd, 8, 8);
-		err = run_repeat(c->run_fd, c->frame, c->len, c->repeat, &verdict, ns);
-		got = bss_read(c->bss_fd, 8, 8) - ref0;
-		if (!err && got != (uint64_t)c->repeat) {
-			fprintf(stderr, "%s: %llu inserts, expected %d\n", c->name,
-				(unsigned long long)got, c->repeat);
-			return -EIO;
-		}
-		return err;
-	}
-	if (c->kind == B_HANDSHAKE && make_half_open(c, c->repeat))
+		got = bss_read(c->bss_fd, 8, 8) - b->ref;
+		if (got == (uint64_t)c->repeat)
+			return 0;
+		fprintf(stderr, "%s: %llu inserts, expected %d\n", c->name, (unsigned long long)got,
+			c->repeat);
 		return -EIO;
-	mlb_dp_read_stats(c->fx.dp, &before);
-	mlb_dp_read_backend_traffic(c->fx.dp, c->fx.vip, c->backend, &tb);
-	err = run_repeat(c->run_fd, c->frame, c->len, c->repeat, &verdict, ns);
-	if (err)
-		return err;
+	}
 	mlb_dp_read_stats(c->fx.dp, &after);
 	fx_drain_samples(&c->fx);
 	c->fx.n_samples = 0;
@@ -278,26 +341,40 @@ static int time_case(struct bench_case *c, double *ns)
 		return -EIO;
 	}
 	want = c->kind == B_NON_VIP || c->kind == B_ESTABLISHED ? 0 : c->repeat;
-	got = stat_of(c, &after) - stat_of(c, &before);
+	got = stat_of(c, &after) - stat_of(c, &b->st);
 	/* beyond the budget, the first SYN of each 67 ms window still gets an entry */
 	if ((c->kind == B_SYN_STATELESS ? got + 100 < want : got != want) ||
-	    after.ring_lost != before.ring_lost ||
-	    memcmp(after.drops, before.drops, sizeof(after.drops))) {
+	    after.ring_lost != b->st.ring_lost ||
+	    memcmp(after.drops, b->st.drops, sizeof(after.drops))) {
 		fprintf(stderr, "%s: counters show another path (%llu of %llu)\n", c->name,
 			(unsigned long long)got, (unsigned long long)want);
 		return -EIO;
 	}
 	if (c->kind == B_ESTABLISHED) {
 		mlb_dp_read_backend_traffic(c->fx.dp, c->fx.vip, c->backend, &ta);
-		if (ta.packets - tb.packets != (uint64_t)c->repeat ||
-		    fx_backend_of(run_out) != c->backend) {
+		if (ta.packets - b->be.packets != (uint64_t)c->repeat ||
+		    (!c->undo && fx_backend_of(run_out) != c->backend)) {
 			fprintf(stderr, "%s: backend %d got %llu packets, expected %d\n", c->name,
-				c->backend, (unsigned long long)(ta.packets - tb.packets),
+				c->backend, (unsigned long long)(ta.packets - b->be.packets),
 				c->repeat);
 			return -EIO;
 		}
 	}
 	return 0;
+}
+
+/* Runs one timed repeat of the case and checks it took the path it claims. */
+static int time_case(struct bench_case *c, double *ns)
+{
+	struct path_snap b;
+	uint32_t verdict;
+	int err;
+
+	if (c->kind == B_HANDSHAKE && make_half_open(c, c->repeat))
+		return -EIO;
+	path_begin(c, &b);
+	err = run_repeat(c->run_fd, c->frame, c->len, c->repeat, &verdict, ns);
+	return err ? err : path_check(c, &b, verdict);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -351,8 +428,32 @@ int main(void)
 		{ "handshake ACK (counted)", B_HANDSHAKE, 4, 64, false, NEW_FLOW_REPEAT },
 		{ "  hash insert alone", B_REF_HASH, 4, 0, false, NEW_FLOW_REPEAT },
 		{ "no entry: hash fallback", B_NO_ENTRY, 4, 64, false, NEW_FLOW_REPEAT },
+	/* the forwarding modes, each loaded with mlb_bench_encap_undo */
+#define FWD_CASE(name, kind, family, fwd, repeat) \
+	{ name, kind, family, 64, false, repeat, .mode = fwd, .undo = true }
+		FWD_CASE("established v4 dsr-l2 (u)", B_ESTABLISHED, 4, MLB_FWD_DSR_L2, 200000),
+		FWD_CASE("established v4 ipip (u)", B_ESTABLISHED, 4, MLB_FWD_IPIP, 200000),
+		FWD_CASE("established v4 gue (u)", B_ESTABLISHED, 4, MLB_FWD_GUE, 200000),
+		FWD_CASE("established v6 dsr-l2 (u)", B_ESTABLISHED, 6, MLB_FWD_DSR_L2, 200000),
+		FWD_CASE("established v6 ipip (u)", B_ESTABLISHED, 6, MLB_FWD_IPIP, 200000),
+		FWD_CASE("established v6 gue (u)", B_ESTABLISHED, 6, MLB_FWD_GUE, 200000),
+		FWD_CASE("new flow 64 dsr-l2 (u)", B_SYN, 4, MLB_FWD_DSR_L2, NEW_FLOW_REPEAT),
+		FWD_CASE("new flow 64 ipip (u)", B_SYN, 4, MLB_FWD_IPIP, NEW_FLOW_REPEAT),
+		FWD_CASE("new flow 64 gue (u)", B_SYN, 4, MLB_FWD_GUE, NEW_FLOW_REPEAT),
+#undef FWD_CASE
+		{ "  adjust_head pair alone", B_REF_HEAD, 4, 0, false, 200000 },
 	};
-	enum { SYN8 = 3, SYN64 = 4, SYN64_FULL = 6, REF_EMPTY, REF_FULL, HANDSHAKE = 10, REF_HASH };
+	enum {
+		SYN8 = 3,
+		SYN64 = 4,
+		SYN64_FULL = 6,
+		REF_EMPTY,
+		REF_FULL,
+		HANDSHAKE = 10,
+		REF_HASH,
+		FWD = 13 /* the first forwarding row: established v4 dsr-l2 */,
+		REF_HEAD = FWD + 9
+	};
 	int n_cases = sizeof(cases) / sizeof(cases[0]), empty_fd, err;
 	struct bpf_object *empty;
 	uint32_t verdict;
@@ -412,7 +513,30 @@ int main(void)
 	       median_diff(&cases[SYN64_FULL], &cases[REF_FULL]),
 	       median_diff(&cases[HANDSHAKE], &cases[REF_HASH]),
 	       median_diff(&cases[SYN64], &cases[SYN8]) / 56);
-	printf("\nmarllb, empty: medians; min: marllb's fastest round\n"
+	{
+		/* one bpf_xdp_adjust_head: half the reference pair over the empty program */
+		double head[ROUNDS], est[4], nf[2];
+		const int est_rows[4][2] = { { 1, 0 }, { 2, 0 }, { 4, 3 }, { 5, 3 } };
+
+		for (int r = 0; r < ROUNDS; r++)
+			head[r] = (cases[REF_HEAD].ns[r] - cases[REF_HEAD].empty_ns[r]) / 2;
+		for (int i = 0; i < 4; i++)
+			est[i] = median_diff(&cases[FWD + est_rows[i][0]],
+					     &cases[FWD + est_rows[i][1]]);
+		nf[0] = median_diff(&cases[FWD + 7], &cases[FWD + 6]);
+		nf[1] = median_diff(&cases[FWD + 8], &cases[FWD + 6]);
+		printf("\nencapsulation over dsr-l2 (both loaded with mlb_bench_encap_undo), median of the "
+		       "rounds' differences;\nin brackets: minus the stripping's bpf_xdp_adjust_head "
+		       "(half the reference pair: %.1f ns)\n"
+		       "  established IPv4: ipip %+.1f (%+.1f) ns, gue %+.1f (%+.1f) ns\n"
+		       "  established IPv6: ipip %+.1f (%+.1f) ns, gue %+.1f (%+.1f) ns\n"
+		       "  new flow (64 backends): ipip %+.1f ns, gue %+.1f ns\n",
+		       median(head, ROUNDS), est[0], est[0] - median(head, ROUNDS), est[1],
+		       est[1] - median(head, ROUNDS), est[2], est[2] - median(head, ROUNDS), est[3],
+		       est[3] - median(head, ROUNDS), nf[0], nf[1]);
+	}
+	printf("\nmarllb, empty: medians; min: marllb's fastest round; (u): loaded with "
+	       "mlb_bench_encap_undo\n"
 	       "paths verified after every run: verdicts and the counters of each path\n");
 	for (int i = 0; i < n_cases; i++) {
 		if (is_ref(&cases[i]))

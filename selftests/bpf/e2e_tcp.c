@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * TCP server and clients for the namespace end-to-end tests. Every mode is bounded in time.
+ * A request is a line: the server answers once it has read one ending in a newline.
  *   e2e_tcp serve PORT NAME SECONDS     answers "hello" with NAME and closes (the server
  *                                       closes first, like an HTTP/1.0 server); answers
  *                                       "hold" with NAME and keeps the connection, answering
- *                                       each "ping" with NAME; many connections at once (poll)
- *   e2e_tcp connect ADDR PORT N SECONDS N sequential requests; prints "NAME count" per server;
- *                                       exit 0 only if all N got an answer in time
+ *                                       each "ping" with NAME; many connections at once (poll);
+ *                                       IPv4 and IPv6
+ *   e2e_tcp connect ADDR PORT N SECONDS [BYTES]
+ *                                       N sequential requests (each with BYTES of padding
+ *                                       before "hello": large segments); prints "NAME count"
+ *                                       per server; exit 0 only if all N got an answer in time
  *   e2e_tcp load ADDR PORT RATE SECONDS open-loop requests, RATE per second (each in its own
  *                                       connection, up to 512 at once); one line per request,
  *                                       "T_MS NAME" or "T_MS FAIL why" (T_MS: its start,
@@ -61,15 +65,24 @@ static int serve(int port, const char *name, int seconds)
 {
 	static struct pollfd pfd[MAX_CONNS + 1];
 	static char held[MAX_CONNS + 1];
+	struct sockaddr_in6 addr6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
 	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int one = 1, lfd = socket(AF_INET, SOCK_STREAM, 0), n = 1;
-	char buf[256];
+	int one = 1, zero = 0, lfd = socket(AF_INET6, SOCK_STREAM, 0), n = 1, bound;
+	char buf[2048];
 
 	alarm(seconds); /* bounded in time whatever happens */
 	raise_fd_limit();
 	signal(SIGPIPE, SIG_IGN);
-	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) || listen(lfd, 4096)) {
+	if (lfd >= 0) { /* both families on one socket */
+		setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+		bound = bind(lfd, (struct sockaddr *)&addr6, sizeof(addr6));
+	} else { /* no IPv6 */
+		lfd = socket(AF_INET, SOCK_STREAM, 0);
+		setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		bound = bind(lfd, (struct sockaddr *)&addr, sizeof(addr));
+	}
+	if (lfd < 0 || bound || listen(lfd, 4096)) {
 		perror("e2e_tcp serve");
 		return 1;
 	}
@@ -95,6 +108,8 @@ static int serve(int port, const char *name, int seconds)
 				continue;
 			len = read(pfd[i].fd, buf, sizeof(buf) - 1);
 			done = len <= 0;
+			if (len > 0 && buf[len - 1] != '\n')
+				continue; /* the request goes on */
 			if (len > 0) {
 				buf[len] = 0;
 				if (!strncmp(buf, "hold", 4))
@@ -112,16 +127,21 @@ static int serve(int port, const char *name, int seconds)
 	}
 }
 
-static int connect_to(const struct sockaddr_in *addr, int timeout_s)
+struct addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+static int connect_to(const struct addr *addr, int timeout_s)
 {
 	struct timeval tv = { .tv_sec = timeout_s };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd = socket(addr->ss.ss_family, SOCK_STREAM, 0);
 
 	if (fd < 0)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (const struct sockaddr *)addr, sizeof(*addr))) {
+	if (connect(fd, (const struct sockaddr *)&addr->ss, addr->len)) {
 		close(fd);
 		return -1;
 	}
@@ -139,20 +159,49 @@ static int ask(int fd, const char *msg, char *buf, int len)
 	return r;
 }
 
-static int parse_addr(const char *ip, int port, struct sockaddr_in *addr)
+static int parse_addr(const char *ip, int port, struct addr *addr)
 {
-	*addr = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(port) };
-	if (inet_pton(AF_INET, ip, &addr->sin_addr) == 1)
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&addr->ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&addr->ss;
+
+	memset(addr, 0, sizeof(*addr));
+	if (inet_pton(AF_INET, ip, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons(port);
+		addr->len = sizeof(*a4);
 		return 0;
+	}
+	if (inet_pton(AF_INET6, ip, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons(port);
+		addr->len = sizeof(*a6);
+		return 0;
+	}
 	fprintf(stderr, "e2e_tcp: bad address %s\n", ip);
 	return -1;
 }
 
-static int connect_many(const char *ip, int port, int n, int seconds)
+/* Writes BYTES of padding, then "hello\n". */
+static int send_request(int fd, int bytes)
+{
+	static char pad[65536];
+
+	if (bytes > (int)sizeof(pad))
+		bytes = sizeof(pad);
+	memset(pad, 'x', bytes);
+	for (int done = 0, w; done < bytes; done += w) {
+		w = write(fd, pad + done, bytes - done);
+		if (w <= 0)
+			return -1;
+	}
+	return write(fd, "hello\n", 6) == 6 ? 0 : -1;
+}
+
+static int connect_many(const char *ip, int port, int n, int seconds, int bytes)
 {
 	char names[MAX_NAMES][64];
 	int counts[MAX_NAMES] = {}, n_names = 0, ok = 0;
-	struct sockaddr_in addr;
+	struct addr addr;
 
 	alarm(seconds);
 	if (parse_addr(ip, port, &addr))
@@ -161,7 +210,7 @@ static int connect_many(const char *ip, int port, int n, int seconds)
 		int fd = connect_to(&addr, 2), len = 0, r, j;
 		char buf[64];
 
-		if (fd < 0 || write(fd, "hello\n", 6) != 6) {
+		if (fd < 0 || send_request(fd, bytes)) {
 			fprintf(stderr, "e2e_tcp: connection %d: %s\n", i, strerror(errno));
 			if (fd >= 0)
 				close(fd);
@@ -216,7 +265,7 @@ static int load(const char *ip, int port, double rate, double seconds)
 	struct pollfd pfd[LOAD_INFLIGHT];
 	int failed = 0, slot[LOAD_INFLIGHT];
 	double t0 = now_s(CLOCK_MONOTONIC), next = t0;
-	struct sockaddr_in addr;
+	struct addr addr;
 
 	alarm((unsigned int)seconds + 10);
 	raise_fd_limit();
@@ -242,9 +291,9 @@ static int load(const char *ip, int port, double rate, double seconds)
 			}
 			req[i] = (struct request){ .start = now,
 						   .start_wall = now_s(CLOCK_REALTIME) };
-			req[i].fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+			req[i].fd = socket(addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
 			if (req[i].fd < 0 ||
-			    (connect(req[i].fd, (struct sockaddr *)&addr, sizeof(addr)) &&
+			    (connect(req[i].fd, (struct sockaddr *)&addr.ss, addr.len) &&
 			     errno != EINPROGRESS)) {
 				req[i].state = 1;
 				request_done(&req[i], strerror(errno), &failed);
@@ -306,7 +355,7 @@ static int hold(const char *ip, int port, int n, int seconds)
 {
 	static int fds[MAX_CONNS];
 	int opened = 0, failed = 0, first = 0;
-	struct sockaddr_in addr;
+	struct addr addr;
 	char line[64], buf[64];
 
 	alarm(seconds);
@@ -349,13 +398,15 @@ int main(int argc, char **argv)
 {
 	if (argc == 5 && !strcmp(argv[1], "serve"))
 		return serve(atoi(argv[2]), argv[3], atoi(argv[4]));
-	if (argc == 6 && !strcmp(argv[1], "connect"))
-		return connect_many(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
+	if ((argc == 6 || argc == 7) && !strcmp(argv[1], "connect"))
+		return connect_many(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]),
+				    argc == 7 ? atoi(argv[6]) : 0);
 	if (argc == 6 && !strcmp(argv[1], "load"))
 		return load(argv[2], atoi(argv[3]), atof(argv[4]), atof(argv[5]));
 	if (argc == 6 && !strcmp(argv[1], "hold"))
 		return hold(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
-	fprintf(stderr, "usage: e2e_tcp serve PORT NAME SECONDS | connect ADDR PORT N SECONDS |\n"
+	fprintf(stderr, "usage: e2e_tcp serve PORT NAME SECONDS | connect ADDR PORT N SECONDS "
+			"[BYTES] |\n"
 			"       load ADDR PORT RATE SECONDS | hold ADDR PORT N SECONDS\n");
 	return 2;
 }

@@ -47,6 +47,38 @@ static inline uint16_t pkt_csum(const void *data, size_t len)
 	return ~sum;
 }
 
+/* The ones' complement sum of data (not folded, not inverted), to chain several pieces. */
+static inline uint32_t pkt_sum(const void *data, size_t len, uint32_t sum)
+{
+	const uint8_t *p = data;
+
+	for (; len > 1; len -= 2, p += 2)
+		sum += p[0] << 8 | p[1];
+	if (len)
+		sum += p[0] << 8;
+	return sum;
+}
+
+/* Folds and inverts a pkt_sum(): the checksum field's value in host order. 0 over a whole
+ * message that carries its checksum means the checksum is right. */
+static inline uint16_t pkt_sum_final(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* The TCP/UDP/ICMPv6 pseudo-header's sum (RFC 793, RFC 8200 8.1). */
+static inline uint32_t pkt_pseudo_sum(int family, const void *src, const void *dst, uint8_t proto,
+				      uint32_t len)
+{
+	int alen = family == 4 ? 4 : 16;
+	uint32_t sum = pkt_sum(src, alen, 0);
+
+	sum = pkt_sum(dst, alen, sum);
+	return sum + proto + (len >> 16) + (len & 0xffff);
+}
+
 /* A spec with defaults: 10.0.0.1:sport -> dst:dport, client and LB MACs. */
 static inline void pkt_spec_v4(struct pkt_spec *s, const char *src, const char *dst, uint16_t sport,
 			       uint16_t dport, uint8_t flags)
@@ -125,6 +157,9 @@ static inline size_t pkt_build(const struct pkt_spec *s, uint8_t *buf)
 	th->window = htons(65535);
 	for (int i = 0; i < s->payload; i++)
 		buf[off + sizeof(*th) + i] = 'a' + i % 26;
+	/* a valid TCP checksum: the encapsulating modes' UDP checksums build on it */
+	th->check = htons(pkt_sum_final(pkt_sum(
+		th, tcp_len, pkt_pseudo_sum(s->family, s->src, s->dst, IPPROTO_TCP, tcp_len))));
 	(void)l3;
 	return off + tcp_len;
 }

@@ -255,6 +255,33 @@ static void test_task_duration_sample(void)
 	fx_teardown(&f);
 }
 
+/* A client FIN (or RST) may be the first segment to acknowledge the server's data: it ends the
+ * task too, counted or not (a refused flow). */
+static void test_fin_acking_data_ends_task(void)
+{
+	int kinds[4] = {};
+	struct pkt_spec s;
+	struct fx f;
+
+	if (!setup(&f, 4, MLB_POLICY_LSQ, 2))
+		return;
+	for (int i = 0; i < 2; i++) {
+		s = f.vip_spec;
+		s.sport += i;
+		fx_open(&f, s);
+		s.flags = i ? PKT_RST | PKT_ACK : PKT_FIN | PKT_ACK;
+		s.ack = 7001 + 100; /* the server's answer and FIN */
+		ASSERT_EQ(fx_run(&f, &s, NULL, NULL), XDP_TX, "FIN/RST");
+	}
+	fx_drain_samples(&f);
+	for (int i = 0; i < f.n_samples; i++)
+		kinds[f.samples[i].kind & 3]++;
+	ASSERT_EQ(kinds[MLB_SAMPLE_TASK], 2, "task samples");
+	ASSERT_EQ(kinds[MLB_SAMPLE_FCT], 2, "FCT samples");
+	ASSERT_EQ(fx_q_sum(&f, f.vip, 2), 0, "q 0");
+	fx_teardown(&f);
+}
+
 /*
  * A segment of a flow with no entry goes where the consistent hash puts its 5-tuple: the same
  * backend for every such packet, the one ecmp (or a SYN beyond the SYN budget) gives it. It
@@ -1087,6 +1114,7 @@ static const struct test_case tests[] = {
 	TEST(fin_decrements_once),
 	TEST(rst_decrements),
 	TEST(task_duration_sample),
+	TEST(fin_acking_data_ends_task),
 	TEST(unknown_non_syn_falls_back),
 	TEST(flow_stays_on_backend),
 	TEST(draining_and_down),

@@ -92,6 +92,55 @@ static void check_bad(const char *name, const char *text, int line, const char *
 		printf("    message: %s (expected to mention '%s')\n", err, needle);
 }
 
+/* A VIP's forwarding: mode, outer sources (one string or one per family), MTU, GUE port. */
+static void test_config_forwarding(void)
+{
+	struct lb_conf conf = {};
+	char err[512] = "";
+	const char *p = write_conf(
+		"fwd.conf",
+		"vips = (\n"
+		" { address = \"10.0.0.1\"; port = 80; forward = \"gue\";\n"
+		"   outer_source = [ \"10.0.200.0/24\", \"fd00:200::1\" ]; mtu = 9000; gue_port = 7777;\n"
+		"   backends = ( { address = \"10.0.3.2\"; mac = \"02:00:00:00:00:01\"; } ); },\n"
+		" { address = \"10.0.0.2\"; port = 80; forward = \"ipip\"; outer_source = \"10.0.9.9\";\n"
+		"   backends = ( { address = \"10.0.3.2\"; } ); },\n"
+		" { address = \"10.0.0.3\"; port = 80; backends = ( { address = \"10.0.3.2\"; } ); }\n"
+		");\n");
+
+	if (!ASSERT_OK(conf_load(p, &conf, err, sizeof(err)), err))
+		return;
+	ASSERT_EQ(conf.vips[0].forward, 2, "gue");
+	ASSERT_EQ(conf.vips[0].n_outer_src, 2, "two sources");
+	ASSERT_EQ(conf.vips[0].outer_src_len[0], 24, "/24");
+	ASSERT_EQ(conf.vips[0].outer_src[1].family, AF_INET6, "an IPv6 one");
+	ASSERT_EQ(conf.vips[0].outer_src_len[1], 128, "an address: /128");
+	ASSERT_EQ(conf.vips[0].mtu, 9000, "mtu");
+	ASSERT_EQ(conf.vips[0].gue_port, 7777, "gue_port");
+	ASSERT_EQ(conf.vips[1].forward, 1, "ipip");
+	ASSERT_EQ(conf.vips[1].n_outer_src, 1, "one source, as a string");
+	ASSERT_EQ(conf.vips[2].forward, 0, "dsr-l2 by default");
+	conf_free(&conf);
+	check_bad("fwd_mode.conf",
+		  "vips = ( { address = \"10.0.0.1\"; port = 80;\n forward = \"gre\";\n"
+		  "   backends = ( { address = \"10.0.0.2\"; } ); } );\n",
+		  2, "not one of dsr-l2, ipip, gue");
+	check_bad(
+		"fwd_src.conf",
+		"vips = ( { address = \"10.0.0.1\"; port = 80; forward = \"ipip\";\n"
+		" outer_source = \"10.0.0.0/8\";\n   backends = ( { address = \"10.0.0.2\"; } ); } );\n",
+		2, "the prefix is /16../32");
+	check_bad("fwd_two4.conf",
+		  "vips = ( { address = \"10.0.0.1\"; port = 80; forward = \"ipip\";\n"
+		  " outer_source = [ \"10.0.0.1\", \"10.0.0.2\" ];\n"
+		  "   backends = ( { address = \"10.0.0.2\"; } ); } );\n",
+		  2, "one prefix per family");
+	check_bad("fwd_mtu.conf",
+		  "vips = ( { address = \"10.0.0.1\"; port = 80;\n mtu = 100;\n"
+		  "   backends = ( { address = \"10.0.0.2\"; } ); } );\n",
+		  2, "'mtu' must be");
+}
+
 static void test_config_bad(void)
 {
 	check_bad("syntax.conf", "vips = (\n { address = ; port = 80; }\n);\n", 2, "syntax error");
@@ -754,6 +803,7 @@ static const struct test_case tests[] = {
 	TEST(config_bad),
 	TEST(config_nonsense),
 	TEST(config_local),
+	TEST(config_forwarding),
 	TEST(config_example),
 	TEST(config_missing_file),
 	TEST(options),

@@ -310,10 +310,77 @@ static int parse_backend(struct parse_ctx *ctx, const config_setting_t *s, struc
 	return 0;
 }
 
+/* One outer source: an address, or a prefix of /16../32 (IPv4) or /96../128 (IPv6). */
+static int parse_outer_source(struct parse_ctx *ctx, const config_setting_t *m, struct inet_addr *a,
+			      int *len)
+{
+	const char *str = config_setting_get_string(m);
+	char buf[64], *slash;
+	int min, max;
+
+	if (!str || snprintf(buf, sizeof(buf), "%s", str) >= (int)sizeof(buf))
+		return fail(ctx, m, "an outer_source is a string \"address\" or \"prefix/len\".");
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = 0;
+	if (inet_addr_parse(buf, a))
+		return fail(ctx, m, "outer_source '%s' is not an address or a prefix.", str);
+	min = a->family == AF_INET ? 16 : 96;
+	max = a->family == AF_INET ? 32 : 128;
+	*len = max;
+	if (slash && (sscanf(slash + 1, "%d", len) != 1 || *len < min || *len > max))
+		return fail(ctx, m, "outer_source '%s': the prefix is /%d../%d.", str, min, max);
+	return 0;
+}
+
+/* forward, outer_source, mtu and gue_port of a VIP; how they fit its backends is checked when
+ * marllbd applies them (Documentation/dataplane.md, "Forwarding modes"). */
+static int parse_forwarding(struct parse_ctx *ctx, const config_setting_t *s, struct vip_conf *v)
+{
+	static const char *const modes[] = { "dsr-l2", "ipip", "gue" }; /* enum mlb_fwd_mode */
+	const config_setting_t *m, *list = config_setting_get_member(s, "outer_source");
+	const char *str;
+	int err, n = 0;
+
+	err = get_string(ctx, s, "forward", "VIP", false, &str);
+	for (v->forward = 0; !err && str && v->forward < 3 && strcmp(str, modes[v->forward]);)
+		v->forward++;
+	if (!err && v->forward == 3)
+		return fail(ctx, config_setting_get_member(s, "forward"),
+			    "forward '%s' is not one of dsr-l2, ipip, gue.", str);
+	if (list)
+		n = config_setting_is_array(list) ? config_setting_length(list) : 1;
+	if (!err && list && (n < 1 || n > 2 || config_setting_is_group(list)))
+		return fail(ctx, list, "'outer_source' is a prefix or an array of one per family.");
+	for (v->n_outer_src = 0; !err && v->n_outer_src < n; v->n_outer_src++) {
+		int i = v->n_outer_src;
+
+		m = config_setting_is_array(list) ? config_setting_get_elem(list, i) : list;
+		err = parse_outer_source(ctx, m, &v->outer_src[i], &v->outer_src_len[i]);
+		if (!err && i && v->outer_src[0].family == v->outer_src[i].family)
+			return fail(ctx, m, "outer_source: one prefix per family.");
+	}
+	for (int i = 0; !err && i < 2; i++) {
+		const char *key = i ? "gue_port" : "mtu";
+		int min = i ? 1 : 576;
+
+		m = config_setting_get_member(s, key);
+		if (!m)
+			continue;
+		if (config_setting_type(m) != CONFIG_TYPE_INT || config_setting_get_int(m) < min ||
+		    config_setting_get_int(m) > 65535)
+			return fail(ctx, m, "'%s' must be a whole number in [%d, 65535].", key,
+				    min);
+		*(i ? &v->gue_port : &v->mtu) = config_setting_get_int(m);
+	}
+	return err;
+}
+
 static int parse_vip(struct parse_ctx *ctx, const config_setting_t *s, struct vip_conf *v)
 {
-	static const char *const keys[] = { "address", "port",	   "protocol",
-					    "policy",  "backends", NULL };
+	static const char *const keys[] = { "address",	"port",	   "protocol",	   "policy",
+					    "backends", "forward", "outer_source", "mtu",
+					    "gue_port", NULL };
 	const config_setting_t *m, *list;
 	char abuf[INET6_ADDRSTRLEN];
 	const char *str;
@@ -359,6 +426,9 @@ static int parse_vip(struct parse_ctx *ctx, const config_setting_t *s, struct vi
 	if (str && policy_parse(str, &v->policy))
 		return fail(ctx, config_setting_get_member(s, "policy"),
 			    "policy '%s' is not one of marl, sed, lsq, wcmp, ecmp.", str);
+	err = parse_forwarding(ctx, s, v);
+	if (err)
+		return err;
 
 	list = config_setting_get_member(s, "backends");
 	if (!list)

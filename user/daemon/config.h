@@ -6,6 +6,8 @@
  *	half_open_table_size = 262144;	# optional, half-open/uncounted flows (load time)
  *	vips = (
  *	  { address = "10.0.0.100"; port = 80; protocol = "tcp"; policy = "marl";
+ *	    forward = "gue"; outer_source = [ "10.0.200.0/24" ];	# optional, default dsr-l2;
+ *	    mtu = 1500; gue_port = 6080;	# optional; with ipip and gue, mac = the next hop's
  *	    backends = (
  *	      { address = "10.0.0.2"; weight = 1.0; },
  *	      { address = "10.0.0.3"; mac = "02:00:00:00:00:03"; weight = 2.0;
@@ -65,6 +67,13 @@ struct vip_conf {
 	uint16_t port;
 	uint8_t proto; /* IPPROTO_TCP */
 	enum lb_policy policy;
+	/* forwarding (Documentation/dataplane.md, "Forwarding modes"): enum mlb_fwd_mode; the
+	 * outer sources (a prefix each, at most one per family); 0: the data plane's defaults */
+	int forward;
+	int n_outer_src;
+	struct inet_addr outer_src[2];
+	int outer_src_len[2];
+	uint16_t mtu, gue_port;
 	int n_backends;
 	struct backend_conf backends[CONF_MAX_BACKENDS];
 	int line;

@@ -44,6 +44,18 @@ static void vip_cfg_make(const struct vip_conf *v, struct mlb_vip_cfg *c)
 	memcpy(c->addr, &v->addr.v4, v->addr.family == AF_INET ? 4 : 16);
 	c->port = v->port;
 	c->policy = (uint32_t)v->policy; /* enum lb_policy follows enum mlb_policy */
+	c->fwd.mode = v->forward; /* enum mlb_fwd_mode */
+	c->fwd.mtu = v->mtu;
+	c->fwd.gue_port = v->gue_port;
+	for (int i = 0; i < v->n_outer_src; i++) {
+		if (v->outer_src[i].family == AF_INET) {
+			memcpy(c->fwd.src4, &v->outer_src[i].v4, 4);
+			c->fwd.src4_len = v->outer_src_len[i];
+		} else {
+			memcpy(c->fwd.src6, &v->outer_src[i].v6, 16);
+			c->fwd.src6_len = v->outer_src_len[i];
+		}
+	}
 }
 
 static void backend_cfg_make(const struct backend_conf *b, uint8_t state, struct mlb_backend_cfg *c)
@@ -722,15 +734,14 @@ int sync_apply(struct daemon *d, struct sync_plan *plan)
 		struct vip_state *v;
 		uint32_t id = p->id;
 
-		if (!p->on_dp || p->dp_policy != p->cfg.policy) {
-			err = mlb_dp_set_vip(d->dp, &p->cfg, &id);
-			if (!err && id != p->id)
-				err = -EIO; /* the library gave another id than planned */
-			if (err) {
-				pr_warn("marllbd: cannot set VIP %s: %s.\n",
-					vip_str(nc, vs, sizeof(vs)), strerror(-err));
-				return err;
-			}
+		/* creates it, or sets the policy and forwarding of the one there (flows go on) */
+		err = mlb_dp_set_vip(d->dp, &p->cfg, &id);
+		if (!err && id != p->id)
+			err = -EIO; /* the library gave another id than planned */
+		if (err) {
+			pr_warn("marllbd: cannot set VIP %s: %s.\n", vip_str(nc, vs, sizeof(vs)),
+				strerror(-err));
+			return err;
 		}
 		if (p->on_dp && p->dp_policy != p->cfg.policy)
 			pr_warn("marllbd: VIP %s: policy %s -> %s.\n", vip_str(nc, vs, sizeof(vs)),

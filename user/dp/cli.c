@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 
 #include "dp/dataplane.h"
+#include "dp/decap.h"
 
 static const char *const usage =
 	"Usage: marllb-dp [-i IFACE | -p PIN_DIR] COMMAND [ARGS]\n"
@@ -24,11 +25,24 @@ static const char *const usage =
 	"                                  under " MLB_PIN_ROOT "/IFACE (or PIN_DIR); prints the\n"
 	"                                  flow tables' sizes and memory\n"
 	"  detach IFACE                    detach marllb from IFACE and remove its pins\n"
-	"  vip ADDR PORT POLICY            add a TCP service (or change its policy), print its id\n"
+	"  vip ADDR PORT POLICY [FORWARDING]\n"
+	"                                  add a TCP service (or change its policy and\n"
+	"                                  forwarding), print its id\n"
 	"                                  POLICY: marl, sed, lsq, wcmp, ecmp\n"
+	"                                  FORWARDING (default: forward dsr-l2):\n"
+	"                                    forward dsr-l2|ipip|gue\n"
+	"                                    source PREFIX   outer source for ipip and gue, once\n"
+	"                                                    per family its backends need: an\n"
+	"                                                    address, or a prefix (/16../32,\n"
+	"                                                    /96../128) whose host bits spread\n"
+	"                                                    each client's flows\n"
+	"                                    mtu N           L3 MTU towards the backends (%u):\n"
+	"                                                    larger packets get ICMP too big\n"
+	"                                    gue-port N      GUE's UDP destination port (%u)\n"
 	"  delvip ADDR PORT                remove a service\n"
 	"  backend VIP_ID K ADDR MAC [STATE [WEIGHT]]\n"
-	"                                  set backend K (0..255) of a service;\n"
+	"                                  set backend K (0..255) of a service (ipip, gue: MAC\n"
+	"                                  is the next hop's towards ADDR);\n"
 	"                                  STATE: active (default), draining, down; WEIGHT: 1\n"
 	"  weights VIP_ID A0 A1 ...        publish agent weights (1.0 neutral) for a marl service\n"
 	"  queues VIP_ID N                 print q of backends 0..N-1, one per line\n"
@@ -39,6 +53,13 @@ static const char *const usage =
 	"                                  half-open, closing, refused or reclaimed flows)\n"
 	"  samples SECONDS                 print the samples (kind vip backend value_ns ts_ns)\n"
 	"                                  that arrive within SECONDS\n"
+	"\n"
+	"Server side (-i IFACE with marllb_decap.o attached: ip link set dev IFACE xdp obj\n"
+	"marllb_decap.o), stripping ipip and gue encapsulation for the VIPs named here:\n"
+	"  decap vip ADDR [PORT]           strip packets to ADDR:PORT (no PORT: every port)\n"
+	"  decap delvip ADDR [PORT]        stop\n"
+	"  decap gue-port N                GUE's UDP destination port (%u)\n"
+	"  decap stats                     print the decapsulation counters\n"
 	"\n"
 	"Options:\n"
 	"  -i, --iface IFACE    the data plane attached to IFACE\n"
@@ -51,8 +72,8 @@ static const char *const usage =
 
 static void print_usage(FILE *out)
 {
-	fprintf(out, usage, MLB_FLOW_TABLE_DEFAULT, MLB_HALF_OPEN_TABLE_DEFAULT, MLB_TABLE_MIN,
-		MLB_TABLE_MAX);
+	fprintf(out, usage, MLB_ENCAP_MTU_DEFAULT, MLB_GUE_PORT_DEFAULT, MLB_GUE_PORT_DEFAULT,
+		MLB_FLOW_TABLE_DEFAULT, MLB_HALF_OPEN_TABLE_DEFAULT, MLB_TABLE_MIN, MLB_TABLE_MAX);
 }
 
 static int parse_addr(const char *s, uint8_t *family, uint8_t addr[16])
@@ -109,6 +130,54 @@ static int parse_vip(char **argv, struct mlb_vip_cfg *cfg)
 	if (parse_addr(argv[0], &cfg->family, cfg->addr) || parse_uint(argv[1], 65535, &port))
 		return -EINVAL;
 	cfg->port = port;
+	return 0;
+}
+
+/* [forward MODE] [source PREFIX]... [mtu N] [gue-port N] */
+static int parse_forwarding(int argc, char **argv, struct mlb_fwd_cfg *fwd)
+{
+	unsigned long v;
+	int i, err;
+
+	for (i = 0; i < argc; i += 2) {
+		if (i + 1 >= argc) {
+			fprintf(stderr, "marllb-dp: '%s' needs a value\n", argv[i]);
+			return -EINVAL;
+		}
+		if (!strcmp(argv[i], "forward")) {
+			err = mlb_fwd_mode_parse(argv[i + 1]);
+			if (err < 0) {
+				fprintf(stderr,
+					"marllb-dp: forwarding '%s' is not dsr-l2, ipip or "
+					"gue\n",
+					argv[i + 1]);
+				return err;
+			}
+			fwd->mode = err;
+		} else if (!strcmp(argv[i], "source")) {
+			if (mlb_fwd_source_parse(fwd, argv[i + 1])) {
+				fprintf(stderr,
+					"marllb-dp: '%s' is not an address or a prefix of "
+					"/16../32 (IPv4) or /96../128 (IPv6)\n",
+					argv[i + 1]);
+				return -EINVAL;
+			}
+		} else if (!strcmp(argv[i], "mtu")) {
+			if (parse_uint(argv[i + 1], 65535, &v))
+				return -EINVAL;
+			fwd->mtu = v;
+		} else if (!strcmp(argv[i], "gue-port")) {
+			if (parse_uint(argv[i + 1], 65535, &v) || !v)
+				return -EINVAL;
+			fwd->gue_port = v;
+		} else {
+			fprintf(stderr,
+				"marllb-dp: unknown VIP option '%s' (forward, source, mtu, "
+				"gue-port)\n",
+				argv[i]);
+			return -EINVAL;
+		}
+	}
 	return 0;
 }
 
@@ -176,10 +245,10 @@ static int run(struct mlb_dp *dp, int argc, char **argv)
 	unsigned long id, k, v;
 	int err;
 
-	if (!strcmp(cmd, "vip") && argc == 4) {
+	if (!strcmp(cmd, "vip") && argc >= 4) {
 		uint32_t vid;
 
-		if (parse_vip(argv + 1, &vcfg))
+		if (parse_vip(argv + 1, &vcfg) || parse_forwarding(argc - 4, argv + 4, &vcfg.fwd))
 			return -EINVAL;
 		err = mlb_policy_parse(argv[3]);
 		if (err < 0) {
@@ -262,11 +331,13 @@ static int run(struct mlb_dp *dp, int argc, char **argv)
 		if (err)
 			return err;
 		printf("new_flows %llu\nestablished %llu\nclosed_flows %llu\nrefused %llu\n"
-		       "syn_stateless %llu\nfallback %llu\nsamples %llu\nring_lost %llu\n",
+		       "syn_stateless %llu\nfallback %llu\nsamples %llu\nring_lost %llu\n"
+		       "icmp_too_big %llu\n",
 		       (unsigned long long)s.new_flows, (unsigned long long)s.established,
 		       (unsigned long long)s.closed_flows, (unsigned long long)s.refused,
 		       (unsigned long long)s.syn_stateless, (unsigned long long)s.fallback,
-		       (unsigned long long)s.samples, (unsigned long long)s.ring_lost);
+		       (unsigned long long)s.samples, (unsigned long long)s.ring_lost,
+		       (unsigned long long)s.icmp_too_big);
 		for (int r = 0; r < MLB_DROP_MAX; r++)
 			printf("drop_%s %llu\n", mlb_drop_reason_name(r),
 			       (unsigned long long)s.drops[r]);
@@ -292,6 +363,49 @@ static int run(struct mlb_dp *dp, int argc, char **argv)
 	}
 	fprintf(stderr, "marllb-dp: bad command or arguments: %s (see --help)\n", cmd);
 	return -EINVAL;
+}
+
+/* decap vip|delvip ADDR [PORT] | gue-port N | stats */
+static int run_decap(const char *iface, int argc, char **argv)
+{
+	struct mlb_decap *d = NULL;
+	struct mlb_vip_cfg vcfg = {};
+	unsigned long v = 0;
+	int err;
+
+	if (!iface) {
+		fprintf(stderr, "marllb-dp: decap needs --iface IFACE\n");
+		return -EINVAL;
+	}
+	err = mlb_decap_open_iface(iface, &d);
+	if (err)
+		return err;
+	err = -EINVAL;
+	if ((!strcmp(argv[1], "vip") || !strcmp(argv[1], "delvip")) && (argc == 3 || argc == 4)) {
+		if (parse_addr(argv[2], &vcfg.family, vcfg.addr) ||
+		    (argc == 4 && parse_uint(argv[3], 65535, &v)))
+			goto out;
+		vcfg.port = v;
+		err = argv[1][0] == 'v' ? mlb_decap_add_vip(d, &vcfg) : mlb_decap_del_vip(d, &vcfg);
+	} else if (!strcmp(argv[1], "gue-port") && argc == 3) {
+		if (!parse_uint(argv[2], 65535, &v) && v)
+			err = mlb_decap_set_gue_port(d, v);
+	} else if (!strcmp(argv[1], "stats") && argc == 2) {
+		struct mlb_decap_stats s;
+
+		err = mlb_decap_read_stats(d, &s);
+		if (!err)
+			printf("ipip %llu\nip6ip6 %llu\nip4ip6 %llu\ngue %llu\nnot_vip %llu\n"
+			       "malformed %llu\n",
+			       (unsigned long long)s.ipip, (unsigned long long)s.ip6ip6,
+			       (unsigned long long)s.ip4ip6, (unsigned long long)s.gue,
+			       (unsigned long long)s.not_vip, (unsigned long long)s.malformed);
+	} else {
+		fprintf(stderr, "marllb-dp: bad decap command or arguments (see --help)\n");
+	}
+out:
+	mlb_decap_close(d);
+	return err;
 }
 
 int main(int argc, char **argv)
@@ -361,6 +475,10 @@ int main(int argc, char **argv)
 		if (!err)
 			print_tables(dp, stdout);
 		mlb_dp_close(dp);
+		goto out;
+	}
+	if (!strcmp(argv[0], "decap") && argc >= 2) {
+		err = run_decap(iface, argc, argv);
 		goto out;
 	}
 	if (!strcmp(argv[0], "detach") && argc == 2) {

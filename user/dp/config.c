@@ -118,6 +118,7 @@ static int mlb_weights_put(struct mlb_dp *dp, uint32_t id, uint32_t slot, struct
 static int mlb_vip_slots_reset(struct mlb_dp *dp, uint32_t id)
 {
 	static const struct mlb_backend unused;
+	static const struct mlb_vip_fwd dsr_l2;
 	struct mlb_weights w = {};
 	struct mlb_traffic zero_traffic[dp->ncpus];
 	struct mlb_pool pool = {};
@@ -135,6 +136,8 @@ static int mlb_vip_slots_reset(struct mlb_dp *dp, uint32_t id)
 			return err;
 	}
 	err = mlb_errno(bpf_map_update_elem(dp->fds[MLB_M_VIP_STATS], &id, zero_traffic, 0));
+	if (!err)
+		err = mlb_errno(bpf_map_update_elem(dp->fds[MLB_M_VIP_FWD], &id, &dsr_l2, 0));
 	if (!err)
 		err = mlb_errno(bpf_map_update_elem(dp->fds[MLB_M_POOLS], &id, &pool, 0));
 	if (!err)
@@ -199,9 +202,45 @@ static int mlb_vip_filter_rebuild(struct mlb_dp *dp)
 	return mlb_errno(bpf_map_update_elem(dp->fds[MLB_M_VIP_FILTER], &zero, &vf, 0));
 }
 
+/* Can the VIP's forwarding reach each of its backends? */
+static int mlb_fwd_check_pool(struct mlb_dp *dp, const struct mlb_vip_key *key,
+			      const struct mlb_vip *vip, const struct mlb_vip_fwd *fwd)
+{
+	struct mlb_backend be;
+	int err = 0;
+
+	for (uint32_t k = 0; !err && k < vip->n_backends && k < MLB_MAX_BACKENDS; k++)
+		if (!mlb_dp_get_backend(dp, vip->id, k, &be) && be.state != MLB_BACKEND_UNUSED)
+			err = mlb_fwd_check_backend(fwd, key->family, be.family);
+	return err;
+}
+
+/*
+ * Each used backend's copy of whether the VIP encapsulates (include/marllb.h). A packet reads
+ * the copy, then mlb_vip_fwd for the details: so the copies go on after mlb_vip_fwd starts
+ * encapsulating, and off before it stops.
+ */
+static int mlb_pool_set_encap(struct mlb_dp *dp, const struct mlb_vip *vip, bool encap)
+{
+	struct mlb_backend be;
+	int err = 0;
+
+	for (uint32_t k = 0; !err && k < vip->n_backends && k < MLB_MAX_BACKENDS; k++) {
+		uint32_t idx = vip->id * MLB_MAX_BACKENDS + k;
+
+		if (mlb_dp_get_backend(dp, vip->id, k, &be) || be.state == MLB_BACKEND_UNUSED ||
+		    be.encap == encap)
+			continue;
+		be.encap = encap;
+		err = mlb_errno(bpf_map_update_elem(dp->fds[MLB_M_BACKENDS], &idx, &be, 0));
+	}
+	return err;
+}
+
 int mlb_dp_set_vip(struct mlb_dp *dp, const struct mlb_vip_cfg *cfg, uint32_t *id)
 {
 	bool used[MLB_MAX_VIPS] = {};
+	struct mlb_vip_fwd fwd;
 	struct mlb_vip_key key;
 	struct mlb_vip vip;
 	int err;
@@ -209,11 +248,22 @@ int mlb_dp_set_vip(struct mlb_dp *dp, const struct mlb_vip_cfg *cfg, uint32_t *i
 	if (cfg->policy >= MLB_POLICY_MAX)
 		return -EINVAL;
 	err = mlb_vip_key_make(&key, cfg);
+	if (!err)
+		err = mlb_fwd_make(&cfg->fwd, key.family, &fwd);
 	if (err)
 		return err;
 	if (!bpf_map_lookup_elem(dp->fds[MLB_M_VIPS], &key, &vip)) {
 		vip.policy = cfg->policy;
-		err = mlb_vip_write(dp, &key, &vip, BPF_EXIST);
+		err = mlb_fwd_check_pool(dp, &key, &vip, &fwd);
+		if (!err && fwd.mode == MLB_FWD_DSR_L2)
+			err = mlb_pool_set_encap(dp, &vip, false);
+		if (!err)
+			err = mlb_errno(
+				bpf_map_update_elem(dp->fds[MLB_M_VIP_FWD], &vip.id, &fwd, 0));
+		if (!err && fwd.mode != MLB_FWD_DSR_L2)
+			err = mlb_pool_set_encap(dp, &vip, true);
+		if (!err)
+			err = mlb_vip_write(dp, &key, &vip, BPF_EXIST);
 		if (!err && id)
 			*id = vip.id;
 		return err;
@@ -228,6 +278,8 @@ int mlb_dp_set_vip(struct mlb_dp *dp, const struct mlb_vip_cfg *cfg, uint32_t *i
 		return -ENOSPC;
 	vip.policy = cfg->policy;
 	err = mlb_vip_slots_reset(dp, vip.id);
+	if (!err)
+		err = mlb_errno(bpf_map_update_elem(dp->fds[MLB_M_VIP_FWD], &vip.id, &fwd, 0));
 	if (!err)
 		err = mlb_vip_addr_ref(dp, &key, 1);
 	if (err)
@@ -297,6 +349,7 @@ int mlb_dp_set_backend(struct mlb_dp *dp, uint32_t vip_id, uint32_t k,
 {
 	uint32_t idx = vip_id * MLB_MAX_BACKENDS + k, widx;
 	struct mlb_backend be = {};
+	struct mlb_vip_fwd fwd;
 	struct mlb_vip_key key;
 	struct mlb_weights w;
 	struct mlb_vip vip;
@@ -307,6 +360,10 @@ int mlb_dp_set_backend(struct mlb_dp *dp, uint32_t vip_id, uint32_t k,
 	err = mlb_backend_check(cfg);
 	if (!err)
 		err = mlb_dp_find_vip_by_id(dp, vip_id, &key, &vip);
+	if (!err)
+		err = mlb_dp_get_forward(dp, vip_id, &fwd);
+	if (!err)
+		err = mlb_fwd_check_backend(&fwd, key.family, cfg->family);
 	if (err)
 		return err;
 	memcpy(be.addr, cfg->addr, cfg->family == MLB_AF_INET ? 4 : 16);
@@ -314,6 +371,7 @@ int mlb_dp_set_backend(struct mlb_dp *dp, uint32_t vip_id, uint32_t k,
 	be.state = cfg->state;
 	be.family = cfg->family;
 	be.weight = cfg->weight;
+	be.encap = fwd.mode != MLB_FWD_DSR_L2;
 	widx = vip_id * MLB_WEIGHT_SLOTS + MLB_WSLOT_STATIC;
 	if (bpf_map_lookup_elem(dp->fds[MLB_M_WEIGHTS], &widx, &w))
 		return -errno;

@@ -34,6 +34,7 @@ const char *const mlb_map_names[MLB_M_COUNT] = {
 	[MLB_M_STATS] = MLB_MAP_STATS,
 	[MLB_M_VIP_STATS] = MLB_MAP_VIP_STATS,
 	[MLB_M_BE_STATS] = MLB_MAP_BE_STATS,
+	[MLB_M_VIP_FWD] = MLB_MAP_VIP_FWD,
 };
 
 struct mlb_dp *mlb_dp_alloc(void)
@@ -137,6 +138,7 @@ static struct marllb *mlb_skel_open(const struct mlb_dp_opts *opts)
 	}
 	bpf_program__set_type(skel->progs.marllb, BPF_PROG_TYPE_XDP);
 	skel->rodata->mlb_bench_new_flows = o.bench_new_flows;
+	skel->rodata->mlb_bench_encap_undo = o.bench_encap_undo;
 	if (bpf_map__set_max_entries(skel->maps.mlb_flows, o.flow_table_size) ||
 	    bpf_map__set_max_entries(skel->maps.mlb_half_open, o.half_open_table_size)) {
 		marllb__destroy(skel);
@@ -267,7 +269,7 @@ int mlb_dp_attach(const char *ifname, enum mlb_dp_mode mode, const char *pin_dir
 		mlb_default_pin_dir(dir, sizeof(dir), ifname);
 		pin_dir = dir;
 	}
-	if (opts && opts->bench_new_flows)
+	if (opts && (opts->bench_new_flows || opts->bench_encap_undo))
 		return -EINVAL; /* never on an interface */
 	skel = mlb_skel_open(opts);
 	if (!skel)
@@ -315,8 +317,7 @@ fail:
 	return err;
 }
 
-/* The fd of the marllb program attached to ifindex, directly or through libxdp's dispatcher. */
-static int mlb_find_attached_prog(int ifindex)
+int mlb_find_attached_prog(int ifindex, const char *name)
 {
 	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
 	struct xdp_program *p = NULL;
@@ -329,7 +330,7 @@ static int mlb_find_attached_prog(int ifindex)
 	else
 		p = xdp_multiprog__next_prog(NULL, mp);
 	for (; p; p = xdp_multiprog__is_legacy(mp) ? NULL : xdp_multiprog__next_prog(p, mp)) {
-		if (!strcmp(xdp_program__name(p), MLB_PROG_NAME)) {
+		if (!strcmp(xdp_program__name(p), name)) {
 			fd = bpf_prog_get_fd_by_id(xdp_program__id(p));
 			if (fd < 0)
 				fd = -errno;
@@ -340,14 +341,13 @@ static int mlb_find_attached_prog(int ifindex)
 	return fd;
 }
 
-/* Map fds by name from a loaded program: prog info -> map ids -> fds. */
-static int mlb_maps_from_prog(struct mlb_dp *dp)
+int mlb_maps_from_prog(int prog_fd, const char *const *names, int n, int *fds)
 {
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info), ids[64];
 	int err;
 
-	err = bpf_obj_get_info_by_fd(dp->prog_fd, &info, &len);
+	err = bpf_obj_get_info_by_fd(prog_fd, &info, &len);
 	if (err)
 		return -errno;
 	if (info.nr_map_ids > 64)
@@ -356,7 +356,7 @@ static int mlb_maps_from_prog(struct mlb_dp *dp)
 	info.nr_map_ids = 64;
 	info.map_ids = (__u64)(unsigned long)ids;
 	len = sizeof(info);
-	err = bpf_obj_get_info_by_fd(dp->prog_fd, &info, &len);
+	err = bpf_obj_get_info_by_fd(prog_fd, &info, &len);
 	if (err)
 		return -errno;
 	for (__u32 i = 0; i < info.nr_map_ids; i++) {
@@ -367,11 +367,11 @@ static int mlb_maps_from_prog(struct mlb_dp *dp)
 		if (fd < 0)
 			return -errno;
 		if (!bpf_obj_get_info_by_fd(fd, &minfo, &mlen))
-			for (int m = 0; m < MLB_M_COUNT; m++)
-				if (!strcmp(minfo.name, mlb_map_names[m]))
+			for (int m = 0; m < n; m++)
+				if (!strcmp(minfo.name, names[m]))
 					slot = m;
-		if (slot >= 0 && dp->fds[slot] < 0)
-			dp->fds[slot] = fd;
+		if (slot >= 0 && fds[slot] < 0)
+			fds[slot] = fd;
 		else
 			close(fd);
 	}
@@ -390,13 +390,13 @@ int mlb_dp_open_iface(const char *ifname, struct mlb_dp **out)
 	dp = mlb_dp_alloc();
 	if (!dp)
 		return -ENOMEM;
-	dp->prog_fd = mlb_find_attached_prog(ifindex);
+	dp->prog_fd = mlb_find_attached_prog(ifindex, MLB_PROG_NAME);
 	if (dp->prog_fd < 0) {
 		err = dp->prog_fd;
 		fprintf(stderr, "marllb: no marllb program attached to %s\n", ifname);
 		goto fail;
 	}
-	err = mlb_maps_from_prog(dp);
+	err = mlb_maps_from_prog(dp->prog_fd, mlb_map_names, MLB_M_COUNT, dp->fds);
 	if (!err)
 		err = mlb_dp_finish_open(dp);
 	if (err)

@@ -38,6 +38,7 @@ struct mlb_dp_opts {
 	uint32_t flow_table_size; /* counted flows (mlb_flows): MLB_FLOW_TABLE_DEFAULT */
 	uint32_t half_open_table_size; /* uncounted flows (mlb_half_open, LRU): MLB_HALF_OPEN_... */
 	bool bench_new_flows; /* benchmark only: every packet becomes a new flow */
+	bool bench_encap_undo; /* benchmark only: encapsulated packets are stripped again */
 };
 
 /* Loads the marllb.o built into the library, attaches it to ifname through libxdp and pins
@@ -81,16 +82,44 @@ void mlb_dp_tables_str(const struct mlb_dp_tables *t, char *buf, size_t len);
 int mlb_dp_set_syn_budget(struct mlb_dp *dp, uint32_t per_window);
 uint32_t mlb_dp_syn_budget_default(uint32_t half_open_table_size, int ncpus);
 
+/*
+ * How a VIP's packets reach its backends (include/marllb.h, struct mlb_vip_fwd). All zero:
+ * dsr-l2. The encapsulating modes need an outer source for each outer family in use (that of
+ * the backends: an IPv4 VIP may have IPv6 backends, IPv4 in IPv6; an IPv6 VIP only IPv6 ones):
+ * a prefix of 32 (128) bits is one address; a shorter one, down to /16 (/96), lets a hash of
+ * the client's address and port pick the host bits, so one client's flows spread.
+ */
+struct mlb_fwd_cfg {
+	uint32_t mode; /* enum mlb_fwd_mode */
+	uint8_t src4[4], src4_len; /* network order; len 0: no IPv4 outer source */
+	uint8_t src6[16], src6_len; /* len 0: no IPv6 outer source */
+	uint16_t mtu; /* L3 MTU towards the backends; 0: MLB_ENCAP_MTU_DEFAULT */
+	uint16_t gue_port; /* host order; 0: MLB_GUE_PORT_DEFAULT */
+};
+
 /* Virtual services. addr is 4 (MLB_AF_INET) or 16 bytes, network order; port host order. */
 struct mlb_vip_cfg {
 	uint8_t family;
 	uint8_t addr[16];
 	uint16_t port;
 	uint32_t policy; /* enum mlb_policy */
+	struct mlb_fwd_cfg fwd;
 };
 int mlb_vip_key_make(struct mlb_vip_key *key, const struct mlb_vip_cfg *cfg);
-/* Creates a VIP (next free id) or changes its policy (same id). *id may be NULL. */
+/*
+ * Creates a VIP (next free id) or changes its policy and forwarding (same id; its flows go on
+ * in the new mode). A forwarding configuration that does not fit (an outer source missing for
+ * a family its backends need, a prefix or MTU out of range) is refused with -EINVAL and a
+ * message on stderr. *id may be NULL.
+ */
 int mlb_dp_set_vip(struct mlb_dp *dp, const struct mlb_vip_cfg *cfg, uint32_t *id);
+/* The forwarding of VIP id as the data plane holds it. */
+int mlb_dp_get_forward(struct mlb_dp *dp, uint32_t vip_id, struct mlb_vip_fwd *fwd);
+/* "dsr-l2 / ipip / gue" <-> enum mlb_fwd_mode; parse returns -EINVAL if unknown. */
+const char *mlb_fwd_mode_name(uint32_t mode);
+int mlb_fwd_mode_parse(const char *name);
+/* "10.0.0.0/24" or "fd00::1" (a single address) into cfg's IPv4 or IPv6 outer source. */
+int mlb_fwd_source_parse(struct mlb_fwd_cfg *cfg, const char *prefix);
 /* Removes a VIP: new packets to it pass to the stack; its backends and counters are reset. */
 int mlb_dp_del_vip(struct mlb_dp *dp, const struct mlb_vip_cfg *cfg);
 int mlb_dp_get_vip(struct mlb_dp *dp, const struct mlb_vip_cfg *cfg, struct mlb_vip *vip);
@@ -98,7 +127,9 @@ int mlb_dp_get_vip(struct mlb_dp *dp, const struct mlb_vip_cfg *cfg, struct mlb_
 typedef int (*mlb_vip_fn)(const struct mlb_vip_key *key, const struct mlb_vip *vip, void *ctx);
 long mlb_dp_for_each_vip(struct mlb_dp *dp, mlb_vip_fn fn, void *ctx);
 
-/* Backends: slot k of VIP id. The pool size n_backends grows to cover k. */
+/* Backends: slot k of VIP id. The pool size n_backends grows to cover k. In an encapsulating
+ * mode, addr is where the outer header goes and mac the next hop's towards it; a backend of a
+ * family the VIP has no outer source for is refused (-EINVAL). */
 struct mlb_backend_cfg {
 	uint8_t family;
 	uint8_t addr[16];

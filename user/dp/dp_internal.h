@@ -23,6 +23,7 @@ enum mlb_map_id {
 	MLB_M_STATS,
 	MLB_M_VIP_STATS,
 	MLB_M_BE_STATS,
+	MLB_M_VIP_FWD,
 	MLB_M_COUNT,
 };
 
@@ -39,6 +40,12 @@ struct mlb_dp {
 	int ncpus;
 };
 
+/* dataplane.c: the fd of the XDP program called name attached to ifindex, directly or
+ * through libxdp's dispatcher (-ENOENT: none); fds[i] (initially -1) of the maps called
+ * names[i] that a loaded program uses (prog info -> map ids -> fds). */
+int mlb_find_attached_prog(int ifindex, const char *name);
+int mlb_maps_from_prog(int prog_fd, const char *const *names, int n, int *fds);
+
 /* dataplane.c: after fds[] are filled, maps the queues and checks everything is there. */
 int mlb_dp_finish_open(struct mlb_dp *dp);
 struct mlb_dp *mlb_dp_alloc(void);
@@ -47,6 +54,11 @@ struct mlb_dp *mlb_dp_alloc(void);
 int mlb_dp_find_vip_by_id(struct mlb_dp *dp, uint32_t id, struct mlb_vip_key *key,
 			  struct mlb_vip *vip);
 uint64_t mlb_now_ns(void);
+
+/* forward.c: fwd from cfg for a VIP of vip_family; whether it reaches a backend's family.
+ * Both print what does not fit and return -EINVAL. */
+int mlb_fwd_make(const struct mlb_fwd_cfg *cfg, uint8_t vip_family, struct mlb_vip_fwd *fwd);
+int mlb_fwd_check_backend(const struct mlb_vip_fwd *fwd, uint8_t vip_family, uint8_t be_family);
 
 /* chash.c: rebuilds VIP id's consistent-hash lookup table from its active backends. */
 int mlb_chash_rebuild(struct mlb_dp *dp, uint32_t vip_id);

@@ -47,6 +47,7 @@ int mlb_dp_read_stats(struct mlb_dp *dp, struct mlb_stats *sum)
 		sum->refused += per_cpu[c].refused;
 		sum->syn_stateless += per_cpu[c].syn_stateless;
 		sum->fallback += per_cpu[c].fallback;
+		sum->icmp_too_big += per_cpu[c].icmp_too_big;
 		for (int r = 0; r < MLB_DROP_MAX; r++)
 			sum->drops[r] += per_cpu[c].drops[r];
 	}

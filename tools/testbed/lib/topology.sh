@@ -6,6 +6,10 @@
 #   LB ns i     mt<tag>l<i> 10.200.1.(10+i) ── l<i>  XDP marllb.o (native) on it
 #   server ns j eth0 10.200.1.(100+j) ── s<j>         VIP 10.200.100.1 on lo (DSR)
 #
+# With --forward ipip or gue the servers sit in a subnet of their own behind the router
+# (br1 10.200.2.1, servers 10.200.2.(100+j)): the LBs encapsulate to them through the router
+# and each server strips the outer header with marllb_decap.o.
+#
 # The router reaches the VIP through a multipath route over the LBs, hashed on the 4-tuple
 # (fib_multipath_hash_policy=1): the ECMP in front of a real LB tier. An LB rewrites the
 # destination MAC to a server's and sends the frame back out (XDP_TX) onto the bridge; the
@@ -20,15 +24,22 @@ TB_VIP=10.200.100.1
 TB_VIP_PORT=80
 TB_CLIENT_IP=10.200.0.2
 TB_ROUTER_IP=10.200.1.1
+TB_FORWARD=${TB_FORWARD:-dsr-l2}
 
 tb_ns() { echo "$TB_PREFIX-$1"; }
 # LB links get names unique on the machine: marllbd locks and pins by interface name.
 tb_lb_if() { echo "mt${TB_TAG}l$1"; }
 tb_lb_ip() { echo "10.200.1.$((10 + $1))"; }
-tb_srv_ip() { echo "10.200.1.$((100 + $1))"; }
+tb_srv_net() { [ "$TB_FORWARD" = dsr-l2 ] && echo 10.200.1 || echo 10.200.2; }
+tb_srv_ip() { echo "$(tb_srv_net).$((100 + $1))"; }
+# ipip, gue: LB i's outer sources, a prefix of its own
+tb_lb_outer() { echo "10.201.$1.0/24"; }
 # Fixed MACs make the LB configuration independent of ARP: 02:6d:6c:<role>:00:<index>.
 tb_lb_mac() { printf '02:6d:6c:01:00:%02x' "$1"; }
 tb_srv_mac() { printf '02:6d:6c:02:00:%02x' "$1"; }
+TB_ROUTER_MAC=02:6d:6c:03:00:00 # br0: the LBs' next hop towards the servers (ipip, gue)
+# The MAC an LB sends server j's packets to: the server's, or the router's when encapsulating.
+tb_backend_mac() { [ "$TB_FORWARD" = dsr-l2 ] && tb_srv_mac "$1" || echo "$TB_ROUTER_MAC"; }
 
 # nsenter, not `ip netns exec`: that one remounts /sys, which hides bpffs (pinned maps, libxdp)
 # and the cgroup hierarchies; only the network namespace must change.
@@ -66,7 +77,7 @@ tb_sysctl() { tb_exec "$1" sysctl -qw "$2" >/dev/null || tb_die "sysctl $2 in $1
 
 # tb_up M N: builds the whole topology; tb_down removes it (safe to call twice).
 tb_up() {
-	local m=$1 n=$2 i j dev nexthops=""
+	local m=$1 n=$2 i j dev nexthops="" srv_br
 
 	for r in cl rt; do ip netns add "$(tb_ns $r)" || tb_die "ip netns add $(tb_ns $r)"; done
 	for ((i = 0; i < m; i++)); do ip netns add "$(tb_ns lb$i)" || tb_die "netns lb$i"; done
@@ -80,8 +91,16 @@ tb_up() {
 	tb_sysctl rt net.ipv4.conf.all.rp_filter=0
 	tb_sysctl rt net.ipv4.conf.default.rp_filter=0
 	tb_exec rt ip link add br0 type bridge forward_delay 0 stp_state 0
+	tb_exec rt ip link set br0 address "$TB_ROUTER_MAC"
 	tb_exec rt ip addr add "$TB_ROUTER_IP/24" dev br0
 	tb_exec rt ip link set br0 up
+	srv_br=br0
+	if [ "$TB_FORWARD" != dsr-l2 ]; then
+		srv_br=br1
+		tb_exec rt ip link add br1 type bridge forward_delay 0 stp_state 0
+		tb_exec rt ip addr add "$(tb_srv_net).1/24" dev br1
+		tb_exec rt ip link set br1 up
+	fi
 
 	# client
 	tb_veth cl eth0 rt c0 ""
@@ -113,8 +132,8 @@ tb_up() {
 		tb_sysctl s$j net.ipv4.conf.eth0.arp_announce=2
 		tb_exec s$j ip addr add "$(tb_srv_ip $j)/24" dev eth0
 		tb_exec s$j ip link set eth0 up
-		tb_exec s$j ip route add default via "$TB_ROUTER_IP"
-		tb_exec rt ip link set s$j master br0
+		tb_exec s$j ip route add default via "$(tb_srv_net).1"
+		tb_exec rt ip link set s$j master "$srv_br"
 		tb_exec rt ip link set s$j up
 	done
 	# shellcheck disable=SC2086
@@ -130,6 +149,17 @@ tb_peer_xdp_on() {
 	for ((i = 0; i < TB_M; i++)); do
 		tb_exec rt ip link set dev l$i xdpdrv obj "$obj" sec xdp ||
 			tb_die "cannot attach $obj to the router's end of LB $i"
+	done
+}
+
+# ipip, gue: each server strips the encapsulation for the VIP (native XDP, as users would).
+tb_decap_on() {
+	local obj=$1 j
+	for ((j = 0; j < TB_N; j++)); do
+		tb_exec s$j ip link set dev eth0 xdpdrv obj "$obj" ||
+			tb_die "cannot attach $obj to server $j"
+		tb_exec s$j "$TB_BIN/marllb-dp" -i eth0 decap vip "$TB_VIP" "$TB_VIP_PORT" ||
+			tb_die "cannot configure the decapsulation on server $j"
 	done
 }
 
