@@ -104,7 +104,7 @@ tb_marllbd_model_args() {
 tb_marl_preflight() {
 	local out
 	case " $TB_POLICIES_RUN " in *" marl"*) ;; *) return 0 ;; esac
-	tb_marllbd_conf marl "$TB_RUN/marllbd-check.conf"
+	tb_marllbd_conf marl "$TB_RUN/marllbd-check.conf" 0
 	# shellcheck disable=SC2086,SC2046
 	out=$(tb_exec lb0 "$TB_BIN/marllbd" --iface "$(tb_lb_if 0)" --config "$TB_RUN/marllbd-check.conf" \
 		$(tb_marllbd_model_args marl) --check-config $TB_MARLLBD_ARGS 2>&1) ||
