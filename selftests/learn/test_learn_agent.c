@@ -8,6 +8,7 @@
  * trip, no pool size recorded, corrupt, truncated, old version).
  */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -659,6 +660,51 @@ out:
 	agent_free(anchored);
 }
 
+/*
+ * Act smoothing: the weights written are the exponential average of the ones the policy
+ * would write alone, restarted with a lane's episode; a bad time constant is refused.
+ */
+static void test_act_smoothing_averages(void)
+{
+	const float tau = 4.0f, keep = expf(-1.0f / tau);
+	struct agent_config cfg;
+	struct agent *plain, *smooth;
+	float obs[3 * F], wp[3], ws[3], avg[3];
+	double max_err = 0;
+
+	small_config(&cfg, true);
+	cfg.log_w_quantum = 0;
+	plain = agent_create(&cfg);
+	smooth = agent_create(&cfg);
+	if (!ASSERT_OK_PTR(plain, "create") || !ASSERT_OK_PTR(smooth, "create"))
+		goto out;
+	ASSERT_EQ(agent_set_act_smoothing(smooth, -1.0f), -EINVAL, "negative refused");
+	ASSERT_EQ(agent_set_act_smoothing(smooth, NAN), -EINVAL, "NaN refused");
+	ASSERT_OK(agent_set_act_smoothing(smooth, tau), "set");
+	srand(7);
+	for (int t = 0; t < 40; t++) {
+		if (t == 30) /* a new episode: the average starts again */
+			agent_reset_lane(smooth, 0), agent_reset_lane(plain, 0);
+		for (int i = 0; i < 3 * F; i++)
+			obs[i] = (float)rand() / RAND_MAX * 2.0f - 1.0f;
+		ASSERT_OK(agent_step(plain, 0, obs, 3, 0, NULL, 0, wp), "plain acts");
+		ASSERT_OK(agent_step(smooth, 0, obs, 3, 0, NULL, 0, ws), "smooth acts");
+		for (int k = 0; k < 3; k++) {
+			float l = logf(wp[k]);
+
+			avg[k] = t == 0 || t == 30 ? l : keep * avg[k] + (1.0f - keep) * l;
+			max_err = fmax(max_err, fabs(logf(ws[k]) - avg[k]));
+		}
+	}
+	printf("    |written - average| <= %.2g over 40 steps\n", max_err);
+	ASSERT_LT(max_err, 1e-4, "the written log-weights are the average");
+	ASSERT_GT(fabs(logf(wp[0]) - logf(ws[0])) + fabs(logf(wp[1]) - logf(ws[1])), 1e-3,
+		  "and differ from the policy's own");
+out:
+	agent_free(plain);
+	agent_free(smooth);
+}
+
 static const struct test_case tests[] = {
 	TEST(sac_grads_recurrent),
 	TEST(sac_grads_recurrence_cut),
@@ -672,6 +718,7 @@ static const struct test_case tests[] = {
 	TEST(rejects_bad_input),
 	TEST(acting_needs_no_replay),
 	TEST(anchor_holds_the_policy),
+	TEST(act_smoothing_averages),
 	TEST(replay_ragged_lanes),
 	TEST(model_round_trip_bit_exact),
 	TEST(model_rejects_bad_files),

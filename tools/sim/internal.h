@@ -104,6 +104,7 @@ struct sim {
 	struct agent **agents;
 	bool learn, explore;
 	struct team *team; /* or a team acting for every LB (team_step.c) */
+	bool agents_ready;	/* the agents' act smoothing is set for this run's step */
 	bool teacher;		/* label every learning step with a privileged teacher */
 	double teacher_beta;	/* its log-weights: beta x log(capacity) */
 };

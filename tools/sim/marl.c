@@ -15,6 +15,7 @@
 
 #ifdef SIM_HAVE_LEARN
 #include "learn/agent.h"
+#include "obs/settings.h"
 
 bool marl_available(void)
 {
@@ -70,6 +71,10 @@ int marl_step(struct sim *s)
 				s->lbs[i].a[k] = exp(teacher[k]);
 		return 0;
 	}
+	for (int i = 0; i < s->cfg.n_lbs && !s->agents_ready; i++)
+		if (agent_set_act_smoothing(s->agents[i], learn_act_tau_steps(s->cfg.step)))
+			return -EINVAL;
+	s->agents_ready = true;
 	for (int i = 0; i < s->cfg.n_lbs; i++) {
 		struct lb *lb = &s->lbs[i];
 		struct agent *ag = s->agents[i];

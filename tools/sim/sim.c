@@ -586,6 +586,7 @@ void sim_set_agents(struct sim *s, struct agent **agents, bool learn, bool explo
 	s->agents = agents;
 	s->learn = learn;
 	s->explore = explore;
+	s->agents_ready = false;
 }
 
 double sim_now(const struct sim *s)

@@ -624,6 +624,9 @@ static int plan_vip(struct daemon *d, struct vip_scan *s, struct vip_plan *p)
 	if (p->nc->policy != POLICY_MARL || v->agent)
 		return 0;
 	p->agent = agent_for(d, v, &p->agent_from);
+	/* it writes an average of its policy over seconds (obs/settings.h), as in the simulator */
+	if (p->agent)
+		agent_set_act_smoothing(p->agent, learn_act_tau_steps(d->opts.step));
 	/* learning online stays anchored to the model it started from (agent.h); its replay is
 	 * allocated now, with everything else, before the data plane is touched */
 	if (p->agent && !d->opts.no_learn &&

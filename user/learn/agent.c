@@ -82,6 +82,8 @@ int agent_config_check(const struct agent_config *c, char *err, size_t err_len)
 	      c->sac_weight);
 	CHECK(isfinite(c->log_w_range) && c->log_w_range > 0.0f && c->log_w_range <= 10.0f,
 	      "log_w_range %g is not in (0, 10]", c->log_w_range);
+	CHECK(isfinite(c->act_tau_steps) && c->act_tau_steps >= 0.0f,
+	      "act_tau_steps %g is not >= 0", c->act_tau_steps);
 	CHECK(isfinite(c->log_w_quantum) && c->log_w_quantum >= 0.0f && c->log_w_quantum <= 1.0f,
 	      "log_w_quantum %g is not in [0, 1]", c->log_w_quantum);
 	return 0;
@@ -167,7 +169,8 @@ struct agent *agent_create(const struct agent_config *cfg)
 		goto nomem;
 	for (int i = 0; i < cfg->lanes; i++) {
 		ag->lanes[i].h = calloc((size_t)cfg->max_servers * d.hidden, sizeof(float));
-		if (!ag->lanes[i].h)
+		ag->lanes[i].act_l = calloc(cfg->max_servers, sizeof(float));
+		if (!ag->lanes[i].h || !ag->lanes[i].act_l)
 			goto nomem;
 	}
 	ag->act_mask = calloc(cfg->max_servers, sizeof(float));
@@ -194,6 +197,7 @@ void agent_free(struct agent *ag)
 		for (int i = 0; i < ag->cfg.lanes; i++) {
 			free(ag->lanes[i].h);
 			free(ag->lanes[i].anchor_h);
+			free(ag->lanes[i].act_l);
 		}
 	}
 	free(ag->lanes);
@@ -233,6 +237,28 @@ int agent_reserve_replay(struct agent *ag, int n)
  * data plane's ties the same way at every LB and send their next flows to one server
  * (herding); on the grid, near-equal servers are equal and ties go at random, as with lsq.
  */
+/*
+ * The lane's exponential average of the log-weights over act_tau_steps steps replaces this
+ * step's (the first step of an episode starts it). An inactive server's entry follows the
+ * policy, so it starts fresh when it comes back.
+ */
+static void smooth_log_weights(struct agent *ag, struct lane *ln, float *l, int n)
+{
+	float keep;
+
+	if (ag->cfg.act_tau_steps <= 0.0f)
+		return;
+	keep = expf(-1.0f / ag->cfg.act_tau_steps);
+	for (int k = 0; k < n; k++) {
+		if (ln->act_l_valid && ag->act_mask[k] != 0.0f)
+			ln->act_l[k] = keep * ln->act_l[k] + (1.0f - keep) * l[k];
+		else
+			ln->act_l[k] = l[k];
+		l[k] = ln->act_l[k];
+	}
+	ln->act_l_valid = true;
+}
+
 static void quantise_log_weights(float *l, const float *mask, int n, float q)
 {
 	float mean = 0.0f;
@@ -343,6 +369,7 @@ int agent_step(struct agent *ag, int lane, const float *obs, int n, float reward
 		rng_normal_fill(&ag->rng, eps, n);
 	sac_policy_act(out, flags & AGENT_EXPLORE ? eps : NULL, &shape, ag->cfg.log_w_range, a, l,
 		       NULL);
+	smooth_log_weights(ag, ln, l, n);
 	quantise_log_weights(l, ag->act_mask, n, ag->cfg.log_w_quantum);
 	for (int k = 0; k < n; k++)
 		weights_out[k] = ag->act_mask[k] != 0.0f ? expf(l[k]) : 0.0f;
@@ -397,7 +424,18 @@ void agent_reset_lane(struct agent *ag, int lane)
 		memset(ln->anchor_h, 0,
 		       (size_t)ag->cfg.max_servers * ag->dims.hidden * sizeof(float));
 	ln->have_prev = false;
+	ln->act_l_valid = false;
 	ln->n = 0;
+}
+
+int agent_set_act_smoothing(struct agent *ag, float tau_steps)
+{
+	if (!isfinite(tau_steps) || tau_steps < 0.0f)
+		return -EINVAL;
+	ag->cfg.act_tau_steps = tau_steps;
+	for (int i = 0; i < ag->cfg.lanes; i++)
+		ag->lanes[i].act_l_valid = false;
+	return 0;
 }
 
 void agent_reset_state(struct agent *ag)

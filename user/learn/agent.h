@@ -70,6 +70,10 @@ struct agent_config {
 				 * loaded model has 1 */
 	float log_w_quantum;	/* log-weights are written on a grid of this step (0.05: weights
 				 * within 5 % of each other are equal; 0: no grid) */
+	float act_tau_steps;	/* the weights written are an exponential average of the
+				 * policy's log-weights over this many control steps (0: none,
+				 * the default; marllbd and the simulator set
+				 * learn_act_tau_steps()). Not saved */
 	bool recurrent;		/* false: cut the GRU recurrence (ablation) */
 	bool reward_scaling;	/* divide rewards by their running RMS (default off: the
 				 * relative VBF is already unit-free) */
@@ -127,6 +131,13 @@ int agent_set_teacher(struct agent *ag, int lane, const float *log_weights);
  * agent_set_teacher() still overrides a step's labels. Returns 0 or -ENOMEM.
  */
 int agent_set_anchor(struct agent *ag);
+
+/*
+ * Sets act_tau_steps (>= 0) for the steps to come; every lane's average restarts. The
+ * policy's per-step log-weights read a server's speed from a few noisy durations: averaged
+ * over seconds they keep the speed and lose the noise. Returns 0 or -EINVAL.
+ */
+int agent_set_act_smoothing(struct agent *ag, float tau_steps);
 
 /*
  * Allocates the replay now, sized for pools of up to n servers (replay_steps steps, at most

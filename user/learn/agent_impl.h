@@ -65,6 +65,8 @@ struct sac_batch {
 struct lane {
 	float *h; /* (max_servers, H) GRU state per server slot */
 	float *anchor_h; /* the same for the anchor policy (agent_set_anchor), or NULL */
+	float *act_l; /* (max_servers) the exponential average of the log-weights acted on */
+	bool act_l_valid; /* act_l holds this episode's average */
 	int n; /* pool size of the current episode, 0 before the first step */
 	bool have_prev; /* the lane's last replay step awaits its reward */
 	uint64_t prev_step;

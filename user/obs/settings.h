@@ -24,6 +24,21 @@
 #define LEARN_W_MIN_DEFAULT 0.25
 #define LEARN_W_MAX_DEFAULT 4.0
 
+/*
+ * The weights marl writes are an exponential average of its policy's per-step log-weights
+ * over this many seconds (agent_set_act_smoothing()): a step's log-weights read each
+ * server's speed from a few noisy task durations; averaged they keep the speed and lose the
+ * noise, and a change still shows within a few time constants. Chosen on the validation
+ * worlds (Documentation/policy.md), never on the reported ones.
+ */
+#define LEARN_ACT_TAU_S 12.5
+
+/* LEARN_ACT_TAU_S in control steps of `step` seconds */
+static inline float learn_act_tau_steps(double step)
+{
+	return (float)(LEARN_ACT_TAU_S / step);
+}
+
 struct learn_settings {
 	double step;		/* control step (s) */
 	double gamma_d;		/* feature discount per second (features_config) */
