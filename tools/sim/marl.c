@@ -13,25 +13,6 @@
 
 #include "sim/internal.h"
 
-#ifdef SIM_HAVE_LEARN
-#include "learn/agent.h"
-#include "obs/settings.h"
-
-bool marl_available(void)
-{
-	return true;
-}
-
-/* LB i's lane in its agent: how many LBs before it share that agent. */
-static int lane_of(const struct sim *s, int i)
-{
-	int lane = 0;
-
-	for (int j = 0; j < i; j++)
-		lane += s->agents[j] == s->agents[i];
-	return lane;
-}
-
 void sim_set_teacher(struct sim *s, double beta)
 {
 	s->teacher = true;
@@ -55,6 +36,39 @@ static void teacher_log_weights(const struct sim *s, float *out)
 	}
 }
 
+/* The teacher acting itself (run --teacher): every LB writes capacity(t)^beta. */
+static int teacher_acts(struct sim *s)
+{
+	float teacher[SIM_MAX_SERVERS];
+
+	if (!s->teacher)
+		return -EINVAL;
+	teacher_log_weights(s, teacher);
+	for (int i = 0; i < s->cfg.n_lbs; i++)
+		for (int k = 0; k < s->cfg.n_servers; k++)
+			s->lbs[i].a[k] = exp(teacher[k]);
+	return 0;
+}
+
+#ifdef SIM_HAVE_LEARN
+#include "learn/agent.h"
+#include "obs/settings.h"
+
+bool marl_available(void)
+{
+	return true;
+}
+
+/* LB i's lane in its agent: how many LBs before it share that agent. */
+static int lane_of(const struct sim *s, int i)
+{
+	int lane = 0;
+
+	for (int j = 0; j < i; j++)
+		lane += s->agents[j] == s->agents[i];
+	return lane;
+}
+
 int marl_step(struct sim *s)
 {
 	const int n = s->cfg.n_servers;
@@ -65,12 +79,8 @@ int marl_step(struct sim *s)
 		config_weights[k] = (float)s->cfg.weights[k];
 	if (s->teacher)
 		teacher_log_weights(s, teacher);
-	if (!s->agents) { /* the teacher acts */
-		for (int i = 0; i < s->cfg.n_lbs; i++)
-			for (int k = 0; k < n; k++)
-				s->lbs[i].a[k] = exp(teacher[k]);
-		return 0;
-	}
+	if (!s->agents)
+		return teacher_acts(s);
 	for (int i = 0; i < s->cfg.n_lbs && !s->agents_ready; i++)
 		if (agent_set_act_smoothing(s->agents[i], learn_act_tau_steps(s->cfg.step)))
 			return -EINVAL;
@@ -114,32 +124,10 @@ bool marl_available(void)
 	return false;
 }
 
-void sim_set_teacher(struct sim *s, double beta)
-{
-	s->teacher = true;
-	s->teacher_beta = beta;
-}
-
-/*
- * What a teacher knowing the servers would write: capacity^beta, in logs, where a server's
- * capacity is the throughput of its bottleneck for this mix, min(CPU work / s / cpu_mean, IO
- * work / s / io_mean), at its speed now.
- */
-static void teacher_log_weights(const struct sim *s, float *out)
-{
-	for (int k = 0; k < s->cfg.n_servers; k++) {
-		const struct server *sv = &s->servers[k];
-		double cap = sv->workers * sv->speed / s->cfg.cpu_mean;
-
-		if (s->cfg.io_mean > 0)
-			cap = fmin(cap, sv->io.speed / s->cfg.io_mean);
-		out[k] = (float)(s->teacher_beta * log(cap));
-	}
-}
-
 int marl_step(struct sim *s)
 {
-	return -ENOSYS; /* built without user/learn: sim_run refuses marl before this */
+	/* built without user/learn: sim_run refuses marl before this; the teacher still acts */
+	return s->agents ? -ENOSYS : teacher_acts(s);
 }
 
 #endif
