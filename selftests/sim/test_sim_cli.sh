@@ -132,8 +132,17 @@ case_run_weights_trace() {
 	check "png without csv refused" grep -q 'needs --weights-csv' "$WORK/err.txt"
 }
 
+# A loaded model trains with its own settings: changing them is refused, nothing written.
+case_train_init_keeps_settings() {
+	"$SIM" train --init "$ROOT/models/marllb.model" --lr 1e-3 --episodes 1 \
+		--out "$WORK/init" >"$WORK/init.log" 2>&1
+	check "exit status 2" [ $? = 2 ]
+	check "says which options" grep -q -- "--init .*--lr .*give none of them" "$WORK/init.log"
+	check "wrote nothing" [ ! -e "$WORK/init" ]
+}
+
 for c in run_weights_trace compare_seed_order compare_jobs compare_refuses_mixes_with_means \
-	run_explicit_mean_wins world_rebuilds; do
+	run_explicit_mean_wins world_rebuilds train_init_keeps_settings; do
 	run_case "$c"
 done
 echo "summary: $PASSED passed, $FAILED failed, 0 skipped"

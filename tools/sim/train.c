@@ -47,7 +47,8 @@ static const char train_help[] =
 	"  --episodes E       training episodes (100)\n"
 	"  --eval-every K     validate every K episodes (5)\n"
 	"  --val-seeds K      validation streams (4)\n"
-	"  --init FILE        start from this model's parameters instead of new ones\n"
+	"  --init FILE        start from this model's parameters and settings instead of\n"
+	"                     new ones (--bc-weight and --sac-weight apply)\n"
 	"  --bc-weight X      weight of the imitation term in the actor's loss (1); 0: pure\n"
 	"                     SAC. The teacher knows the servers' capacity and writes\n"
 	"                     log-weights beta x log(capacity now), with the beta of\n"
@@ -446,6 +447,14 @@ int cmd_train(int argc, char **argv)
 		M = tr.ranges.lbs_max;
 	}
 
+	/* a loaded model keeps its own networks and optimiser settings */
+	if (init && (hidden || updates >= 0 || batch_rows || warmup_steps >= 0 || gamma > 0 ||
+	    lr > 0 || alpha > 0)) {
+		fprintf(stderr, "marllb-sim: --init %s: the model's own --hidden, --updates, "
+				"--batch-rows, --warmup-steps, --gamma, --lr and --alpha apply; "
+				"give none of them\n", init);
+		return 2;
+	}
 	if (mkdir(out, 0755) && errno != EEXIST) {
 		fprintf(stderr, "marllb-sim: cannot create %s: %s\n", out, strerror(errno));
 		return 1;
@@ -456,6 +465,7 @@ int cmd_train(int argc, char **argv)
 			fprintf(stderr, "marllb-sim: --init %s\n", err);
 			return 1;
 		}
+		agent_set_loss_weights(tr.learner, bc_weight, sac_weight);
 		ac = *agent_config(tr.learner);
 	} else {
 		agent_config_default(&ac);

@@ -428,6 +428,15 @@ void agent_reset_lane(struct agent *ag, int lane)
 	ln->n = 0;
 }
 
+int agent_set_loss_weights(struct agent *ag, float bc_weight, float sac_weight)
+{
+	if (!isfinite(bc_weight) || bc_weight < 0.0f || !isfinite(sac_weight) || sac_weight < 0.0f)
+		return -EINVAL;
+	ag->cfg.bc_weight = bc_weight;
+	ag->cfg.sac_weight = sac_weight;
+	return 0;
+}
+
 int agent_set_act_smoothing(struct agent *ag, float tau_steps)
 {
 	if (!isfinite(tau_steps) || tau_steps < 0.0f)

@@ -140,6 +140,12 @@ int agent_set_anchor(struct agent *ag);
 int agent_set_act_smoothing(struct agent *ag, float tau_steps);
 
 /*
+ * Sets the actor loss's weights (bc_weight, sac_weight: finite, >= 0) for the updates to
+ * come: how a loaded model is trained on. Returns 0 or -EINVAL.
+ */
+int agent_set_loss_weights(struct agent *ag, float bc_weight, float sac_weight);
+
+/*
  * Allocates the replay now, sized for pools of up to n servers (replay_steps steps, at most
  * 2^20 server rows), instead of at the first recorded step: a daemon allocates what it needs
  * before it touches the data plane. A pool larger than n later still fits (fewer steps are
