@@ -16,6 +16,7 @@
 
 #include "sim/baselines.h"
 #include "sim/cmds.h"
+#include "sim/train_opts.h"
 #include "sim/seeds.h"
 #ifdef SIM_HAVE_LEARN
 #include "learn/team.h"
@@ -87,19 +88,7 @@ static const char train_team_help[] =
 	"                               mixer trained centrally on the joint reward (pbf)\n"
 	"                     centr-lb  Centr-LB: one agent reads every LB and writes every\n"
 	"                               LB's weights (vbf)\n"
-	"  --out DIR          output directory (created)\n"
-	"  --episodes E       training episodes (100)\n"
 	"  --wall-budget S    also stop after the episode that passes S seconds of wall time\n"
-	"  --eval-every K     validate every K episodes (5)\n"
-	"  --val-seeds K      validation streams (4)\n"
-	"  --val-duration S   simulated seconds of a validation run (300)\n"
-	"  --hidden H         GRU/MLP width (agent default)\n"
-	"  --updates U        gradient updates per control step, per learner (agent default)\n"
-	"  --gamma G          discount per control step (agent default)\n"
-	"  --lr X             Adam learning rate (agent default)\n"
-	"  --alpha X          initial entropy temperature (agent default)\n"
-	"  --batch-rows R     server rows per update (agent default)\n"
-	"  --warmup-steps S   stored steps before the first update (agent default)\n"
 	"  --mixer-embed E    qmix-lb: width of the mixing layer (32)\n"
 	"  --help             this text\n"
 	"\n"
@@ -108,7 +97,8 @@ static const char train_team_help[] =
 	"DIR/curve.png and DIR/summary.txt (budget used, and the communication the method\n"
 	"needs in training, bytes per control step); for qmix-lb also DIR/best-agent.model,\n"
 	"the decentralised agent as a marl model (run --policy marl, or marllbd).\n"
-	"\n";
+	"\n"
+	"Common to every learned policy's training:\n";
 
 #ifdef SIM_HAVE_LEARN
 
@@ -370,96 +360,52 @@ static int train_marl(int argc, char **argv)
 
 int cmd_train_team(int argc, char **argv)
 {
-	static const struct option own[] = { { "policy", required_argument, NULL, 'p' },
-					     { "out", required_argument, NULL, 'o' },
-					     { "episodes", required_argument, NULL, 'e' },
+	static const struct option own[] = { TRAIN_OPTS_OPTIONS,
+					     { "policy", required_argument, NULL, 'p' },
 					     { "wall-budget", required_argument, NULL, 'W' },
-					     { "eval-every", required_argument, NULL, 'v' },
-					     { "val-seeds", required_argument, NULL, 'E' },
-					     { "val-duration", required_argument, NULL, 'D' },
-					     { "hidden", required_argument, NULL, 'H' },
-					     { "updates", required_argument, NULL, 'u' },
-					     { "gamma", required_argument, NULL, 'g' },
-					     { "lr", required_argument, NULL, 'l' },
-					     { "alpha", required_argument, NULL, 'a' },
-					     { "batch-rows", required_argument, NULL, 'b' },
-					     { "warmup-steps", required_argument, NULL, 'w' },
 					     { "mixer-embed", required_argument, NULL, 'm' },
 					     { "help", no_argument, NULL, 'h' },
 					     {} };
-	const char *policy = policy_arg(argc, argv), *out = NULL;
-	long episodes = 100, eval_every = 5, val_seeds = 4, hidden = 0, updates = -1,
-	     batch_rows = 0, warmup_steps = -1, mixer_embed = 0;
-	double gamma = -1, lr = -1, alpha = -1, val_duration = 300, wall_budget = 0;
+	const char *policy = policy_arg(argc, argv);
+	long mixer_embed = 0;
+	double wall_budget = 0;
 	const struct baseline *b;
 	struct option *opts;
+	struct train_opts to;
 	struct cli_model m;
-	int opt;
+	int opt, taken;
 
 	if (policy && !strcmp(policy, "marl"))
 		return train_marl(argc, argv);
 	opts = cli_options(own);
+	train_opts_init(&to);
 	cli_model_init(&m);
 	m.cfg.duration = 120;
 	m.cfg.warmup = 0;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		taken = train_opts_parse(&to, opt, optarg);
+		if (taken < 0)
+			return 2;
+		if (taken)
+			continue;
 		switch (opt) {
 		case 'p':
 			break;
-		case 'o':
-			out = optarg;
-			break;
-		case 'e':
-		case 'v':
-		case 'E':
-		case 'H':
-		case 'm': {
-			long *dst = opt == 'e' ? &episodes :
-				    opt == 'v' ? &eval_every :
-				    opt == 'E' ? &val_seeds :
-				    opt == 'H' ? &hidden :
-						 &mixer_embed;
-
-			if (parse_int(optarg, 1, 100000, dst)) {
-				fprintf(stderr, "marllb-sim: %s: expected a count 1..100000\n",
+		case 'm':
+			if (parse_int(optarg, 1, 100000, &mixer_embed)) {
+				fprintf(stderr, "marllb-sim: --mixer-embed %s: expected 1..100000\n",
 					optarg);
 				return 2;
 			}
 			break;
-		}
-		case 'u':
-		case 'b':
-		case 'w': {
-			long *dst = opt == 'u' ? &updates :
-				    opt == 'b' ? &batch_rows :
-						 &warmup_steps;
-
-			if (parse_int(optarg, opt == 'b', 1 << 26, dst)) {
-				fprintf(stderr, "marllb-sim: %s: expected a count\n", optarg);
+		case 'W':
+			if (parse_double(optarg, 1e-9, 1e9, &wall_budget)) {
+				fprintf(stderr, "marllb-sim: --wall-budget %s: out of range\n", optarg);
 				return 2;
 			}
 			break;
-		}
-		case 'g':
-		case 'l':
-		case 'a':
-		case 'D':
-		case 'W': {
-			double *dst = opt == 'g' ? &gamma :
-				      opt == 'l' ? &lr :
-				      opt == 'a' ? &alpha :
-				      opt == 'D' ? &val_duration :
-						   &wall_budget;
-			double hi = opt == 'g' ? 0.9999 : opt == 'l' || opt == 'a' ? 100 : 1e9;
-
-			if (parse_double(optarg, opt == 'D' ? 10 : 1e-9, hi, dst)) {
-				fprintf(stderr, "marllb-sim: %s: out of range\n", optarg);
-				return 2;
-			}
-			break;
-		}
 		case 'h':
-			printf("%s%s", train_team_help, cli_model_help);
+			printf("%s%s\n%s", train_team_help, train_opts_help, cli_model_help);
 			return 0;
 		default:
 			if (cli_model_option(&m, opt, optarg))
@@ -478,7 +424,7 @@ int cmd_train_team(int argc, char **argv)
 			policy ? policy : "");
 		return 2;
 	}
-	if (!out) {
+	if (!to.out) {
 		fprintf(stderr, "marllb-sim train: --out DIR is required\n");
 		return 2;
 	}
@@ -490,15 +436,15 @@ int cmd_train_team(int argc, char **argv)
 		m.cfg.reward = b->reward;
 	if (cli_model_finish(&m))
 		return 2;
-	if (mkdir(out, 0755) && errno != EEXIST) {
-		fprintf(stderr, "marllb-sim: cannot create %s: %s\n", out, strerror(errno));
+	if (mkdir(to.out, 0755) && errno != EEXIST) {
+		fprintf(stderr, "marllb-sim: cannot create %s: %s\n", to.out, strerror(errno));
 		return 1;
 	}
 
 	struct team_trainer tr = { .base = m.cfg,
 				   .seed = m.cfg.seed,
-				   .val_duration = val_duration,
-				   .val_seeds = (int)val_seeds };
+				   .val_duration = to.val_duration,
+				   .val_seeds = (int)to.val_seeds };
 	struct team_config tc;
 	double best = -1, t0 = wall_seconds();
 	char path[512];
@@ -511,20 +457,7 @@ int cmd_train_team(int argc, char **argv)
 	tc.agent.max_servers = m.cfg.n_servers;
 	tc.agent.recurrent = b->recurrent;
 	tc.agent.seed = 1000 * m.cfg.seed + 7;
-	if (hidden)
-		tc.agent.hidden = hidden;
-	if (updates >= 0)
-		tc.agent.updates_per_step = updates;
-	if (batch_rows)
-		tc.agent.batch_rows = batch_rows;
-	if (warmup_steps >= 0)
-		tc.agent.warmup_steps = warmup_steps;
-	if (gamma > 0)
-		tc.agent.gamma = gamma;
-	if (lr > 0)
-		tc.agent.lr = lr;
-	if (alpha > 0)
-		tc.agent.init_alpha = alpha;
+	train_opts_apply(&to, &tc.agent);
 	if (mixer_embed)
 		tc.mixer_embed = mixer_embed;
 	tr.team = team_create(&tc);
@@ -534,7 +467,7 @@ int cmd_train_team(int argc, char **argv)
 	}
 	if (val_references(&tr))
 		goto out;
-	snprintf(path, sizeof(path), "%s/curve.csv", out);
+	snprintf(path, sizeof(path), "%s/curve.csv", to.out);
 	csv = fopen(path, "w");
 	if (!csv) {
 		fprintf(stderr, "marllb-sim: cannot write %s: %s\n", path, strerror(errno));
@@ -548,7 +481,7 @@ int cmd_train_team(int argc, char **argv)
 	printf("%7s %10s %10s %8s %10s %10s %8s %8s %12s %8s\n", "episode", "train TCT",
 	       "val score", "updates", "q_loss", "pi_loss", "alpha", "entropy", "comm bytes",
 	       "wall s");
-	for (e = 0; e < episodes; e++) {
+	for (e = 0; e < to.episodes; e++) {
 		struct sim_config cfg = tr.base;
 		struct team_stats st;
 		struct team_comm c;
@@ -559,17 +492,17 @@ int cmd_train_team(int argc, char **argv)
 		mean = mean_tct_of(run_team(&cfg, tr.team, true, true));
 		if (mean < 0)
 			goto out;
-		last = e + 1 == episodes || (wall_budget > 0 && wall_seconds() - t0 > wall_budget);
-		if ((e + 1) % eval_every == 0 || last) {
+		last = e + 1 == to.episodes || (wall_budget > 0 && wall_seconds() - t0 > wall_budget);
+		if ((e + 1) % to.eval_every == 0 || last) {
 			score = validate(&tr);
 			if (score < 0)
 				goto out;
-			snprintf(path, sizeof(path), "%s/last.model", out);
+			snprintf(path, sizeof(path), "%s/last.model", to.out);
 			if (save_team(tr.team, &tr.base, path))
 				goto out;
 			if (best < 0 || score < best) {
 				best = score;
-				if (save_best(tr.team, &tr.base, out))
+				if (save_best(tr.team, &tr.base, to.out))
 					goto out;
 			}
 		}
@@ -594,11 +527,11 @@ int cmd_train_team(int argc, char **argv)
 		goto out;
 	}
 	csv = NULL;
-	if (write_summary(out, b, tr.team, &tr.base, e, wall_seconds() - t0, best))
+	if (write_summary(to.out, b, tr.team, &tr.base, e, wall_seconds() - t0, best))
 		goto out;
 	printf("best validation score %.4f (%s / best of lsq and sed); team in %s/best.model\n",
-	       best, b->name, out);
-	if (plot_team_curve(out, b->title))
+	       best, b->name, to.out);
+	if (plot_team_curve(to.out, b->title))
 		goto out;
 	ret = 0;
 out:

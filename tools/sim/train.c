@@ -15,6 +15,7 @@
 
 #include "sim/baselines.h"
 #include "sim/cmds.h"
+#include "sim/train_opts.h"
 #include "sim/world.h"
 #ifdef SIM_HAVE_LEARN
 #include "learn/agent.h"
@@ -39,14 +40,9 @@ static const char train_help[] =
 	"Writes DIR/best.model (the parameters best on validation), DIR/last.model, each with\n"
 	"its .settings sidecar, DIR/curve.csv and DIR/curve.png.\n"
 	"\n"
-	"  --out DIR          output directory (created)\n"
 	"  --policy P         marl (this page), or one of the paper's baselines: distr-lb,\n"
 	"                     rlb-sac, qmix-lb, centr-lb (train --policy P --help)\n"
 	"  --worlds           train and validate on randomized worlds (world ranges: below)\n"
-	"  --val-duration S   simulated seconds of a validation run (300)\n"
-	"  --episodes E       training episodes (100)\n"
-	"  --eval-every K     validate every K episodes (5)\n"
-	"  --val-seeds K      validation streams (4)\n"
 	"  --init FILE        start from this model's parameters and settings instead of\n"
 	"                     new ones (--bc-weight and --sac-weight apply)\n"
 	"  --bc-weight X      weight of the imitation term in the actor's loss (1); 0: pure\n"
@@ -60,17 +56,10 @@ static const char train_help[] =
 	"                     of by the teacher acting (which follows the changes)\n"
 	"  --teacher-betas L  the exponents tried, ties to the first\n"
 	"                     (0.7,0.5,0.85,1,0.25,0)\n"
-	"  --hidden H         GRU/MLP width of a new model (agent default)\n"
-	"  --updates U        gradient updates per control step (agent default)\n"
-	"  --gamma G          discount per control step (agent default)\n"
-	"  --lr X             Adam learning rate (agent default)\n"
-	"  --alpha X          initial entropy temperature (agent default)\n"
-	"  --batch-rows R     server rows per update (agent default)\n"
-	"  --warmup-steps S   stored steps before the first update (agent default)\n"
 	"  --verbose          after each episode: losses, temperature, LB 0's weights\n"
 	"  --model-out FILE   also write the best model (and its sidecar) to FILE\n"
 	"  --help             this text\n"
-	"\n";
+	"\nCommon to every learned policy's training:\n";
 
 #ifdef SIM_HAVE_LEARN
 struct trainer {
@@ -276,85 +265,46 @@ static int plot_curve(const char *out)
 
 int cmd_train(int argc, char **argv)
 {
-	static const struct option own[] = { { "out", required_argument, NULL, 'o' },
+	static const struct option own[] = { TRAIN_OPTS_OPTIONS,
 					     { "worlds", no_argument, NULL, 'W' },
-					     { "val-duration", required_argument, NULL, 'D' },
-					     { "episodes", required_argument, NULL, 'e' },
-					     { "eval-every", required_argument, NULL, 'v' },
-					     { "val-seeds", required_argument, NULL, 'E' },
-					     { "hidden", required_argument, NULL, 'H' },
-					     { "updates", required_argument, NULL, 'u' },
 					     { "model-out", required_argument, NULL, 'M' },
 					     { "init", required_argument, NULL, 'I' },
-					     { "gamma", required_argument, NULL, 'g' },
 					     { "verbose", no_argument, NULL, 'V' },
-					     { "lr", required_argument, NULL, 'l' },
-					     { "alpha", required_argument, NULL, 'a' },
-					     { "batch-rows", required_argument, NULL, 'b' },
 					     { "teacher-betas", required_argument, NULL, 'T' },
 					     { "bc-weight", required_argument, NULL, 'B' },
 					     { "sac-weight", required_argument, NULL, 'A' },
 					     { "teacher-static", no_argument, NULL, 'Z' },
-					     { "warmup-steps", required_argument, NULL, 'w' },
 					     { "help", no_argument, NULL, 'h' },
 					     {} };
 	struct option *opts = cli_options(own);
-	const char *out = NULL, *model_out = NULL, *init = NULL;
-	long episodes = 100, eval_every = 5, val_seeds = 4, hidden = 0, updates = -1,
-	     batch_rows = 0, warmup_steps = -1;
-	double gamma = -1, lr = -1, alpha = -1, bc_weight = 1.0, sac_weight = 1.0,
-	       val_duration = 300;
+	const char *model_out = NULL, *init = NULL;
+	double bc_weight = 1.0, sac_weight = 1.0;
 	double betas[16] = { 0.7, 0.5, 0.85, 1, 0.25, 0 };
 	int n_betas = 6;
 	bool teacher_acting = true;
 	bool verbose = false, worlds = false;
+	struct train_opts to;
 	struct cli_model m;
-	int opt;
+	int opt, taken;
 
 	if (baseline_train_requested(argc, argv))
 		return cmd_train_team(argc, argv); /* baselines.c; --policy marl comes back */
+	train_opts_init(&to);
 	cli_model_init(&m);
 	m.cfg.duration = 120;
 	m.cfg.warmup = 0;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		taken = train_opts_parse(&to, opt, optarg);
+		if (taken < 0)
+			return 2;
+		if (taken)
+			continue;
 		switch (opt) {
-		case 'o':
-			out = optarg;
-			break;
-		case 'e':
-		case 'v':
-		case 'E':
-		case 'H': {
-			long *dst = opt == 'e' ? &episodes :
-				    opt == 'v' ? &eval_every :
-				    opt == 'E' ? &val_seeds :
-						 &hidden;
-
-			if (parse_int(optarg, 1, 100000, dst)) {
-				fprintf(stderr, "marllb-sim: %s: expected a count 1..100000\n",
-					optarg);
-				return 2;
-			}
-			break;
-		}
-		case 'u':
-			if (parse_int(optarg, 0, 1000, &updates)) {
-				fprintf(stderr, "marllb-sim: --updates %s: expected 0..1000\n", optarg);
-				return 2;
-			}
-			break;
 		case 'M':
 			model_out = optarg;
 			break;
 		case 'W':
 			worlds = true;
-			break;
-		case 'D':
-			if (parse_double(optarg, 10, 1e6, &val_duration)) {
-				fprintf(stderr, "marllb-sim: --val-duration %s: expected 10..1e6 s\n",
-					optarg);
-				return 2;
-			}
 			break;
 		case 'I':
 			init = optarg;
@@ -362,17 +312,6 @@ int cmd_train(int argc, char **argv)
 		case 'V':
 			verbose = true;
 			break;
-		case 'g':
-		case 'l':
-		case 'a': {
-			double *dst = opt == 'g' ? &gamma : opt == 'l' ? &lr : &alpha;
-
-			if (parse_double(optarg, 1e-9, opt == 'g' ? 0.9999 : 100, dst)) {
-				fprintf(stderr, "marllb-sim: %s: out of range\n", optarg);
-				return 2;
-			}
-			break;
-		}
 		case 'T':
 			n_betas = parse_list(optarg, betas, 16);
 			if (n_betas < 1) {
@@ -397,16 +336,8 @@ int cmd_train(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'b':
-		case 'w':
-			if (parse_int(optarg, opt == 'b' ? 1 : 0, 1 << 26,
-				      opt == 'b' ? &batch_rows : &warmup_steps)) {
-				fprintf(stderr, "marllb-sim: %s: expected a count\n", optarg);
-				return 2;
-			}
-			break;
 		case 'h':
-			printf("%s%s", train_help, cli_model_help);
+			printf("%s%s\n%s", train_help, train_opts_help, cli_model_help);
 			return 0;
 		default:
 			if (cli_model_option(&m, opt, optarg))
@@ -417,7 +348,7 @@ int cmd_train(int argc, char **argv)
 		fprintf(stderr, "marllb-sim train: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
-	if (!out) {
+	if (!to.out) {
 		fprintf(stderr, "marllb-sim train: --out DIR is required\n");
 		return 2;
 	}
@@ -429,11 +360,11 @@ int cmd_train(int argc, char **argv)
 	return 1;
 #else
 	struct trainer tr = { .base = m.cfg,
-			      .val_seeds = (int)val_seeds,
+			      .val_seeds = (int)to.val_seeds,
 			      .worlds = worlds,
 			      .seed = m.cfg.seed,
 			      .duration = m.cfg.duration,
-			      .val_duration = val_duration };
+			      .val_duration = to.val_duration };
 	struct agent *lanes[SIM_MAX_LBS];
 	struct agent_config ac;
 	double best = -1, t0 = wall_seconds();
@@ -448,15 +379,11 @@ int cmd_train(int argc, char **argv)
 	}
 
 	/* a loaded model keeps its own networks and optimiser settings */
-	if (init && (hidden || updates >= 0 || batch_rows || warmup_steps >= 0 || gamma > 0 ||
-	    lr > 0 || alpha > 0)) {
-		fprintf(stderr, "marllb-sim: --init %s: the model's own --hidden, --updates, "
-				"--batch-rows, --warmup-steps, --gamma, --lr and --alpha apply; "
-				"give none of them\n", init);
+	snprintf(path, sizeof(path), "--init %s", init ? init : "");
+	if (init && train_opts_agent_knobs_given(&to, path))
 		return 2;
-	}
-	if (mkdir(out, 0755) && errno != EEXIST) {
-		fprintf(stderr, "marllb-sim: cannot create %s: %s\n", out, strerror(errno));
+	if (mkdir(to.out, 0755) && errno != EEXIST) {
+		fprintf(stderr, "marllb-sim: cannot create %s: %s\n", to.out, strerror(errno));
 		return 1;
 	}
 	if (init) {
@@ -472,20 +399,7 @@ int cmd_train(int argc, char **argv)
 		ac.lanes = M;
 		ac.max_servers = n;
 		ac.seed = 1000 * m.cfg.seed + 7;
-		if (hidden)
-			ac.hidden = hidden;
-		if (updates >= 0)
-			ac.updates_per_step = updates;
-		if (batch_rows)
-			ac.batch_rows = batch_rows;
-		if (warmup_steps >= 0)
-			ac.warmup_steps = warmup_steps;
-		if (gamma > 0)
-			ac.gamma = gamma;
-		if (lr > 0)
-			ac.lr = lr;
-		if (alpha > 0)
-			ac.init_alpha = alpha;
+		train_opts_apply(&to, &ac);
 		ac.bc_weight = bc_weight;
 		ac.sac_weight = sac_weight;
 		tr.learner = agent_create(&ac);
@@ -512,7 +426,7 @@ int cmd_train(int argc, char **argv)
 	}
 	if (val_references(&tr))
 		goto out;
-	snprintf(path, sizeof(path), "%s/curve.csv", out);
+	snprintf(path, sizeof(path), "%s/curve.csv", to.out);
 	csv = fopen(path, "w");
 	if (!csv) {
 		fprintf(stderr, "marllb-sim: cannot write %s: %s\n", path, strerror(errno));
@@ -522,7 +436,7 @@ int cmd_train(int argc, char **argv)
 		     "teacher_beta,wall_s\n");
 	printf("%7s %10s %10s %8s %10s %8s %8s %8s %5s %8s\n", "episode", "train TCT",
 	       "val score", "updates", "q_loss", "alpha", "entropy", "bc_loss", "beta", "wall s");
-	for (long e = 0; e < episodes; e++) {
+	for (long e = 0; e < to.episodes; e++) {
 		struct sim_config cfg;
 		struct agent_stats as;
 		struct sim *s;
@@ -551,16 +465,16 @@ int cmd_train(int argc, char **argv)
 			printf("\n");
 		}
 		sim_free(s);
-		if ((e + 1) % eval_every == 0 || e + 1 == episodes) {
+		if ((e + 1) % to.eval_every == 0 || e + 1 == to.episodes) {
 			score = validate(&tr);
 			if (score < 0)
 				goto out;
-			snprintf(path, sizeof(path), "%s/last.model", out);
+			snprintf(path, sizeof(path), "%s/last.model", to.out);
 			if (save_model(tr.learner, &tr.base, path))
 				goto out;
 			if (best < 0 || score < best) {
 				best = score;
-				snprintf(path, sizeof(path), "%s/best.model", out);
+				snprintf(path, sizeof(path), "%s/best.model", to.out);
 				if (save_model(tr.learner, &tr.base, path))
 					goto out;
 			}
@@ -578,11 +492,11 @@ int cmd_train(int argc, char **argv)
 	fclose(csv);
 	csv = NULL;
 	printf("best validation score %.4f (marl / best of lsq and sed); model in %s/best.model\n",
-	       best, out);
+	       best, to.out);
 	if (model_out) {
 		struct agent *b;
 
-		snprintf(path, sizeof(path), "%s/best.model", out);
+		snprintf(path, sizeof(path), "%s/best.model", to.out);
 		b = agent_load(path, 1, 0, err, sizeof(err));
 		if (!b) {
 			fprintf(stderr, "marllb-sim: %s\n", err);
@@ -595,7 +509,7 @@ int cmd_train(int argc, char **argv)
 		ret = 1;
 		printf("wrote %s\n", model_out);
 	}
-	if (plot_curve(out))
+	if (plot_curve(to.out))
 		goto out;
 	ret = 0;
 out:
