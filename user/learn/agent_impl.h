@@ -133,6 +133,15 @@ void sac_batch_free(struct sac_batch *sb);
 float sac_log_std(float pre);
 
 /*
+ * d L_pi / d (mean, log-std pre-activation) of one row of the squashed policy, into g[2]:
+ * o[2] its head, a = tanh(u) its action, eps its noise, da = d L_pi / d a (through the
+ * critics and the centring of the pool's log-weights), ent_w the entropy term's weight on
+ * the row, reg_rows the rows the mean's regulariser averages over. sac.c and team_sac.c.
+ */
+void sac_policy_row_grad(const float *o, float a, float eps, float da, float ent_w,
+			 int reg_rows, float *g);
+
+/*
  * The squashed policy on the rows of one set shape (steps x rows): head (rows, 2) holds
  * [mean, log-std pre-activation]; eps (rows) the noise (NULL: greedy). Writes a = tanh(u) and
  * the centred log-weights l (0 for inactive rows), and logp (steps x windows, may be NULL):

@@ -390,22 +390,14 @@ void sac_losses(struct agent *ag, bool grads, struct sac_loss *loss)
 		mean_dl /= n;
 		for (int r = sb->seg[b]; r < sb->seg[b + 1]; r++) {
 			size_t row = (size_t)t * R + r;
-			const float *o = aout + row * 2;
-			float *g = sb->dactor_out + row * 2;
-			float a, th, std, da, du, dlog_std;
 
 			if (trained.mask[row] == 0.0f)
 				continue;
-			a = sb->pi_a[row];
 			/* l = L a - mean_pool(L a): d l_j / d a_r = L (delta_jr - 1/n) */
-			da = L * (sb->dl[row] - mean_dl);
-			th = tanh_fast(o[1]);
-			std = expf(sac_log_std(o[1]));
-			/* u = mean + std eps; a = tanh(u); d logp / du = 2a, d logp / d log_std = -1 */
-			du = da * (1.0f - a * a) + ent_w * 2.0f * a;
-			dlog_std = -ent_w + du * std * sb->eps[(size_t)burn * R + row];
-			g[0] = du + 2.0f * SAC_MEAN_REG / reg_rows * o[0];
-			g[1] = dlog_std * 0.5f * (SAC_LOG_STD_MAX - SAC_LOG_STD_MIN) * (1.0f - th * th);
+			sac_policy_row_grad(aout + row * 2, sb->pi_a[row],
+					    sb->eps[(size_t)burn * R + row],
+					    L * (sb->dl[row] - mean_dl), ent_w, reg_rows,
+					    sb->dactor_out + row * 2);
 		}
 	}
 	if (cfg->bc_weight > 0.0f) {
@@ -419,6 +411,18 @@ void sac_losses(struct agent *ag, bool grads, struct sac_loss *loss)
 	}
 	actor_backward(&ag->ag, NULL, &sb->actor, &ag->ap, d, sb->dactor_out, &acting);
 	encoder_backward(&ag->eg, &sb->enc, &ag->ep, d, &all, burn);
+}
+
+void sac_policy_row_grad(const float *o, float a, float eps, float da, float ent_w,
+			 int reg_rows, float *g)
+{
+	const float th = tanh_fast(o[1]), std = expf(sac_log_std(o[1]));
+	/* u = mean + std eps; a = tanh(u); d logp / du = 2a, d logp / d log_std = -1 */
+	const float du = da * (1.0f - a * a) + ent_w * 2.0f * a;
+	const float dlog_std = -ent_w + du * std * eps;
+
+	g[0] = du + 2.0f * SAC_MEAN_REG / reg_rows * o[0];
+	g[1] = dlog_std * 0.5f * (SAC_LOG_STD_MAX - SAC_LOG_STD_MIN) * (1.0f - th * th);
 }
 
 int sac_update(struct agent *ag)

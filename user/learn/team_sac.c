@@ -217,16 +217,10 @@ static void policy_backward(struct team *t, const float *aout, float alpha, int 
 			mean_dl += b->dl[(size_t)s * R + r] / (end - first);
 		for (int r = first; r < end; r++) {
 			size_t row = (size_t)s * R + r;
-			const float *o = aout + row * 2;
-			float *g = b->dactor_out + row * 2;
-			float a = b->pi_a[row], th = tanh_fast(o[1]), std = expf(sac_log_std(o[1]));
-			float da = L * (b->dl[row] - mean_dl);
-			float du = da * (1.0f - a * a) + ent_w * 2.0f * a;
-			float dlog_std = -ent_w + du * std * b->eps[(size_t)burn * R + row];
 
-			g[0] = du + 2.0f * SAC_MEAN_REG / reg_rows * o[0];
-			g[1] = dlog_std * 0.5f * (SAC_LOG_STD_MAX - SAC_LOG_STD_MIN) *
-			       (1.0f - th * th);
+			sac_policy_row_grad(aout + row * 2, b->pi_a[row],
+					    b->eps[(size_t)burn * R + row], L * (b->dl[row] - mean_dl),
+					    ent_w, reg_rows, b->dactor_out + row * 2);
 		}
 	}
 }
