@@ -4,31 +4,9 @@
 # says for every policy, with the communication each needs; compare runs their teams (several
 # in one run through %p), fresh for every seed; wrong files and options are refused with a
 # reason; QMix-LB's agent runs as a marl model.
-set -u
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-SIM=$ROOT/build/marllb-sim
-WORK=$(mktemp -d /tmp/marllb-baselines-cli-XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
-PASSED=0 FAILED=0 CASE_FAILED=0
-export OPENBLAS_NUM_THREADS=1
-
-check() { # check "what" command...
-	local what=$1; shift
-	"$@" && return 0
-	echo "    FAIL: $what"
-	CASE_FAILED=1
-	return 1
-}
-
-run_case() {
-	CASE_FAILED=0
-	"case_$1"
-	if [ $? = 0 ] && [ "$CASE_FAILED" = 0 ]; then
-		echo "ok   test_baselines_cli/$1"; PASSED=$((PASSED + 1))
-	else
-		echo "FAIL test_baselines_cli/$1"; FAILED=$((FAILED + 1))
-	fi
-}
+SUITE=test_baselines_cli
+# shellcheck source=cli_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
 # 3 servers, 2 LBs; tiny teams trained for seconds
 SYSTEM=(--servers 3 --lbs 2 --workers 2 --speeds 1,1,2 --cpu-mean 0.2)
@@ -160,5 +138,4 @@ for c in train_writes_each_policy train_paper_rewards_by_default compare_runs_te
 	refused_with_a_reason qmix_agent_runs_as_marl; do
 	run_case $c
 done
-echo "summary: $PASSED passed, $FAILED failed, 0 skipped"
-[ "$FAILED" = 0 ]
+summary

@@ -2,31 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # marllb-sim's commands end to end: results that must not depend on what ran before them,
 # options that must win or be refused, and the files the commands write.
-set -u
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-SIM=$ROOT/build/marllb-sim
-WORK=$(mktemp -d /tmp/marllb-sim-cli-XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
-PASSED=0 FAILED=0 CASE_FAILED=0
-export OPENBLAS_NUM_THREADS=1
-
-check() { # check "what" command...
-	local what=$1; shift
-	"$@" && return 0
-	echo "    FAIL: $what"
-	CASE_FAILED=1
-	return 1
-}
-
-run_case() {
-	CASE_FAILED=0
-	"case_$1"
-	if [ $? = 0 ] && [ "$CASE_FAILED" = 0 ]; then
-		echo "ok   test_sim_cli/$1"; PASSED=$((PASSED + 1))
-	else
-		echo "FAIL test_sim_cli/$1"; FAILED=$((FAILED + 1))
-	fi
-}
+SUITE=test_sim_cli
+# shellcheck source=cli_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
 # A small pool and a tiny model trained on it (seconds), shared by the marl cases.
 SERVERS=(--workers 2 --speeds 1,1,2 --cpu-mean 0.2)
@@ -145,5 +123,4 @@ for c in run_weights_trace compare_seed_order compare_jobs compare_refuses_mixes
 	run_explicit_mean_wins world_rebuilds train_init_keeps_settings; do
 	run_case "$c"
 done
-echo "summary: $PASSED passed, $FAILED failed, 0 skipped"
-[ "$FAILED" = 0 ]
+summary
