@@ -412,20 +412,14 @@ int cmd_train_team(int argc, char **argv)
 				return 2;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "marllb-sim train: unexpected argument '%s'\n", argv[optind]);
+	if (train_opts_finish(&to, argc, argv))
 		return 2;
-	}
 	b = policy ? baseline_find(policy) : NULL;
 	if (!b) {
 		fprintf(stderr,
 			"marllb-sim train: --policy %s: expected marl, distr-lb, rlb-sac, "
 			"qmix-lb or centr-lb\n",
 			policy ? policy : "");
-		return 2;
-	}
-	if (!to.out) {
-		fprintf(stderr, "marllb-sim train: --out DIR is required\n");
 		return 2;
 	}
 	if (mixer_embed && b->method != B_QMIX) {

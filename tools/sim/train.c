@@ -344,14 +344,8 @@ int cmd_train(int argc, char **argv)
 				return 2;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "marllb-sim train: unexpected argument '%s'\n", argv[optind]);
+	if (train_opts_finish(&to, argc, argv))
 		return 2;
-	}
-	if (!to.out) {
-		fprintf(stderr, "marllb-sim train: --out DIR is required\n");
-		return 2;
-	}
 	if (cli_model_finish(&m))
 		return 2;
 #ifndef SIM_HAVE_LEARN

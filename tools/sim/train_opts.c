@@ -81,6 +81,19 @@ int train_opts_parse(struct train_opts *o, int opt, const char *arg)
 	return 0;
 }
 
+int train_opts_finish(const struct train_opts *o, int argc, char **argv)
+{
+	if (optind < argc) {
+		fprintf(stderr, "marllb-sim train: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	if (!o->out) {
+		fprintf(stderr, "marllb-sim train: --out DIR is required\n");
+		return -1;
+	}
+	return 0;
+}
+
 bool train_opts_agent_knobs_given(const struct train_opts *o, const char *why)
 {
 	if (!o->hidden && o->updates < 0 && !o->batch_rows && o->warmup_steps < 0 &&

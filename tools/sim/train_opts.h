@@ -43,6 +43,9 @@ void train_opts_init(struct train_opts *o);
 /* 1: opt is one of TRAIN_OPTS_OPTIONS, taken; 0: not one of them; -1: a bad value (said). */
 int train_opts_parse(struct train_opts *o, int opt, const char *arg);
 
+/* After the options: -1 (said why) on a stray argument or without --out, else 0. */
+int train_opts_finish(const struct train_opts *o, int argc, char **argv);
+
 /* true, after saying so, when an agent knob is given: a loaded model keeps its own */
 bool train_opts_agent_knobs_given(const struct train_opts *o, const char *why);
 
