@@ -33,14 +33,6 @@ void mixer_point(struct mixer_params *p, float *x, const struct mixer_dims *d)
 	p->vb2 = x;
 }
 
-static void fill_uniform(float *x, size_t n, size_t fan_in, struct rng *rng)
-{
-	float bound = 1.0f / sqrtf((float)fan_in);
-
-	for (size_t i = 0; i < n; i++)
-		x[i] = (2.0f * rng_uniform(rng) - 1.0f) * bound;
-}
-
 void mixer_init(float *base, const struct mixer_dims *d, struct rng *rng)
 {
 	struct mixer_params p;
@@ -48,8 +40,8 @@ void mixer_init(float *base, const struct mixer_dims *d, struct rng *rng)
 
 	mixer_point(&p, base, d);
 	/* every layer reading the state has fan-in S; V's second layer reads E */
-	fill_uniform(p.a1, p.v2 - p.a1, S, rng);
-	fill_uniform(p.v2, E + 1, E, rng);
+	rng_fan_in_fill(rng, p.a1, p.v2 - p.a1, S);
+	rng_fan_in_fill(rng, p.v2, E + 1, E);
 }
 
 #define ALLOC(ptr, n)                                        \

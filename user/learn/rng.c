@@ -79,3 +79,11 @@ void rng_normal_fill(struct rng *r, float *out, size_t n)
 	if (i < n)
 		normal_pair(r, &out[i], NULL);
 }
+
+void rng_fan_in_fill(struct rng *r, float *out, size_t n, size_t fan_in)
+{
+	const float bound = 1.0f / sqrtf((float)fan_in);
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = (2.0f * rng_uniform(r) - 1.0f) * bound;
+}

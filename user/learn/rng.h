@@ -24,5 +24,7 @@ uint64_t rng_below(struct rng *r, uint64_t n);
 float rng_normal(struct rng *r);
 /* n standard normals, both values of each Box-Muller pair used (half the transcendentals). */
 void rng_normal_fill(struct rng *r, float *out, size_t n);
+/* n draws from U(-1/sqrt(fan_in), 1/sqrt(fan_in)): PyTorch's default layer initialisation */
+void rng_fan_in_fill(struct rng *r, float *out, size_t n, size_t fan_in);
 
 #endif /* MARLLB_LEARN_RNG_H */

@@ -61,18 +61,10 @@ void critic_point(struct critic_params *p, float *x, const struct setnet_dims *d
 	p->b3 = x;
 }
 
-static void fill_uniform(float *x, size_t n, size_t fan_in, struct rng *rng)
-{
-	float bound = 1.0f / sqrtf((float)fan_in);
-
-	for (size_t i = 0; i < n; i++)
-		x[i] = (2.0f * rng_uniform(rng) - 1.0f) * bound;
-}
-
 void encoder_init(float *base, const struct setnet_dims *d, struct rng *rng)
 {
 	/* PyTorch's GRU: every tensor from U(-1/sqrt(H), 1/sqrt(H)) */
-	fill_uniform(base, encoder_param_count(d), d->hidden, rng);
+	rng_fan_in_fill(rng, base, encoder_param_count(d), d->hidden);
 }
 
 void actor_init(float *base, const struct setnet_dims *d, struct rng *rng)
@@ -81,8 +73,8 @@ void actor_init(float *base, const struct setnet_dims *d, struct rng *rng)
 	size_t H = d->hidden;
 
 	actor_point(&p, base, d);
-	fill_uniform(p.w1, H * 2 * H + H, 2 * H, rng);
-	fill_uniform(p.w2, 2 * H + 2, H, rng);
+	rng_fan_in_fill(rng, p.w1, H * 2 * H + H, 2 * H);
+	rng_fan_in_fill(rng, p.w2, 2 * H + 2, H);
 }
 
 void critic_init(float *base, const struct setnet_dims *d, struct rng *rng)
@@ -91,9 +83,9 @@ void critic_init(float *base, const struct setnet_dims *d, struct rng *rng)
 	size_t H = d->hidden;
 
 	critic_point(&p, base, d);
-	fill_uniform(p.w1, H * (2 * H + 1) + H, 2 * H + 1, rng);
-	fill_uniform(p.w2, H * H + H, H, rng);
-	fill_uniform(p.w3, H + 1, H, rng);
+	rng_fan_in_fill(rng, p.w1, H * (2 * H + 1) + H, 2 * H + 1);
+	rng_fan_in_fill(rng, p.w2, H * H + H, H);
+	rng_fan_in_fill(rng, p.w3, H + 1, H);
 }
 
 void segmean_forward(float *out, const float *in, const struct set_shape *s, int C)
