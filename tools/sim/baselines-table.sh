@@ -251,7 +251,7 @@ write_table() {
 			echo "| $s | $(titles "$m") | $r | ${w:--} | $(bytes "$cs") | $(bytes "$cy") | $(bytes "$ce") |"
 		done
 		echo
-		echo "Learning curves (validation score: mean TCT / best of lsq and sed, every seed and their mean): \`curves/\`."
+		echo "Learning curves (validation score: mean TCT / best of lsq and sed): \`curves/SETTING.png\` (every method's mean over the training seeds), \`curves/method-METHOD.png\` (a panel per setting, every seed and their mean), \`curves/SETTING-METHOD.png\`."
 	} >"$md"
 }
 
@@ -297,6 +297,40 @@ curves() {
 			done
 			echo "1 with lines dt 2 lc rgb 'black' title 'best of lsq, sed'"
 		} | gnuplot 2>>"$OUT/gnuplot.log" || echo "baselines-table: gnuplot failed for $setting (gnuplot.log)" >&2
+	done
+	method_curves
+}
+
+# one figure per learned method: a panel per setting, every seed's validation points and
+# their mean (the curve-mean.dat files curves() wrote)
+method_curves() {
+	local method settings setting n dir
+	for method in $(find "$OUT/runs" -mindepth 2 -maxdepth 2 -type d ! -name reference \
+			-printf '%f\n' | sort -u); do
+		settings=()
+		for setting in "$OUT"/runs/*; do
+			[ -s "$setting/$method/curve-mean.dat" ] && settings+=("$(basename "$setting")")
+		done
+		n=${#settings[@]}
+		[ "$n" -gt 0 ] || continue
+		{
+			echo "set terminal pngcairo size $((420 * n)),400 noenhanced"
+			echo "set output '$OUT/curves/method-$method.png'"
+			echo "set datafile separator ','"
+			echo "set grid; set key top right"
+			echo "set multiplot layout 1,$n title '$method: validation score over training episodes'"
+			for setting in "${settings[@]}"; do
+				dir=$OUT/runs/$setting/$method
+				echo "set title '$setting'; set xlabel 'episode'"
+				echo "set ylabel 'mean TCT / best of lsq and sed'"
+				printf "plot "
+				for c in "$dir"/seed*/train/curve.csv; do
+					printf "'%s' using 1:(\$3 > 0 ? \$3 : 1/0) skip 1 with points pt 7 ps 0.5 lc rgb '#9090c0' notitle, " "$c"
+				done
+				echo "'$dir/curve-mean.dat' using 1:2 with linespoints lw 2 lc rgb '#c03030' title 'mean over seeds', 1 with lines dt 2 lc rgb 'black' notitle"
+			done
+			echo "unset multiplot"
+		} | gnuplot 2>>"$OUT/gnuplot.log" || echo "baselines-table: gnuplot failed for $method (gnuplot.log)" >&2
 	done
 }
 
