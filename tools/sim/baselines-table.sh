@@ -255,6 +255,18 @@ write_table() {
 	} >"$md"
 }
 
+# the gnuplot plot command for one method on one setting: every seed's validation points,
+# their mean (DIR/curve-mean.dat) and the line of the better of lsq and sed
+plot_seeds_and_mean() {
+	local dir=$1 c
+	printf "plot "
+	for c in "$dir"/seed*/train/curve.csv; do
+		printf "'%s' using 1:(\$3 > 0 ? \$3 : 1/0) skip 1 with points pt 7 ps 0.5 lc rgb '#9090c0' title '%s', " \
+			"$c" "$(basename "$(dirname "$(dirname "$c")")")"
+	done
+	echo "'$dir/curve-mean.dat' using 1:2 with linespoints lw 2 lc rgb '#c03030' title 'mean over seeds', 1 with lines dt 2 lc rgb 'black' title 'best of lsq, sed'"
+}
+
 curves() {
 	local setting dir
 	mkdir -p "$OUT/curves"
@@ -275,12 +287,7 @@ curves() {
 				echo "set grid; set key top right"
 				echo "set title '$setting: $(basename "$dir")'"
 				echo "set xlabel 'episode'; set ylabel 'mean TCT / best of lsq and sed (validation)'"
-				printf "plot "
-				for c in "$dir"/seed*/train/curve.csv; do
-					printf "'%s' using 1:(\$3 > 0 ? \$3 : 1/0) skip 1 with points pt 7 ps 0.5 lc rgb '#9090c0' title '%s', " \
-						"$c" "$(basename "$(dirname "$(dirname "$c")")")"
-				done
-				echo "'$dir/curve-mean.dat' using 1:2 with linespoints lw 2 lc rgb '#c03030' title 'mean over seeds', 1 with lines dt 2 lc rgb 'black' title 'best of lsq, sed'"
+				plot_seeds_and_mean "$dir"
 			} | gnuplot 2>>"$OUT/gnuplot.log" || echo "baselines-table: gnuplot failed for $dir (gnuplot.log)" >&2
 		done
 		{
@@ -323,11 +330,7 @@ method_curves() {
 				dir=$OUT/runs/$setting/$method
 				echo "set title '$setting'; set xlabel 'episode'"
 				echo "set ylabel 'mean TCT / best of lsq and sed'"
-				printf "plot "
-				for c in "$dir"/seed*/train/curve.csv; do
-					printf "'%s' using 1:(\$3 > 0 ? \$3 : 1/0) skip 1 with points pt 7 ps 0.5 lc rgb '#9090c0' notitle, " "$c"
-				done
-				echo "'$dir/curve-mean.dat' using 1:2 with linespoints lw 2 lc rgb '#c03030' title 'mean over seeds', 1 with lines dt 2 lc rgb 'black' notitle"
+				plot_seeds_and_mean "$dir"
 			done
 			echo "unset multiplot"
 		} | gnuplot 2>>"$OUT/gnuplot.log" || echo "baselines-table: gnuplot failed for $method (gnuplot.log)" >&2
